@@ -1,0 +1,34 @@
+"""The Celery app and its beat schedule (kept in code so every process agrees)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+app = Celery("handoff")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def ensure_embedded_broker_folders(sender: Celery, **_: object) -> None:
+    """The filesystem broker needs its folders to exist before the first message."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)
+
+
+def beat_schedule() -> dict[str, dict[str, object]]:
+    from django.conf import settings
+
+    return {
+        "heartbeat-proves-beat-reaches-worker": {
+            "task": "crm.tasks.heartbeat",
+            "schedule": float(settings.HEARTBEAT_SECONDS),
+        },
+    }
+
+
+app.conf.beat_schedule = beat_schedule()

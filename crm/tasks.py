@@ -1,0 +1,14 @@
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+logger = logging.getLogger("handoff.heartbeat")
+
+
+@shared_task(name="crm.tasks.heartbeat")
+def heartbeat() -> str:
+    """Logged by the worker every HEARTBEAT_SECONDS: proof that beat reaches a worker."""
+    stamp = timezone.now().isoformat()
+    logger.info("heartbeat %s", stamp)
+    return stamp

@@ -1,0 +1,185 @@
+"""Writes for the shared vocabulary: stage definitions, campaigns, personas, reasons."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypedDict
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from crm.errors import DomainError
+from crm.models import User
+from leads import permissions
+from leads.lifecycle import STAGE_OWNER, Stage
+from leads.models import Campaign, Persona, QualificationCriterion, Reason, StageDefinition
+from leads.services import clean_text, clean_value
+
+
+class CriterionInput(TypedDict, total=False):
+    key: str
+    label: str
+    required: bool
+
+
+@transaction.atomic
+def definition_publish(
+    *,
+    actor: User,
+    stage: str,
+    title: str,
+    description: str = "",
+    criteria: list[CriterionInput] | None = None,
+) -> StageDefinition:
+    """Publish a new version of a stage's definition; earlier versions stay as they were."""
+    permissions.require(
+        permissions.can_manage_definitions(actor), "Only managers edit definitions."
+    )
+    if stage not in Stage.values:
+        raise DomainError(f"Unknown stage {stage!r}.", field="stage")
+    title = clean_text("title", title, 120)
+    if not title:
+        raise DomainError("title is required.", field="title")
+    description = clean_text("description", description, 5000)
+    cleaned = _clean_criteria(criteria or [])
+    latest = (
+        StageDefinition.objects.select_for_update()
+        .filter(stage=stage)
+        .aggregate(v=Max("version"))["v"]
+        or 0
+    )
+    StageDefinition.objects.filter(stage=stage, is_current=True).update(is_current=False)
+    definition = StageDefinition.objects.create(
+        stage=stage,
+        version=latest + 1,
+        title=title,
+        description=description,
+        owner_team=STAGE_OWNER[stage],
+        is_current=True,
+        created_by=actor,
+    )
+    QualificationCriterion.objects.bulk_create(
+        QualificationCriterion(definition=definition, position=i, **c)
+        for i, c in enumerate(cleaned)
+    )
+    return definition
+
+
+def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(criteria):
+        label = clean_text(f"criteria[{index}].label", item.get("label"), 200)
+        if not label:
+            raise DomainError("Every criterion needs a label.", field=f"criteria[{index}].label")
+        key = slugify(item.get("key") or label)[:50]
+        if not key or key in seen:
+            raise DomainError(
+                f"Criterion key {key!r} is empty or repeated.", field=f"criteria[{index}].key"
+            )
+        seen.add(key)
+        cleaned.append({"key": key, "label": label, "required": bool(item.get("required", True))})
+    return cleaned
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    actor: User,
+    name: str,
+    channel: str = Campaign.Channel.OTHER,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    budget: Decimal | str | int = 0,
+    spend: Decimal | str | int = 0,
+) -> Campaign:
+    permissions.require(
+        permissions.can_manage_catalog(actor), "Only marketing or managers manage campaigns."
+    )
+    values = _clean_campaign(
+        name=name,
+        channel=channel,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        budget=budget,
+        spend=spend,
+    )
+    if Campaign.objects.filter(name__iexact=values["name"]).exists():
+        raise DomainError(f"A campaign named {values['name']!r} exists.", field="name")
+    return Campaign.objects.create(**values)
+
+
+@transaction.atomic
+def campaign_update(*, actor: User, campaign: Campaign, **fields: Any) -> Campaign:
+    permissions.require(
+        permissions.can_manage_catalog(actor), "Only marketing or managers manage campaigns."
+    )
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    merged = {
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "starts_on": campaign.starts_on,
+        "ends_on": campaign.ends_on,
+        "budget": campaign.budget,
+        "spend": campaign.spend,
+        **fields,
+    }
+    values = _clean_campaign(**merged)
+    clash = Campaign.objects.filter(name__iexact=values["name"]).exclude(pk=campaign.pk)
+    if clash.exists():
+        raise DomainError(f"A campaign named {values['name']!r} exists.", field="name")
+    for key, value in values.items():
+        setattr(campaign, key, value)
+    campaign.save()
+    return campaign
+
+
+def _clean_campaign(
+    *, name: Any, channel: Any, starts_on: Any, ends_on: Any, budget: Any, spend: Any
+) -> dict[str, Any]:
+    name = clean_text("name", name, 200)
+    if not name:
+        raise DomainError("name is required.", field="name")
+    if channel not in Campaign.Channel.values:
+        raise DomainError(f"Unknown channel {channel!r}.", field="channel")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise DomainError("ends_on is before starts_on.", field="ends_on")
+    return {
+        "name": name,
+        "channel": channel,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "budget": clean_value(budget, "budget") or Decimal("0"),
+        "spend": clean_value(spend, "spend") or Decimal("0"),
+    }
+
+
+@transaction.atomic
+def persona_create(*, actor: User, name: str, description: str = "") -> Persona:
+    permissions.require(
+        permissions.can_manage_catalog(actor), "Only marketing or managers manage personas."
+    )
+    name = clean_text("name", name, 120)
+    if not name:
+        raise DomainError("name is required.", field="name")
+    if Persona.objects.filter(name__iexact=name).exists():
+        raise DomainError(f"A persona named {name!r} exists.", field="name")
+    return Persona.objects.create(
+        name=name, description=clean_text("description", description, 5000)
+    )
+
+
+@transaction.atomic
+def reason_create(*, actor: User, kind: str, label: str) -> Reason:
+    permissions.require(
+        permissions.can_manage_definitions(actor), "Only managers edit the reason lists."
+    )
+    if kind not in Reason.Kind.values:
+        raise DomainError(f"Unknown reason kind {kind!r}.", field="kind")
+    label = clean_text("label", label, 120)
+    if not label:
+        raise DomainError("label is required.", field="label")
+    reason, _ = Reason.objects.get_or_create(kind=kind, label=label, defaults={"active": True})
+    return reason

@@ -1,0 +1,382 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from crm.models import Team
+from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
+
+MAX_NAME = 100
+MAX_COMPANY = 200
+MAX_EMAIL = 254
+
+
+class StageDefinition(models.Model):
+    """One version of what a stage means. Editing writes a new version; old ones stay."""
+
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    owner_team = models.CharField(max_length=20, choices=Team.choices, blank=True)
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["stage", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "version"], name="stagedef_stage_version_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["stage"],
+                condition=Q(is_current=True),
+                name="stagedef_one_current_per_stage",
+            ),
+            models.CheckConstraint(
+                name="stagedef_stage_valid", condition=Q(stage__in=Stage.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class QualificationCriterion(models.Model):
+    """A box to tick before hand-off. `key` is stable across definition versions."""
+
+    definition = models.ForeignKey(
+        StageDefinition, on_delete=models.CASCADE, related_name="criteria"
+    )
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=200)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["definition", "key"], name="criterion_key_per_def_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Campaign(models.Model):
+    class Channel(models.TextChoices):
+        WEBINAR = "webinar", "Webinar"
+        PAID_SOCIAL = "paid_social", "Paid social"
+        PAID_SEARCH = "paid_search", "Paid search"
+        ORGANIC = "organic", "Organic search"
+        EMAIL = "email", "Email"
+        EVENT = "event", "Event"
+        REFERRAL = "referral", "Referral"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    budget = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(name="campaign_budget_non_negative", condition=Q(budget__gte=0)),
+            models.CheckConstraint(name="campaign_spend_non_negative", condition=Q(spend__gte=0)),
+            models.CheckConstraint(
+                name="campaign_dates_ordered",
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Persona(models.Model):
+    """An ideal customer profile a lead can be tagged with."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReasonKind(models.TextChoices):
+    REJECT = "reject", "Reject reason"
+    LOST = "lost", "Lost reason"
+    DISQUALIFY = "disqualify", "Disqualify reason"
+
+
+class Reason(models.Model):
+    """Managed lists: why sales rejected, why a deal was lost, why a lead was disqualified."""
+
+    Kind = ReasonKind
+
+    kind = models.CharField(max_length=20, choices=ReasonKind.choices)
+    label = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "label"], name="reason_kind_label_uniq"),
+            models.CheckConstraint(
+                name="reason_kind_valid", condition=Q(kind__in=ReasonKind.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def open(self) -> LeadQuerySet:
+        return self.filter(stage__in=OPEN_STAGES)
+
+    def owned_by_team(self, team: str) -> LeadQuerySet:
+        return self.filter(owner_team=team)
+
+    def waiting_for_acceptance(self) -> LeadQuerySet:
+        return self.filter(stage=Stage.QUALIFIED, accepted_at__isnull=True)
+
+
+class Lead(models.Model):
+    first_name = models.CharField(max_length=MAX_NAME, blank=True)
+    last_name = models.CharField(max_length=MAX_NAME, blank=True)
+    email = models.EmailField(max_length=MAX_EMAIL)
+    # Lower-cased, trimmed, plus-tag removed: the key for de-duplication among open leads.
+    email_normalized = models.CharField(max_length=MAX_EMAIL, db_index=True)
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=MAX_COMPANY, blank=True)
+    job_title = models.CharField(max_length=MAX_NAME, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    source = models.CharField(max_length=50, default="manual")
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.ENGAGED)
+    owner_team = models.CharField(max_length=20, choices=Team.choices, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    next_step = models.CharField(max_length=300, blank=True)
+    criteria_met = models.JSONField(default=list, blank=True)
+    qualified_definition = models.ForeignKey(
+        StageDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    stage_changed_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.ForeignKey(
+        Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason_note = models.CharField(max_length=500, blank=True)
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="lead_stage_valid", condition=Q(stage__in=Stage.values)),
+            models.CheckConstraint(
+                name="lead_owner_team_follows_stage",
+                condition=Q(
+                    *[Q(stage=stage, owner_team=team) for stage, team in STAGE_OWNER.items()],
+                    _connector=Q.OR,
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="lead_source_external_id_uniq",
+            ),
+            # One open lead per person: the database settles races between two creates.
+            models.UniqueConstraint(
+                fields=["email_normalized"],
+                condition=Q(stage__in=list(OPEN_STAGES)) & ~Q(email_normalized=""),
+                name="lead_open_email_uniq",
+            ),
+            models.CheckConstraint(
+                name="lead_estimated_value_non_negative",
+                condition=Q(estimated_value__isnull=True) | Q(estimated_value__gte=0),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
+            models.Index(fields=["campaign", "stage"], name="lead_campaign_stage_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in CLOSED_STAGES
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None
+
+    def age_in_stage(self, *, at: datetime) -> float:
+        return (at - self.stage_changed_at).total_seconds()
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    NOTE = "note", "Note"
+
+
+class Activity(models.Model):
+    Kind = ActivityKind
+
+    TOUCH_KINDS = frozenset({ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING})
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=10, choices=ActivityKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    summary = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.CheckConstraint(
+                name="activity_kind_valid", condition=Q(kind__in=ActivityKind.values)
+            ),
+        ]
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.lead_id}"
+
+
+class LeadEvent(models.Model):
+    """Append-only history: who changed what on a lead, and when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        TRANSITION = "transition", "Stage changed"
+        ACCEPTED = "accepted", "Accepted"
+        ASSIGNED = "assigned", "Assigned"
+        ACTIVITY = "activity", "Activity logged"
+        CLOCK = "clock", "SLA clock"
+        ERASED = "erased", "Personal data erased"
+        EXPORTED = "exported", "Personal data exported"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    from_stage = models.CharField(max_length=20, blank=True)
+    to_stage = models.CharField(max_length=20, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.lead_id}"
+
+
+class AssignmentCursor(models.Model):
+    """Round-robin position among active sales reps; the row is locked while picking."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+__all__ = [
+    "CLOSED_STAGES",
+    "Activity",
+    "AssignmentCursor",
+    "Campaign",
+    "Lead",
+    "LeadEvent",
+    "Persona",
+    "QualificationCriterion",
+    "Reason",
+    "Stage",
+    "StageDefinition",
+]

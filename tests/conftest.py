@@ -1,0 +1,129 @@
+"""Shared fixtures: the personas of the design, and the rule that CI never skips.
+
+Tests marked `postgres` or `redis` need those servers. Locally (SQLite, no Redis) they are
+skipped with a reason; with HANDOFF_REQUIRE_SERVICES=1 (CI) a missing server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from crm.models import Role, User
+from tests.factories import TEST_PASSWORD, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("HANDOFF_REQUIRE_SERVICES") == "1"
+
+
+def _redis_available() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _missing_service(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        return "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+    if item.get_closest_marker("redis") and not _redis_available():
+        return "needs Redis (set REDIS_URL=redis://...)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _services_or_skip(request: pytest.FixtureRequest) -> None:
+    reason = _missing_service(request.node)
+    if reason is None:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason}: required with HANDOFF_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def password() -> str:
+    return TEST_PASSWORD
+
+
+@pytest.fixture
+def marketer(db: None) -> User:
+    return UserFactory(username="mia.marketer", role=Role.MARKETER, first_name="Mia")
+
+
+@pytest.fixture
+def sales_rep(db: None) -> User:
+    return UserFactory(username="sam.sales", role=Role.SALES_REP, first_name="Sam")
+
+
+@pytest.fixture
+def other_sales_rep(db: None) -> User:
+    return UserFactory(username="olga.sales", role=Role.SALES_REP, first_name="Olga")
+
+
+@pytest.fixture
+def manager(db: None) -> User:
+    return UserFactory(username="max.manager", role=Role.MANAGER, first_name="Max")
+
+
+@pytest.fixture
+def integration_user(db: None) -> User:
+    return UserFactory(username="webform-bot", role=Role.INTEGRATION, first_name="Web form")
+
+
+# Leads built through the services, so history and clocks are real.
+
+ALL_REQUIRED_CRITERIA = ["fits-icp", "budget-confirmed", "decision-maker", "need-identified"]
+
+
+@pytest.fixture
+def make_lead(marketer: User):
+    from leads.services import LeadInput, lead_create
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: object):
+        n = next(counter)
+        data = {"email": f"prospect{n}@acme.example", "first_name": "Pat", "last_name": f"N{n}"}
+        data.update(fields)
+        actor = data.pop("actor", marketer)
+        now = data.pop("now", None)
+        return lead_create(actor=actor, data=LeadInput(**data), now=now)
+
+    return make
+
+
+@pytest.fixture
+def engaged_lead(make_lead):
+    return make_lead(company="Acme Logistics")
+
+
+@pytest.fixture
+def qualified_lead(engaged_lead, marketer: User, sales_rep: User):
+    from leads.services import lead_hand_off
+
+    return lead_hand_off(
+        lead=engaged_lead, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA
+    )
+
+
+@pytest.fixture
+def accepted_lead(qualified_lead, sales_rep: User):
+    from leads.services import lead_accept
+
+    return lead_accept(lead=qualified_lead, actor=sales_rep)
+
+
+@pytest.fixture
+def opportunity_lead(accepted_lead, sales_rep: User):
+    from leads.services import lead_to_opportunity
+
+    return lead_to_opportunity(
+        lead=accepted_lead, actor=sales_rep, estimated_value="12000", next_step="Demo on Tuesday"
+    )
