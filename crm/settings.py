@@ -165,6 +165,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# The embedded default keeps its SQLite file, broker folders and uploads under var/.
+for _folder in (VAR_DIR, STATIC_ROOT, MEDIA_ROOT):
+    _folder.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

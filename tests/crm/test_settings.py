@@ -1,0 +1,48 @@
+"""Production settings: SECRET_KEY required, deploy checks clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "production-grade-secret-for-the-deploy-check-0123456789",
+    "ALLOWED_HOSTS": "handoff.example.com",
+    "DATABASE_URL": "sqlite:////tmp/handoff-deploy-check.sqlite3",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_it_refuses_an_unknown_time_zone():
+    result = manage("check", env={**PRODUCTION, "TIME_ZONE": "Mars/Olympus_Mons"})
+    assert result.returncode != 0
+    assert "not a known IANA time zone" in result.stderr
+
+
+def test_argon2_is_the_first_password_hasher():
+    from crm import settings as production_settings
+
+    assert production_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
