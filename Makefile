@@ -22,12 +22,7 @@ seed: migrate
 
 # Web server, Celery worker and Celery beat as three processes; Ctrl-C stops all of them.
 run: seed
-	@echo "Handoff on http://$(HOST):$(PORT)/  (demo logins in README.md; Ctrl-C stops)"
-	@trap 'kill 0' INT TERM; \
-	$(VENV)/bin/celery -A crm worker --loglevel=INFO --concurrency=2 --hostname=worker@%h & \
-	$(VENV)/bin/celery -A crm beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
-	wait
+	$(PY) manage.py run_stack --addr $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

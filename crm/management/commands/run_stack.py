@@ -1,0 +1,58 @@
+"""Start the web server, a Celery worker and Celery beat together; Ctrl-C stops all three."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    help = "Run web + worker + beat as one foreground command (the embedded default of make run)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--concurrency", type=int, default=2)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        bin_dir = Path(sys.executable).parent
+        celery = str(bin_dir / "celery")
+        schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
+        commands = [
+            [celery, "-A", "crm", "worker", "--loglevel=INFO",
+             f"--concurrency={options['concurrency']}", "--hostname=worker@%h"],
+            # Beat runs as its own process: an embedded beat can outlive a killed worker.
+            [celery, "-A", "crm", "beat", "--loglevel=INFO", f"--schedule={schedule}"],
+            [sys.executable, "manage.py", "runserver", options["addr"], "--noreload"],
+        ]
+        processes = [subprocess.Popen(command) for command in commands]
+        self.stdout.write(f"Handoff on http://{options['addr']}/ - Ctrl-C stops everything.")
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._stop(processes)
+
+    def _stop(self, processes: list[subprocess.Popen[bytes]]) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
