@@ -33,5 +33,13 @@ lint: install
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
+# Embedded SQLite only; PostgreSQL uses pg_dump/pg_restore (README, Backups).
+backup: install
+	$(PY) manage.py backup_db $(if $(FILE),--output $(FILE),)
+
+restore: install
+	@test -n "$(FILE)" || (echo "usage: make restore FILE=var/backups/handoff-....sqlite3" && exit 2)
+	$(PY) manage.py restore_db $(FILE)
+
 clean:
 	rm -rf var/celery var/celerybeat-schedule*

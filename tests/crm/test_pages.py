@@ -27,3 +27,23 @@ def test_a_signed_in_user_sees_the_pipeline(client, marketer, engaged_lead):
 
 def test_healthz_reports_the_database(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_sign_in_is_throttled_after_repeated_failures(client, marketer, password):
+    from django.core.cache import cache
+
+    cache.clear()
+    for _ in range(5):
+        response = client.post("/login/", {"username": marketer.username, "password": "wrong"})
+        assert response.status_code == 200
+    response = client.post("/login/", {"username": marketer.username, "password": password})
+    assert response.status_code == 429
+    assert b"Too many failed sign-in attempts" in response.content
+    assert "_auth_user_id" not in client.session
+    cache.clear()
+
+
+def test_a_correct_password_signs_in(client, marketer, password):
+    response = client.post("/login/", {"username": marketer.username, "password": password})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(marketer.pk)
