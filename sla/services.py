@@ -79,7 +79,9 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
                     field="weekly_hours",
                 )
             try:
-                start, end = (parse_clock_time(str(t)).strftime("%H:%M") for t in span)
+                start, end = (
+                    parse_clock_time(_pad_hour(str(t).strip())).strftime("%H:%M") for t in span
+                )
             except ValueError as exc:
                 raise DomainError(
                     f"{_WEEKDAY_NAMES[day]}: {span!r} is not a pair of HH:MM times.",
@@ -415,7 +417,7 @@ def breach_acknowledge(
     breach.acknowledgement_note = note
     breach.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledgement_note"])
     if breach.lead_id is not None:
-        _record_clock_events(
+        record_clock_events(
             [(breach.lead_id, now, {"breach_id": breach.pk, "acknowledged": True}, note)],
             actor=actor,
         )
@@ -435,7 +437,7 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
     updated = kind in (LeadEvent.Kind.UPDATED, LeadEvent.Kind.ACTIVITY)
     left_stage = kind == LeadEvent.Kind.TRANSITION and event.from_stage
     if left_stage or kind == LeadEvent.Kind.ACCEPTED or updated:
-        _settle_clocks(
+        settle_clocks(
             lead=lead,
             now=now,
             left_stage=event.from_stage if left_stage else "",
@@ -482,7 +484,7 @@ def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
             )
         )
     SlaClock.objects.bulk_create(clocks)
-    _record_clock_events(
+    record_clock_events(
         [
             (
                 lead.pk,
@@ -517,7 +519,7 @@ def _goal_reached(
     return left_stage == clock.stage or (updated and met_by_update)
 
 
-def _settle_clocks(
+def settle_clocks(
     *,
     lead: Lead,
     now: datetime,
@@ -573,7 +575,7 @@ def _settle_clocks(
     if new_breaches:
         breaches_record(new_breaches, now=now)
     if events:
-        _record_clock_events(events)
+        record_clock_events(events)
 
 
 def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:
@@ -608,7 +610,7 @@ def _notify_breaches_soon() -> None:
     send_hint(notify_breaches)
 
 
-def _record_clock_events(
+def record_clock_events(
     rows: list[tuple[int, datetime, dict[str, Any], str]], actor: User | None = None
 ) -> None:
     """Clock history on the lead's timeline, written directly (not through record_event,
@@ -657,3 +659,8 @@ __all__ = [
     "policy_update",
     "webhook_endpoint_create",
 ]
+
+
+def _pad_hour(raw: str) -> str:
+    """'9:00' reads as '09:00'."""
+    return "0" + raw if raw[1:2] == ":" else raw

@@ -19,7 +19,7 @@ from django.utils import timezone
 from crm.outbox import outbox_write
 from sla.escalation import at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
-from sla.services import _record_clock_events, breaches_record
+from sla.services import breaches_record, record_clock_events
 
 BATCH_SIZE = 500
 MAX_BATCHES = 40
@@ -109,7 +109,7 @@ def sla_sweep(
             if ids:
                 clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
                 breaches_record(clocks, now=now)
-                _record_clock_events(
+                record_clock_events(
                     [
                         (
                             c.lead_id,
@@ -132,7 +132,7 @@ def sla_sweep(
             ids = _flag_at_risk(now, batch_size)
             if ids:
                 clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
-                _record_clock_events(
+                record_clock_events(
                     [
                         (
                             c.lead_id,
