@@ -47,6 +47,10 @@ def _claim(sql: str, params: list[object]) -> list[int]:
 
 def _flag_breached(now: datetime, limit: int) -> list[int]:
     """Open clocks past due become breached, with breached_at = due_at (never the sweep time)."""
+    return _claim(*breached_claim_sql(now, limit))
+
+
+def breached_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
     table = SlaClock._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
     # Uses slaclock_open_due_idx (partial: state IN running, at_risk).
@@ -57,10 +61,14 @@ def _flag_breached(now: datetime, limit: int) -> list[int]:
         f"AND state IN (%s, %s) RETURNING id"
     )
     open_states = [ClockState.RUNNING.value, ClockState.AT_RISK.value]
-    return _claim(sql, [ClockState.BREACHED.value, *open_states, at, limit, *open_states])
+    return sql, [ClockState.BREACHED.value, *open_states, at, limit, *open_states]
 
 
 def _flag_at_risk(now: datetime, limit: int) -> list[int]:
+    return _claim(*at_risk_claim_sql(now, limit))
+
+
+def at_risk_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
     table = SlaClock._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
     # Uses slaclock_running_risk_idx (partial: state = running).
@@ -71,7 +79,7 @@ def _flag_at_risk(now: datetime, limit: int) -> list[int]:
         f"AND state = %s RETURNING id"
     )
     running = ClockState.RUNNING.value
-    return _claim(sql, [ClockState.AT_RISK.value, running, at, at, limit, running])
+    return sql, [ClockState.AT_RISK.value, running, at, at, limit, running]
 
 
 def _claim_unprocessed_breaches(now: datetime, limit: int) -> list[int]:
