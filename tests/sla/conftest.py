@@ -19,6 +19,8 @@ MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 def _no_broker_hints(settings) -> None:
     """Tests drive the drains themselves; hints would only pile up in a broker folder."""
     settings.OUTBOX_ENQUEUE_HINTS = False
+    # The personas' passwords are never checked here; a slow hash only slows the setup.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
