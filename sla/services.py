@@ -50,6 +50,32 @@ def _require_manager(actor: User, what: str) -> None:
         raise DomainError(f"Only managers may {what}.", code=ErrorCode.FORBIDDEN)
 
 
+def clean_name(model: type, value: Any, *, exclude_pk: int | None = None) -> str:
+    """A required, unique, not too long name; the field is called `name` everywhere here."""
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise DomainError("A name is required.", field="name")
+    limit = model._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise DomainError(f"name is too long (at most {limit} characters).", field="name")
+    if model.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+        raise DomainError(
+            f"{name!r} is already taken; choose another name.",
+            code=ErrorCode.DUPLICATE,
+            field="name",
+        )
+    return name
+
+
+def clean_date(value: Any, field: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise DomainError(f"{field} must be a YYYY-MM-DD date.", field=field) from exc
+
+
 # ---------------------------------------------------------------- calendars
 
 
@@ -137,13 +163,7 @@ def calendar_create(
     """A named working calendar; refused when the zone is unknown or no hours are usable."""
     now = now or timezone.now()
     _require_manager(actor, "edit business calendars")
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("A calendar needs a name.", field="name")
-    if BusinessCalendar.objects.filter(name=name).exists():
-        raise DomainError(
-            f"A calendar named {name!r} exists.", code=ErrorCode.DUPLICATE, field="name"
-        )
+    name = clean_name(BusinessCalendar, name)
     calendar = BusinessCalendar(
         name=name,
         timezone=timezone_name,
@@ -173,7 +193,7 @@ def calendar_update(
     if unknown:
         raise DomainError(f"{unknown[0]} cannot be set here.", field=unknown[0])
     if "name" in fields:
-        calendar.name = str(fields["name"]).strip()
+        calendar.name = clean_name(BusinessCalendar, fields["name"], exclude_pk=calendar.pk)
     if "timezone" in fields:
         calendar.timezone = fields["timezone"]
     if "weekly_hours" in fields:
@@ -237,14 +257,7 @@ def _apply_policy_fields(policy: SlaPolicy, fields: dict[str, Any]) -> list[User
     escalate: list[User] | None = None
     for name, value in fields.items():
         if name == "name":
-            value = str(value or "").strip()
-            if not value:
-                raise DomainError("A policy needs a name.", field="name")
-            clash = SlaPolicy.objects.filter(name=value).exclude(pk=policy.pk).exists()
-            if clash:
-                raise DomainError(
-                    f"A policy named {value!r} exists.", code=ErrorCode.DUPLICATE, field="name"
-                )
+            value = clean_name(SlaPolicy, value, exclude_pk=policy.pk)
         elif name == "goal" and value not in SlaGoal.values:
             raise DomainError(f"Unknown goal {value!r}.", field="goal")
         elif name == "trigger_stage" and value not in Stage.values:
@@ -343,13 +356,13 @@ def commitment_create(
     if min_acceptance_rate not in (None, ""):
         rate = clean_fraction(min_acceptance_rate, "min_acceptance_rate", allow_one=True)
     return Commitment.objects.create(
-        name=name,
+        name=clean_name(Commitment, name),
         team=team,
         period=period,
         target_qualified=target_qualified,
         min_acceptance_rate=rate,
         timezone=timezone_name,
-        starts_on=starts_on,
+        starts_on=clean_date(starts_on, "starts_on"),
         created_at=now,
     )
 
@@ -368,6 +381,11 @@ def webhook_endpoint_create(
 ) -> WebhookEndpoint:
     now = now or timezone.now()
     _require_manager(actor, "configure webhooks")
+    name = clean_name(WebhookEndpoint, name)
+    if not isinstance(url, str) or len(url) > 500:
+        raise DomainError("url must be text of at most 500 characters.", field="url")
+    if len(secret or "") > 200:
+        raise DomainError("secret is too long (at most 200 characters).", field="secret")
     if not url.startswith(("http://", "https://")):
         raise DomainError("url must start with http:// or https://.", field="url")
     events = sorted(set(event_types))

@@ -159,3 +159,28 @@ def test_it_refuses_bad_commitments_and_webhooks(manager):
     with pytest.raises(DomainError) as refused:
         webhook_endpoint_create(actor=manager, name="w", url="https://x.example/h")
     assert refused.value.field == "secret"
+
+
+def test_names_are_required_unique_and_bounded(manager):
+    policy_create(actor=manager, fields=POLICY)
+    with pytest.raises(DomainError) as refused:
+        policy_create(actor=manager, fields=POLICY)
+    assert (refused.value.code, refused.value.field) == (ErrorCode.DUPLICATE, "name")
+    with pytest.raises(DomainError) as refused:
+        policy_create(actor=manager, fields={**POLICY, "name": "x" * 500})
+    assert "too long" in refused.value.message
+    with pytest.raises(DomainError) as refused:
+        commitment_create(
+            actor=manager, name=" ", period="week", target_qualified=5, starts_on="2026-01-05"
+        )
+    assert refused.value.field == "name"
+    with pytest.raises(DomainError) as refused:
+        commitment_create(
+            actor=manager, name="c", period="week", target_qualified=5, starts_on="soon"
+        )
+    assert refused.value.field == "starts_on"
+    with pytest.raises(DomainError) as refused:
+        webhook_endpoint_create(
+            actor=manager, name="w", url="https://x.example/" + "a" * 600, secret="s"
+        )
+    assert refused.value.field == "url"
