@@ -19,7 +19,7 @@ from django.utils import timezone
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
 from leads.lifecycle import Stage
-from sla.business_time import ScheduleError, WorkingSchedule, add_business_time
+from sla.business_time import ScheduleError, add_business_time
 from sla.models import (
     OPEN_CLOCK_STATES,
     Breach,
@@ -464,6 +464,9 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
             touched=touched,
             updated=updated,
         )
+    if kind == LeadEvent.Kind.ASSIGNED:
+        # A reassigned lead's running clocks follow the new owner.
+        SlaClock.objects.open().filter(lead=lead).update(owner_id=lead.owner_id)
     if kind in (LeadEvent.Kind.CREATED, LeadEvent.Kind.TRANSITION) and event.to_stage:
         clocks_start(lead=lead, stage=event.to_stage, now=now)
 
@@ -662,21 +665,6 @@ def _get(model: type, value: Any, field: str, *, lock: bool = False) -> Any:
         raise DomainError(
             f"Unknown {field} {value!r}.", code=ErrorCode.NOT_FOUND, field=field
         ) from exc
-
-
-__all__ = [
-    "WorkingSchedule",
-    "breach_acknowledge",
-    "breaches_record",
-    "calendar_create",
-    "calendar_update",
-    "clocks_on_lead_event",
-    "clocks_start",
-    "commitment_create",
-    "policy_create",
-    "policy_update",
-    "webhook_endpoint_create",
-]
 
 
 def _pad_hour(raw: str) -> str:

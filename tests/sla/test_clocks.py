@@ -167,3 +167,14 @@ def test_inactive_policies_start_nothing(hand_off, accept_policy, manager):
     policy_update(actor=manager, policy=accept_policy, fields={"active": False})
     lead = hand_off()
     assert not SlaClock.objects.filter(lead=lead).exists()
+
+
+def test_running_clocks_follow_a_reassignment(hand_off, accept_policy, other_sales_rep):
+    from leads.models import Lead
+    from leads.services import record_event
+
+    lead = hand_off()
+    Lead.objects.filter(pk=lead.pk).update(owner=other_sales_rep)
+    lead.refresh_from_db()
+    record_event(lead=lead, kind=LeadEvent.Kind.ASSIGNED, actor=None, now=MONDAY_10AM)
+    assert _clock(lead, accept_policy).owner == other_sales_rep
