@@ -28,6 +28,20 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "crm.tasks.heartbeat",
             "schedule": float(settings.HEARTBEAT_SECONDS),
         },
+        # SLA: the database is the truth; these periodic runs pick up whatever a lost hint,
+        # a dead worker or a down broker left behind.
+        "sla-sweep-flags-at-risk-and-breached-clocks": {
+            "task": "sla.tasks.sweep",
+            "schedule": float(settings.SLA_SWEEP_SECONDS),
+        },
+        "outbox-redrain-pending-deliveries": {
+            "task": "crm.tasks.drain_outbox",
+            "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
+        },
+        "sla-evaluate-closed-commitment-periods": {
+            "task": "sla.tasks.evaluate_commitments",
+            "schedule": float(settings.SLA_COMMITMENT_SECONDS),
+        },
     }
 
 

@@ -62,3 +62,97 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+# ---------------------------------------------------------------- notifications and outbox
+
+
+class Notification(models.Model):
+    """An in-app message for one person; `delivery_key` makes each delivery happen once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    delivery_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # notifications_for_user(unread_only=True): the bell's unread count.
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            models.Index(fields=["user", "-created_at"], name="notification_user_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OutboxChannel(models.TextChoices):
+    IN_APP = "in_app", "In-app"
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxMessage(models.Model):
+    """Something that must reach a person or a system, written in the causing transaction.
+
+    The drain claims a row with a short lease (`claimed_until`), delivers it and records the
+    outcome; a worker that dies mid-delivery leaves a lease that simply expires.
+    """
+
+    Channel = OutboxChannel
+    Status = OutboxStatus
+
+    channel = models.CharField(max_length=10, choices=OutboxChannel.choices)
+    delivery_key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    target = models.CharField(max_length=300, blank=True)  # email address or endpoint id
+    event_type = models.CharField(max_length=60)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                name="outbox_channel_valid", condition=models.Q(channel__in=OutboxChannel.values)
+            ),
+            models.CheckConstraint(
+                name="outbox_status_valid", condition=models.Q(status__in=OutboxStatus.values)
+            ),
+        ]
+        indexes = [
+            # crm.outbox.outbox_drain: only pending rows are ever scanned.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outbox_pending_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.delivery_key

@@ -222,6 +222,13 @@ CELERY_TIMEZONE = "UTC"
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 60)
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
 
+# Outbox (notifications, email, webhooks): drained after commit and re-drained by beat.
+OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 60)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+# Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
+OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
+SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
+
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

@@ -12,3 +12,11 @@ def heartbeat() -> str:
     stamp = timezone.now().isoformat()
     logger.info("heartbeat %s", stamp)
     return stamp
+
+
+@shared_task(name="crm.tasks.drain_outbox", ignore_result=True)
+def drain_outbox() -> int:
+    """Deliver pending notifications, emails and webhooks (after a commit, and every minute)."""
+    from crm.outbox import outbox_drain
+
+    return outbox_drain().sent

@@ -1,0 +1,193 @@
+"""The outbox: deliveries written with the change that causes them, drained after commit.
+
+A row is claimed with a short lease before it is delivered, so two drains never send one row
+at once and a worker killed mid-delivery only delays it until the lease runs out. In-app
+notifications are delivered exactly once (a unique key on Notification); email and webhooks
+at least once, with the delivery key in the message so that a receiver can drop a repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from crm.models import Notification, OutboxMessage
+
+logger = logging.getLogger("handoff.outbox")
+
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to write to the outbox."""
+
+    channel: str
+    delivery_key: str
+    event_type: str
+    payload: dict[str, Any]
+    recipient_id: int | None = None
+    target: str = ""
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+def outbox_write(deliveries: Iterable[Delivery], *, now: datetime) -> int:
+    """Insert deliveries in the caller's transaction; a key already present is left alone."""
+    rows = [
+        OutboxMessage(
+            channel=d.channel,
+            delivery_key=d.delivery_key[:200],
+            event_type=d.event_type,
+            payload=d.payload,
+            recipient_id=d.recipient_id,
+            target=d.target,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for d in deliveries
+    ]
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        outbox_drain_soon()
+    return len(rows)
+
+
+def send_hint(task: Any, *args: Any) -> None:
+    """Publish a task as a hint. Never raises: beat re-drains whatever a lost hint carried."""
+    if not getattr(settings, "OUTBOX_ENQUEUE_HINTS", True):
+        return
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # the broker is down or slow: the request must not fail for it
+        logger.warning("could not publish %s; beat will pick the work up", task.name)
+
+
+def _drain_hint() -> None:
+    from crm.tasks import drain_outbox
+
+    send_hint(drain_outbox)
+
+
+def outbox_drain_soon() -> None:
+    """Ask a worker to drain after the current transaction commits."""
+    transaction.on_commit(_drain_hint)
+
+
+def outbox_drain(*, now: datetime | None = None, limit: int = 200) -> DrainResult:
+    """Deliver due pending messages, each claimed first; returns what happened."""
+    now = now or timezone.now()
+    result = DrainResult()
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    candidates = list(
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+        .filter(claimable)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for message_id in candidates:
+        claimed = (
+            OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING)
+            .filter(claimable)
+            .update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
+        )
+        if not claimed:
+            continue  # another drain took it
+        message = OutboxMessage.objects.get(pk=message_id)
+        _deliver(message, now=now, result=result)
+    return result
+
+
+def _deliver(message: OutboxMessage, *, now: datetime, result: DrainResult) -> None:
+    handler = _handler(message.channel)
+    try:
+        if message.channel == OutboxMessage.Channel.IN_APP:
+            with transaction.atomic():
+                handler(message, now)
+                _finish(message, now=now)
+        else:
+            handler(message, now)
+            _finish(message, now=now)
+        result.sent += 1
+        result.keys.append(message.delivery_key)
+    except Exception as exc:
+        logger.warning("delivery %s failed: %s", message.delivery_key, exc)
+        _retry_later(message, now=now, error=str(exc) or exc.__class__.__name__, result=result)
+
+
+def _handler(channel: str) -> Callable[[OutboxMessage, datetime], None]:
+    return {
+        OutboxMessage.Channel.IN_APP: deliver_in_app,
+        OutboxMessage.Channel.EMAIL: deliver_email,
+        OutboxMessage.Channel.WEBHOOK: import_string("sla.webhooks.deliver_webhook"),
+    }[channel]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: base, 2x base, 4x base ... capped at six hours."""
+    base = getattr(settings, "OUTBOX_RETRY_BASE_SECONDS", 30)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _finish(message: OutboxMessage, *, now: datetime) -> None:
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxMessage.Status.SENT, sent_at=now, claimed_until=None, last_error=""
+    )
+
+
+def _retry_later(message: OutboxMessage, *, now: datetime, error: str, result: DrainResult) -> None:
+    if message.attempts >= MAX_ATTEMPTS:
+        status = OutboxMessage.Status.FAILED
+        result.failed += 1
+    else:
+        status = OutboxMessage.Status.PENDING
+        result.retried += 1
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=status,
+        next_attempt_at=now + retry_delay(message.attempts),
+        claimed_until=None,
+        last_error=error[:500],
+    )
+
+
+def deliver_in_app(message: OutboxMessage, now: datetime) -> None:
+    payload = message.payload
+    Notification.objects.get_or_create(
+        delivery_key=message.delivery_key,
+        defaults={
+            "user_id": message.recipient_id,
+            "kind": message.event_type,
+            "title": payload.get("title", "")[:200],
+            "body": payload.get("body", ""),
+            "url": payload.get("url", "")[:300],
+            "created_at": now,
+        },
+    )
+
+
+def deliver_email(message: OutboxMessage, now: datetime) -> None:
+    payload = message.payload
+    send_mail(
+        subject=payload.get("title", "Handoff")[:200],
+        message=f"{payload.get('body', '')}\n\n{payload.get('url', '')}\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[message.target],
+        fail_silently=False,
+    )

@@ -1,0 +1,194 @@
+"""Marketing's commitments: live progress, and the evaluation of closed periods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.outbox import outbox_drain_soon
+from leads.lifecycle import Stage
+from leads.models import LeadEvent
+from sla.models import Breach, Commitment, CommitmentPeriodKind, CommitmentResult
+
+
+@dataclass(frozen=True)
+class CommitmentProgress:
+    commitment_id: int
+    name: str
+    period_start: datetime
+    period_end: datetime
+    qualified: int
+    accepted: int
+    target_qualified: int
+    min_acceptance_rate: Decimal | None
+
+    @property
+    def acceptance_rate(self) -> Decimal | None:
+        if not self.qualified:
+            return None
+        return (Decimal(self.accepted) / Decimal(self.qualified)).quantize(Decimal("0.001"))
+
+    @property
+    def volume_met(self) -> bool:
+        return self.qualified >= self.target_qualified
+
+    @property
+    def acceptance_met(self) -> bool:
+        if self.min_acceptance_rate is None:
+            return True
+        rate = self.acceptance_rate
+        return rate is not None and rate >= self.min_acceptance_rate
+
+    @property
+    def met(self) -> bool:
+        return self.volume_met and self.acceptance_met
+
+    @property
+    def percent_of_target(self) -> int:
+        return min(100, round(100 * self.qualified / self.target_qualified))
+
+
+def period_bounds(commitment: Commitment, at: datetime) -> tuple[datetime, datetime]:
+    """The local week (from Monday) or month holding `at`, as UTC instants."""
+    zone = ZoneInfo(commitment.timezone)
+    local_day = at.astimezone(zone).date()
+    if commitment.period == CommitmentPeriodKind.WEEK:
+        first = local_day - timedelta(days=local_day.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = local_day.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return _local_midnight(first, zone), _local_midnight(after, zone)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+def _measure(commitment: Commitment, start: datetime, end: datetime) -> tuple[int, int]:
+    """Leads handed to sales in [start, end), and how many of them sales has accepted."""
+    handed = (
+        LeadEvent.objects.filter(
+            kind=LeadEvent.Kind.TRANSITION,
+            to_stage=Stage.QUALIFIED,
+            created_at__gte=start,
+            created_at__lt=end,
+        )
+        .values("lead_id")
+        .distinct()
+    )
+    qualified = handed.count()
+    accepted = (
+        LeadEvent.objects.filter(
+            kind=LeadEvent.Kind.ACCEPTED, lead_id__in=handed, created_at__gte=start
+        )
+        .values("lead_id")
+        .distinct()
+        .count()
+    )
+    return qualified, accepted
+
+
+def commitment_progress(
+    *, commitment: Commitment, now: datetime | None = None
+) -> CommitmentProgress:
+    """Live numbers for the period running at `now`."""
+    now = now or timezone.now()
+    start, end = period_bounds(commitment, now)
+    qualified, accepted = _measure(commitment, start, end)
+    return CommitmentProgress(
+        commitment_id=commitment.pk,
+        name=commitment.name,
+        period_start=start,
+        period_end=end,
+        qualified=qualified,
+        accepted=accepted,
+        target_qualified=commitment.target_qualified,
+        min_acceptance_rate=commitment.min_acceptance_rate,
+    )
+
+
+def commitments_progress(*, now: datetime | None = None) -> list[CommitmentProgress]:
+    now = now or timezone.now()
+    return [
+        commitment_progress(commitment=c, now=now) for c in Commitment.objects.filter(active=True)
+    ]
+
+
+def commitments_evaluate(
+    *, now: datetime | None = None, max_periods: int = 12
+) -> list[CommitmentResult]:
+    """Write the result of every closed period not yet evaluated; a miss becomes a breach.
+
+    The unique (commitment, period_start) makes a second evaluation of a period a no-op.
+    """
+    now = now or timezone.now()
+    written = []
+    for commitment in Commitment.objects.filter(active=True):
+        zone = ZoneInfo(commitment.timezone)
+        start, _ = period_bounds(commitment, _local_midnight(commitment.starts_on, zone))
+        current_start, _ = period_bounds(commitment, now)
+        last = commitment.results.order_by("-period_start").first()
+        if last is not None:
+            start = last.period_end
+        if current_start - start > timedelta(days=31 * max_periods):
+            start, _ = period_bounds(commitment, current_start - timedelta(days=31 * max_periods))
+        while start < current_start:
+            _, end = period_bounds(commitment, start)
+            result = _evaluate_period(commitment, start, end, now)
+            if result is not None:
+                written.append(result)
+            start = end
+    return written
+
+
+def _evaluate_period(
+    commitment: Commitment, start: datetime, end: datetime, now: datetime
+) -> CommitmentResult | None:
+    qualified, accepted = _measure(commitment, start, end)
+    progress = CommitmentProgress(
+        commitment_id=commitment.pk,
+        name=commitment.name,
+        period_start=start,
+        period_end=end,
+        qualified=qualified,
+        accepted=accepted,
+        target_qualified=commitment.target_qualified,
+        min_acceptance_rate=commitment.min_acceptance_rate,
+    )
+    try:
+        with transaction.atomic():
+            result = CommitmentResult.objects.create(
+                commitment=commitment,
+                period_start=start,
+                period_end=end,
+                qualified=qualified,
+                accepted=accepted,
+                met=progress.met,
+                evaluated_at=now,
+            )
+            if not progress.met:
+                rate = progress.acceptance_rate
+                Breach.objects.create(
+                    kind=Breach.Kind.COMMITMENT,
+                    commitment_result=result,
+                    commitment=commitment,
+                    team=commitment.team,
+                    breached_at=end,
+                    summary=(
+                        f"{commitment.name}: {qualified}/{commitment.target_qualified} qualified"
+                        + (f", {rate:.0%} accepted" if rate is not None else "")
+                        + f" in the {commitment.get_period_display().lower()} from "
+                        f"{start.astimezone(ZoneInfo(commitment.timezone)):%Y-%m-%d}"
+                    )[:300],
+                    created_at=now,
+                )
+                outbox_drain_soon()
+    except IntegrityError:
+        return None  # another evaluation wrote this period first
+    return result

@@ -1,0 +1,403 @@
+"""SLA records: calendars, policies, clocks, breaches, marketing commitments, webhooks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from crm.models import Team
+from leads.lifecycle import Stage
+from sla.business_time import WorkingSchedule
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def parse_clock_time(raw: str) -> time:
+    """'09:00' -> time(9, 0); '24:00' is midnight at the end of the day (time(0, 0))."""
+    if raw in ("24:00", "24:00:00"):
+        return time(0, 0)
+    return time.fromisoformat(raw)
+
+
+class BusinessCalendar(models.Model):
+    """Working hours per weekday (several intervals a day allowed) and holidays, in one zone.
+
+    `weekly_hours` maps "0" (Monday) .. "6" (Sunday) to a list of ["HH:MM", "HH:MM"] pairs;
+    "24:00" ends an interval at midnight. Services validate it through WorkingSchedule.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    weekly_hours = models.JSONField(default=dict)
+    holidays = models.JSONField(default=list, blank=True)  # ISO dates, local to the zone
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def schedule(self) -> WorkingSchedule:
+        return WorkingSchedule(
+            timezone=self.timezone,
+            weekly={
+                int(day): tuple(
+                    (parse_clock_time(start), parse_clock_time(end)) for start, end in spans
+                )
+                for day, spans in self.weekly_hours.items()
+            },
+            holidays=frozenset(date.fromisoformat(day) for day in self.holidays),
+        )
+
+
+class SlaGoal(models.TextChoices):
+    ACCEPT = "accept", "Accept or reject"
+    FIRST_TOUCH = "first_touch", "First touch by the assignee"
+    EXIT_STAGE = "exit_stage", "Leave the stage"
+
+
+class SlaPolicy(models.Model):
+    """A promise: when a lead enters `trigger_stage`, `goal` happens within `target`."""
+
+    Goal = SlaGoal
+
+    name = models.CharField(max_length=120, unique=True)
+    goal = models.CharField(max_length=20, choices=SlaGoal.choices)
+    trigger_stage = models.CharField(max_length=20, choices=Stage.choices)
+    target = models.DurationField()
+    at_risk_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.75"))
+    # Null means the default 24/7 calendar.
+    calendar = models.ForeignKey(
+        BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT, related_name="policies"
+    )
+    accountable_team = models.CharField(max_length=20, choices=Team.choices)
+    # Nobody chosen means every active manager.
+    escalate_to = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    notify_owner = models.BooleanField(default=True)
+    # exit_stage only: an edit or a logged activity also keeps the promise.
+    met_by_update = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["trigger_stage", "name"]
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.CheckConstraint(
+                name="slapolicy_goal_valid", condition=Q(goal__in=SlaGoal.values)
+            ),
+            models.CheckConstraint(
+                name="slapolicy_trigger_stage_valid", condition=Q(trigger_stage__in=Stage.values)
+            ),
+            models.CheckConstraint(
+                name="slapolicy_target_positive", condition=Q(target__gt=timedelta(0))
+            ),
+            models.CheckConstraint(
+                name="slapolicy_at_risk_fraction_range",
+                condition=Q(at_risk_fraction__gt=0, at_risk_fraction__lt=1),
+            ),
+            models.CheckConstraint(
+                name="slapolicy_team_valid", condition=Q(accountable_team__in=Team.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def schedule(self) -> WorkingSchedule:
+        if self.calendar is None:
+            return WorkingSchedule.always_open(settings.TIME_ZONE)
+        return self.calendar.schedule()
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    AT_RISK = "at_risk", "At risk"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_CLOCK_STATES = (ClockState.RUNNING, ClockState.AT_RISK)
+
+
+class SlaClockQuerySet(models.QuerySet["SlaClock"]):
+    def open(self) -> SlaClockQuerySet:
+        return self.filter(state__in=OPEN_CLOCK_STATES)
+
+    def past_due(self, now: datetime) -> SlaClockQuerySet:
+        return self.open().filter(due_at__lte=now)
+
+
+class SlaClock(models.Model):
+    """One (lead, policy, cycle). Targets are copied at start: a policy edit rewrites nothing."""
+
+    State = ClockState
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="clocks")
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="clocks")
+    cycle = models.PositiveIntegerField()
+    goal = models.CharField(max_length=20, choices=SlaGoal.choices)
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    team = models.CharField(max_length=20, choices=Team.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.DurationField()
+    state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
+    started_at = models.DateTimeField()
+    at_risk_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SlaClockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "policy", "cycle"], name="slaclock_lead_policy_cycle_uniq"
+            ),
+            # At most one clock of a policy runs on a lead: two racing starts cannot both win.
+            models.UniqueConstraint(
+                fields=["lead", "policy"],
+                condition=Q(state__in=OPEN_CLOCK_STATES),
+                name="slaclock_one_open_per_policy",
+            ),
+            models.CheckConstraint(
+                name="slaclock_state_valid", condition=Q(state__in=ClockState.values)
+            ),
+            models.CheckConstraint(
+                name="slaclock_breached_at_is_due_at",
+                condition=Q(breached_at__isnull=True) | Q(breached_at=models.F("due_at")),
+            ),
+            models.CheckConstraint(
+                name="slaclock_due_after_start", condition=Q(due_at__gte=models.F("started_at"))
+            ),
+        ]
+        indexes = [
+            # sla.sweep.sla_sweep (_flag_breached): open clocks that have come due.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(state__in=OPEN_CLOCK_STATES),
+                name="slaclock_open_due_idx",
+            ),
+            # sla.sweep.sla_sweep (_flag_at_risk): running clocks past their at-risk mark.
+            models.Index(
+                fields=["at_risk_at"],
+                condition=Q(state=ClockState.RUNNING),
+                name="slaclock_running_risk_idx",
+            ),
+            models.Index(fields=["lead", "state"], name="slaclock_lead_state_idx"),
+            models.Index(fields=["started_at"], name="slaclock_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} on lead {self.lead_id} (cycle {self.cycle})"
+
+    def display_state(self, *, at: datetime) -> str:
+        """What a page shows: a clock past due is breached even before the sweep says so."""
+        if self.state in OPEN_CLOCK_STATES:
+            if at >= self.due_at:
+                return ClockState.BREACHED
+            if at >= self.at_risk_at:
+                return ClockState.AT_RISK
+        return self.state
+
+    def time_to_goal(self) -> timedelta | None:
+        return None if self.met_at is None else self.met_at - self.started_at
+
+
+class CommitmentPeriodKind(models.TextChoices):
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+
+
+class Commitment(models.Model):
+    """Marketing's side of the SLA: qualified leads per period, and the share sales accepts."""
+
+    Period = CommitmentPeriodKind
+
+    name = models.CharField(max_length=120, unique=True)
+    team = models.CharField(max_length=20, choices=Team.choices, default=Team.MARKETING)
+    period = models.CharField(max_length=10, choices=CommitmentPeriodKind.choices)
+    target_qualified = models.PositiveIntegerField()
+    min_acceptance_rate = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    starts_on = models.DateField()
+    escalate_to = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="commitment_target_positive", condition=Q(target_qualified__gt=0)
+            ),
+            models.CheckConstraint(
+                name="commitment_rate_range",
+                condition=Q(min_acceptance_rate__isnull=True)
+                | Q(min_acceptance_rate__gte=0, min_acceptance_rate__lte=1),
+            ),
+            models.CheckConstraint(
+                name="commitment_period_valid", condition=Q(period__in=CommitmentPeriodKind.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommitmentResult(models.Model):
+    """A closed period's outcome, written once by the evaluation."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="results")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    qualified = models.PositiveIntegerField()
+    accepted = models.PositiveIntegerField()
+    met = models.BooleanField()
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commitment", "period_start"], name="commitmentresult_period_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commitment_id} {self.period_start:%Y-%m-%d}"
+
+
+class BreachKind(models.TextChoices):
+    CLOCK = "clock", "Response time"
+    COMMITMENT = "commitment", "Commitment"
+
+
+class Breach(models.Model):
+    """A promise broken. Written with the change that breaks it; notified in a claimed step."""
+
+    Kind = BreachKind
+
+    kind = models.CharField(max_length=12, choices=BreachKind.choices)
+    clock = models.OneToOneField(
+        SlaClock, null=True, blank=True, on_delete=models.CASCADE, related_name="breach"
+    )
+    commitment_result = models.OneToOneField(
+        CommitmentResult, null=True, blank=True, on_delete=models.CASCADE, related_name="breach"
+    )
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="breaches"
+    )
+    commitment = models.ForeignKey(
+        Commitment, null=True, blank=True, on_delete=models.CASCADE, related_name="breaches"
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="breaches"
+    )
+    team = models.CharField(max_length=20, choices=Team.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    breached_at = models.DateTimeField()
+    summary = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    # Set when notifications were written to the outbox: the second, claimed step.
+    processed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledgement_note = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-breached_at", "-id"]
+        verbose_name_plural = "breaches"
+        constraints = [
+            models.CheckConstraint(
+                name="breach_kind_valid", condition=Q(kind__in=BreachKind.values)
+            ),
+            models.CheckConstraint(
+                name="breach_has_one_source",
+                condition=Q(kind=BreachKind.CLOCK, clock__isnull=False, commitment_result=None)
+                | Q(kind=BreachKind.COMMITMENT, clock=None, commitment_result__isnull=False),
+            ),
+        ]
+        indexes = [
+            # sla.sweep.breaches_notify: breaches not yet notified.
+            models.Index(
+                fields=["id"], condition=Q(processed_at__isnull=True), name="breach_unprocessed_idx"
+            ),
+            models.Index(fields=["-breached_at"], name="breach_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class WebhookFormat(models.TextChoices):
+    GENERIC = "generic", "Generic JSON, signed"
+    SLACK = "slack", "Slack-compatible"
+
+
+class WebhookEndpoint(models.Model):
+    """An outbound receiver of breach events. Generic payloads carry an HMAC-SHA256 header."""
+
+    Format = WebhookFormat
+
+    name = models.CharField(max_length=120, unique=True)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list)  # e.g. ["breach.created"]
+    format = models.CharField(max_length=10, choices=WebhookFormat.choices, default="generic")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="webhook_format_valid", condition=Q(format__in=WebhookFormat.values)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to POST one outbox message: the delivery log, status code included."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    delivery_key = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=60)
+    attempt = models.PositiveSmallIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    succeeded = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="webhookdelivery_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_key} #{self.attempt}"

@@ -1,0 +1,101 @@
+"""Outbound webhooks: payloads, the HMAC-SHA256 signature and one delivery attempt.
+
+Generic receivers get JSON with `X-Handoff-Signature: sha256=<hex>` computed over
+`<timestamp>.<body>` with the endpoint's secret, plus `X-Handoff-Timestamp` and
+`X-Handoff-Delivery` (the same on every retry, so a receiver can drop repeats).
+Slack-compatible endpoints get `{"text": ...}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from crm.models import OutboxMessage
+from sla.models import WebhookDelivery, WebhookEndpoint, WebhookFormat
+
+TIMEOUT_SECONDS = 5
+SIGNATURE_HEADER = "X-Handoff-Signature"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def signature_is_valid(secret: str, timestamp: str, body: bytes, header: str) -> bool:
+    """What a receiver does; used by our own tests and documented for integrators."""
+    return hmac.compare_digest(sign(secret, timestamp, body), header or "")
+
+
+def webhook_body(endpoint: WebhookEndpoint, message: OutboxMessage) -> dict[str, Any]:
+    payload = message.payload
+    if endpoint.format == WebhookFormat.SLACK:
+        text = f"*{payload.get('title', '')}*\n{payload.get('body', '')}"
+        if payload.get("url"):
+            text += f"\n{payload['url']}"
+        return {"text": text}
+    return {
+        "type": message.event_type,
+        "delivery": message.delivery_key,
+        "data": payload.get("data", {}),
+        "title": payload.get("title", ""),
+        "body": payload.get("body", ""),
+    }
+
+
+def deliver_webhook(message: OutboxMessage, now: datetime) -> None:
+    """POST once and log the attempt; raise on anything but a 2xx so the outbox retries."""
+    endpoint = WebhookEndpoint.objects.filter(pk=int(message.target or 0)).first()
+    if endpoint is None or not endpoint.active:
+        return  # removed or switched off since: nothing to send, nothing to retry
+    body = json.dumps(webhook_body(endpoint, message), separators=(",", ":")).encode()
+    timestamp = str(int(now.timestamp()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Handoff-Webhooks/1",
+        "X-Handoff-Event": message.event_type,
+        "X-Handoff-Delivery": message.delivery_key,
+        "X-Handoff-Timestamp": timestamp,
+    }
+    if endpoint.secret:
+        headers[SIGNATURE_HEADER] = sign(endpoint.secret, timestamp, body)
+    started = time.monotonic()
+    status_code: int | None = None
+    error = ""
+    try:
+        response = requests.post(
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status_code = response.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except requests.RequestException as exc:
+        error = f"{exc.__class__.__name__}: {exc}"[:500]
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        delivery_key=message.delivery_key,
+        event_type=message.event_type,
+        attempt=message.attempts,
+        status_code=status_code,
+        error=error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        succeeded=not error,
+        created_at=now,
+    )
+    if error:
+        raise WebhookFailed(error)
+
+
+class WebhookFailed(Exception):
+    """A non-2xx answer or no answer: the outbox schedules the next attempt."""

@@ -1,0 +1,88 @@
+"""Breach review and reports: acknowledgement, compliance, breach list and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+
+from crm.errors import DomainError
+from leads.services import lead_accept
+from sla.models import Breach
+from sla.selectors import (
+    breach_list,
+    breaches_csv,
+    clock_state_counts,
+    clocks_for_lead,
+    compliance_report,
+)
+from sla.services import breach_acknowledge
+from sla.sweep import sla_sweep
+from tests.sla.conftest import MONDAY_10AM
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(hand_off, accept_policy, sales_rep, other_sales_rep, marketer):
+    """Week 1: two leads, one accepted in 1h, one never. Week 2: one accepted in 3h."""
+    quick = hand_off(at=MONDAY_10AM)
+    lead_accept(lead=quick, actor=sales_rep, now=MONDAY_10AM + timedelta(hours=1))
+    hand_off(at=MONDAY_10AM + timedelta(hours=1))
+    week2 = MONDAY_10AM + timedelta(days=7)
+    later = hand_off(at=week2)
+    lead_accept(lead=later, actor=sales_rep, now=week2 + timedelta(hours=3))
+    sla_sweep(now=week2 + timedelta(days=1))
+    return quick
+
+
+def test_compliance_by_policy_rep_team_and_week(history, accept_policy, sales_rep):
+    now = MONDAY_10AM + timedelta(days=10)
+    (by_policy,) = compliance_report(group_by="policy", now=now)
+    assert (by_policy.label, by_policy.met, by_policy.breached) == (accept_policy.name, 2, 1)
+    assert by_policy.compliance_percent == pytest.approx(66.7)
+    assert by_policy.median_time_to_goal == timedelta(hours=2)
+
+    (by_rep,) = compliance_report(group_by="rep", now=now)
+    assert by_rep.label == sales_rep.username
+    (by_team,) = compliance_report(group_by="team", now=now)
+    assert by_team.key == "sales"
+    weeks = compliance_report(group_by="week", now=now)
+    assert [(w.met, w.breached) for w in weeks] == [(1, 1), (1, 0)]
+    with pytest.raises(ValueError):
+        compliance_report(group_by="colour")
+
+
+def test_acknowledging_a_breach_needs_a_note_and_happens_once(history, manager):
+    breach = Breach.objects.get()
+    with pytest.raises(DomainError) as refused:
+        breach_acknowledge(breach=breach, actor=manager, note="  ")
+    assert refused.value.field == "note"
+
+    breach_acknowledge(breach=breach, actor=manager, note="Rep was off sick; covered now.")
+    breach.refresh_from_db()
+    assert breach.acknowledged_by == manager
+    with pytest.raises(DomainError):
+        breach_acknowledge(breach=breach, actor=manager, note="again")
+    assert list(breach_list(acknowledged=False)) == []
+    assert list(breach_list(acknowledged=True, team="sales")) == [breach]
+
+
+def test_breach_csv_export(history, manager, django_assert_max_num_queries):
+    breach = Breach.objects.get()
+    breach_acknowledge(breach=breach, actor=manager, note="=HYPERLINK(evil)")
+    with django_assert_max_num_queries(2):
+        rows = list(csv.reader(io.StringIO("".join(breaches_csv(breach_list())))))
+    assert rows[0][:3] == ["breach_id", "kind", "breached_at"]
+    assert rows[1][0] == str(breach.pk)
+    assert rows[1][-1] == "'=HYPERLINK(evil)"  # never a live formula in a spreadsheet
+
+
+def test_clocks_for_a_lead_show_their_state(hand_off, accept_policy, touch_policy):
+    lead = hand_off()
+    clocks = clocks_for_lead(lead_id=lead.pk, now=MONDAY_10AM + timedelta(hours=4, minutes=30))
+    assert sorted(c.shown_state for c in clocks) == ["at_risk", "running"]
+    counts = clock_state_counts(now=MONDAY_10AM + timedelta(days=1))
+    assert counts == {"breached": 2, "at_risk": 0, "running": 0}
