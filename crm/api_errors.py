@@ -79,9 +79,21 @@ class ApiProblem(exceptions.APIException):
 
 # ---------------------------------------------------------------- JSON pointers
 
+MAX_ECHO = 300  # characters of client input an error may quote back
+
+
+def safe_text(value: object) -> str:
+    """Client input quoted in an error, made safe to render and to store as jsonb:
+    lone surrogates and NUL become visible escapes, and the length is bounded."""
+    text = str(value)
+    if len(text) > MAX_ECHO:
+        text = text[:MAX_ECHO] + "..."
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
+
 
 def pointer_escape(token: str) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    return safe_text(token).replace("~", "~0").replace("/", "~1")
 
 
 def field_to_pointer(field: str | None, prefix: str = "") -> str:
@@ -112,7 +124,7 @@ def flatten_validation(detail: Any, pointer: str = "") -> list[dict[str, str]]:
         found.append(
             {
                 "pointer": pointer,
-                "message": str(detail),
+                "message": safe_text(detail),
                 "code": getattr(detail, "code", None) or "invalid",
             }
         )
@@ -122,7 +134,7 @@ def flatten_validation(detail: Any, pointer: str = "") -> list[dict[str, str]]:
 def domain_error_item(error: DomainError, prefix: str = "") -> dict[str, str]:
     return {
         "pointer": field_to_pointer(error.field, prefix),
-        "message": error.message,
+        "message": safe_text(error.message),
         "code": str(error.code),
     }
 
@@ -143,10 +155,10 @@ def problem_body(
         "type": f"{TYPE_BASE}{code}",
         "title": TITLES.get(status_code, "Error"),
         "status": status_code,
-        "detail": detail,
-        "instance": instance,
+        "detail": safe_text(detail),
+        "instance": safe_text(instance),
         "code": code,
-        "errors": errors or [],
+        "errors": [{key: safe_text(value) for key, value in item.items()} for item in errors or []],
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     return body

@@ -6,19 +6,34 @@ in an app's `register(router)` and call that here.
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from crm.api_errors import PROBLEM_CONTENT_TYPE, problem_body
 from leads import api as leads_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 leads_api.register(router)
 
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Unknown API paths (or ids that are not ids) answer problem+json too, not a page."""
+    body = problem_body(
+        status_code=404, code="not_found", detail="No such endpoint.", instance=request.path
+    )
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+
+
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    re_path(r"^", api_not_found),
 ]

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -26,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api_errors import ApiProblem, domain_error_item, flatten_validation, problem_responses
+from crm.api_filtering import StrictFilterBackend
 from crm.api_pagination import StrictCursorPagination
 from crm.errors import DomainError, ErrorCode
 from crm.idempotency import idempotent
@@ -49,10 +49,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="Any unique string (at most 255 printable ASCII characters). A retry with the "
-    "same key and body gets the first answer again (header Idempotent-Replayed: true); the "
-    "same key with another body is refused with 422; while the first request is still "
-    "running, 409 `in_progress`. Keys are kept for 24 hours.",
+    description="A unique string of 8 to 255 printable ASCII characters (a UUID is fine). "
+    "A retry with the same key and body gets the first answer again "
+    "(header Idempotent-Replayed: true); the same key with another body is refused "
+    "with 422; while the first request is still running, 409 `in_progress`. "
+    "Keys are kept for 24 hours.",
     pattern=r"^[!-~]{8,255}$",
 )
 IF_MATCH = OpenApiParameter(
@@ -147,7 +148,7 @@ LEAD_CREATE_EXAMPLE = OpenApiExample(
 )
 class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     serializer_class = s.LeadSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [StrictFilterBackend]
     filterset_class = LeadFilterSet
     pagination_class = StrictCursorPagination
     orderings = LEAD_ORDERINGS

@@ -41,7 +41,7 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = sorted(str(k) for k in set(data) - set(self.fields))
+            unknown = sorted(str(k) for k in set(data) - set(self.fields))[:20]
             if unknown:
                 raise serializers.ValidationError(
                     {
@@ -176,6 +176,9 @@ class OwnerSerializer(serializers.Serializer):
 
 class LeadSerializer(serializers.ModelSerializer):
     owner = OwnerSerializer(read_only=True, allow_null=True)
+    owner_team = serializers.CharField(
+        read_only=True, help_text="marketing, sales, or empty for a disqualified lead."
+    )
     estimated_value = serializers.DecimalField(
         max_digits=12, decimal_places=2, allow_null=True, read_only=True
     )
@@ -308,6 +311,7 @@ class CriterionSerializer(serializers.ModelSerializer):
 
 class StageDefinitionSerializer(serializers.ModelSerializer):
     criteria = CriterionSerializer(many=True, read_only=True)
+    owner_team = serializers.CharField(read_only=True, help_text="Empty for disqualified.")
 
     class Meta:
         model = StageDefinition
