@@ -28,6 +28,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "crm.tasks.heartbeat",
             "schedule": float(settings.HEARTBEAT_SECONDS),
         },
+        "purge-expired-idempotency-keys-hourly": {
+            "task": "crm.tasks.purge_idempotency_records",
+            "schedule": 3600.0,
+        },
     }
 
 

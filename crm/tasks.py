@@ -12,3 +12,11 @@ def heartbeat() -> str:
     stamp = timezone.now().isoformat()
     logger.info("heartbeat %s", stamp)
     return stamp
+
+
+@shared_task(name="crm.tasks.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    """Forget Idempotency-Key answers past their retention (24 h by default)."""
+    from crm.idempotency import idempotency_purge
+
+    return idempotency_purge(now=timezone.now())

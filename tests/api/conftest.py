@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from crm.api_keys import IssuedKey, api_key_create
 from crm.models import ApiScope, User
 
 ALL_SCOPES = list(ApiScope.values)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counters() -> None:
-    cache.clear()
 
 
 @pytest.fixture
