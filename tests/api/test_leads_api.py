@@ -220,3 +220,17 @@ def test_it_serves_metrics_from_the_selectors(integration, qualified_lead, make_
         "converted": 1,
         "rate": 0.5,
     }
+
+
+def test_it_does_not_upsert_into_a_lead_sales_owns_now(integration, marketer, sales_rep) -> None:
+    from leads.services import lead_hand_off
+
+    data = {"email": "jo@acme.example", "source": "webform", "external_id": "wf-9"}
+    lead_id = integration.post("/api/v1/leads/", data, format="json").json()["id"]
+    lead_hand_off(lead=lead_id, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA)
+
+    response = integration.post("/api/v1/leads/", {**data, "company": "New"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["existing_id"] == lead_id
+    assert Lead.objects.get().company == ""
