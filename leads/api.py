@@ -139,6 +139,30 @@ LEAD_CREATE_EXAMPLE = OpenApiExample(
 )
 
 
+DUPLICATE_EXAMPLE = OpenApiExample(
+    "Duplicate email",
+    value={
+        "type": "urn:handoff:problem:duplicate",
+        "title": "Conflict with the current state",
+        "status": 409,
+        "detail": "This lead already exists (lead 41).",
+        "instance": "/api/v1/leads/",
+        "code": "duplicate",
+        "errors": [
+            {
+                "pointer": "/email",
+                "message": "This lead already exists (lead 41).",
+                "code": "duplicate",
+            }
+        ],
+        "existing_id": 41,
+    },
+    response_only=True,
+    status_codes=["409"],
+    media_type="application/problem+json",
+)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List leads", description="Filtered, cursor-paginated."),
     retrieve=extend_schema(
@@ -175,7 +199,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         "normalised email matches an open lead is a 409 `duplicate` with `existing_id`.",
         request=s.LeadCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        examples=[LEAD_CREATE_EXAMPLE],
+        examples=[LEAD_CREATE_EXAMPLE, DUPLICATE_EXAMPLE],
         responses={
             201: s.LeadSerializer,
             200: OpenApiResponse(s.LeadSerializer, description="Upserted by external_id."),
