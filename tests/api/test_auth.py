@@ -140,3 +140,18 @@ def test_it_issues_keys_in_the_admin_and_shows_them_once(manager, client) -> Non
     shown = [str(m) for m in response.context["messages"]]
     assert any(f"hk_{key.prefix}_" in m for m in shown)
     assert client.get(f"/admin/crm/apikey/{key.pk}/change/").status_code == 200
+
+
+@pytest.mark.redis
+def test_it_counts_requests_in_redis_shared_by_all_web_processes(key_client, settings) -> None:
+    import redis
+    from django.core.cache import caches
+
+    settings.API_KEY_RATE = "100/min"
+    client = key_client(["leads:read"])
+    client.get("/api/v1/leads/")
+    prefix = ApiKey.objects.get().prefix
+
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    assert caches["default"].__class__.__name__ == "RedisCache"
+    assert server.keys(f"*throttle:api_key:{prefix}")

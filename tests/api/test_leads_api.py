@@ -234,3 +234,23 @@ def test_it_does_not_upsert_into_a_lead_sales_owns_now(integration, marketer, sa
     assert response.status_code == 409
     assert response.json()["existing_id"] == lead_id
     assert Lead.objects.get().company == ""
+
+
+def test_it_reads_history_in_constant_queries(integration, engaged_lead) -> None:
+    from leads.services import lead_update
+
+    url = f"/api/v1/leads/{engaged_lead.pk}/history/"
+    integration.get(url)
+    with CaptureQueriesContext(connection) as few:
+        integration.get(url)
+    for n in range(10):
+        lead_update(
+            lead=engaged_lead.pk,
+            actor=engaged_lead.created_by,
+            fields={"phone": str(n)},
+            expected_version=None,
+        )
+    with CaptureQueriesContext(connection) as many:
+        integration.get(url)
+
+    assert len(few) == len(many)
