@@ -27,7 +27,6 @@ from rest_framework.response import Response
 from crm.api_errors import ApiProblem, domain_error_item, flatten_validation, problem_responses
 from crm.api_filtering import StrictFilterBackend
 from crm.api_pagination import StrictCursorPagination
-from crm.errors import DomainError, ErrorCode
 from crm.idempotency import idempotent
 from crm.models import ApiScope
 from leads import api_serializers as s
@@ -213,16 +212,6 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = validated(s.LeadCreateSerializer, request.data)
         result = lead_create_or_update(actor=request.user, data=LeadInput(**data))
-        if result.outcome == "duplicate":
-            assert result.errors or result.existing_id
-            error = result.errors[0] if result.errors else None
-            raise error or DomainError(
-                f"This lead already exists (lead {result.existing_id}) and is no longer "
-                "yours to update.",
-                code=ErrorCode.DUPLICATE,
-                field="external_id",
-                existing_id=result.existing_id,
-            )
         assert result.lead is not None
         lead = Lead.objects.select_related("owner").get(pk=result.lead.pk)
         created = result.outcome == "created"

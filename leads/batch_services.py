@@ -57,7 +57,12 @@ def _upsert_fields(data: LeadInput) -> dict[str, Any]:
 
 def _update_existing(*, existing: Lead, actor: User, data: LeadInput, now: datetime) -> ItemResult:
     if not permissions.can_edit_lead(actor, existing):
-        return ItemResult("duplicate", lead=existing, existing_id=existing.pk)
+        raise DomainError(
+            f"This lead already exists (lead {existing.pk}) and is no longer yours to update.",
+            code=ErrorCode.DUPLICATE,
+            field="external_id",
+            existing_id=existing.pk,
+        )
     lead = lead_update(
         lead=existing.pk, actor=actor, fields=_upsert_fields(data), expected_version=None, now=now
     )
@@ -68,7 +73,8 @@ def _update_existing(*, existing: Lead, actor: User, data: LeadInput, now: datet
 def lead_create_or_update(
     *, actor: User, data: LeadInput, now: datetime | None = None
 ) -> ItemResult:
-    """One lead from an integration: created, updated (external id match) or duplicate."""
+    """One lead from an integration: created or updated (external id match); a duplicate
+    raises DomainError(DUPLICATE) naming the existing lead."""
     now = now or timezone.now()
     external_id = (data.external_id or "").strip()
     if external_id:
@@ -76,13 +82,7 @@ def lead_create_or_update(
         match = existing.first()
         if match is not None:
             return _update_existing(existing=match, actor=actor, data=data, now=now)
-    try:
-        lead = lead_create(actor=actor, data=data, now=now)
-    except DomainError as error:
-        if error.code == ErrorCode.DUPLICATE:
-            return ItemResult("duplicate", existing_id=error.existing_id, errors=[error])
-        raise
-    return ItemResult("created", lead=lead)
+    return ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
 
 
 def _existing_maps(
