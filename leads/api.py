@@ -19,7 +19,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -428,25 +428,21 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
 # ---------------------------------------------------------------- catalog
 
 
-class CatalogScoped:
+class CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The shared vocabulary: readable by everyone signed in (keys: leads:read); writes
+    need `manage` for keys and the catalog rights of the role for users."""
+
     read_scope = ApiScope.LEADS_READ
     write_scope = ApiScope.MANAGE
     pagination_class = StrictCursorPagination
     default_ordering = ("-id",)
 
 
-class CampaignViewSet(CatalogScoped, viewsets.GenericViewSet):
+class CampaignViewSet(CatalogViewSet):
     serializer_class = s.CampaignSerializer
 
     def get_queryset(self) -> QuerySet[Campaign]:
-        return Campaign.objects.all()  # the shared vocabulary: readable by everyone signed in
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        return Campaign.objects.all()
 
     @extend_schema(
         request=s.CampaignWriteSerializer,
@@ -468,18 +464,11 @@ class CampaignViewSet(CatalogScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(campaign).data)
 
 
-class PersonaViewSet(CatalogScoped, viewsets.GenericViewSet):
+class PersonaViewSet(CatalogViewSet):
     serializer_class = s.PersonaSerializer
 
     def get_queryset(self) -> QuerySet[Persona]:
         return Persona.objects.all()
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
         request=s.PersonaWriteSerializer,
@@ -494,20 +483,13 @@ class PersonaViewSet(CatalogScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(persona).data, status=status.HTTP_201_CREATED)
 
 
-class StageDefinitionViewSet(CatalogScoped, viewsets.GenericViewSet):
+class StageDefinitionViewSet(CatalogViewSet):
     """Every version of every stage's definition: the agreed answer to "what is a lead"."""
 
     serializer_class = s.StageDefinitionSerializer
 
     def get_queryset(self) -> QuerySet[StageDefinition]:
         return StageDefinition.objects.prefetch_related("criteria")
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
         summary="Publish a new version of a stage's definition (managers)",
@@ -526,20 +508,13 @@ class StageDefinitionViewSet(CatalogScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(definition).data, status=status.HTTP_201_CREATED)
 
 
-class ReasonViewSet(CatalogScoped, viewsets.GenericViewSet):
+class ReasonViewSet(CatalogViewSet):
     """Reasons for reject, lose and disqualify transitions."""
 
     serializer_class = s.ReasonSerializer
 
     def get_queryset(self) -> QuerySet[Reason]:
         return Reason.objects.all()
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
 
 
 # ---------------------------------------------------------------- metrics
