@@ -155,3 +155,20 @@ def test_it_counts_requests_in_redis_shared_by_all_web_processes(key_client, set
     server = redis.Redis.from_url(settings.REDIS_URL)
     assert caches["default"].__class__.__name__ == "RedisCache"
     assert server.keys(f"*throttle:api_key:{prefix}")
+
+
+def test_it_lets_only_managers_issue_keys(marketer) -> None:
+    from crm.api_keys import api_key_create
+    from crm.errors import DomainError
+
+    with pytest.raises(DomainError):
+        api_key_create(actor=marketer, name="Sneaky", scopes=["manage"])
+    assert not ApiKey.objects.exists()
+
+
+def test_it_refuses_unknown_scopes(db) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises((CommandError, SystemExit)):
+        call_command("create_api_key", "X", "--scope", "everything", stderr=io.StringIO())
+    assert not ApiKey.objects.exists()

@@ -109,3 +109,19 @@ def test_it_serves_the_schema_and_offline_docs(integration, client, manager) -> 
     assert "/api/v1/leads/batch/" in schema.json()["paths"]
     assert docs.status_code == 200
     assert b"drf_spectacular_sidecar/swagger-ui-dist" in docs.content
+
+
+def test_it_hides_unexpected_errors_behind_a_plain_500(rf) -> None:
+    from rest_framework.request import Request
+
+    from crm.api_errors import api_exception_handler
+
+    request = Request(rf.get("/api/v1/leads/"))
+    response = api_exception_handler(
+        RuntimeError("password=hunter2 at /srv/app.py line 3"), {"request": request}
+    )
+
+    assert response.status_code == 500
+    assert response.data["status"] == 500
+    assert response.content_type == "application/problem+json"
+    assert "hunter2" not in str(response.data)
