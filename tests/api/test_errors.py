@@ -107,8 +107,13 @@ def test_it_serves_the_schema_and_offline_docs(integration, client, manager) -> 
 
     assert schema.status_code == 200
     assert "/api/v1/leads/batch/" in schema.json()["paths"]
+    script = client.get("/api/docs/?script=")
+
     assert docs.status_code == 200
     assert b"drf_spectacular_sidecar/swagger-ui-dist" in docs.content
+    assert b"<script>" not in docs.content  # no inline script: the CSP stays strict
+    assert script.status_code == 200
+    assert b"/api/schema/" in script.content
 
 
 def test_it_hides_unexpected_errors_behind_a_plain_500(rf) -> None:
