@@ -249,7 +249,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["crm.api_auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api_parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "crm.api_errors.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "crm.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "crm.api_pagination.StrictCursorPagination",

@@ -130,3 +130,12 @@ def test_it_hides_unexpected_errors_behind_a_plain_500(rf) -> None:
     assert response.data["status"] == 500
     assert response.content_type == "application/problem+json"
     assert "hunter2" not in str(response.data)
+
+
+def test_it_refuses_a_body_over_the_upload_limit_with_413(integration, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = b'{"email": "a@b.io", "company": "' + b"x" * 2000 + b'"}'
+
+    response = integration.generic("POST", "/api/v1/leads/", body, content_type="application/json")
+
+    _assert_problem(response, 413)
