@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from crm.models import User
+from crm.api_keys import api_key_create, api_key_revoke
+from crm.models import ApiKey, ApiScope, User
 
 
 @admin.register(User)
@@ -14,13 +17,6 @@ class HandoffUserAdmin(UserAdmin):
 
 
 # ---------------------------------------------------------------- API keys
-
-from django import forms  # noqa: E402
-from django.contrib import messages  # noqa: E402
-from django.http import HttpRequest  # noqa: E402
-
-from crm.api_keys import api_key_create, api_key_revoke  # noqa: E402
-from crm.models import ApiKey, ApiScope  # noqa: E402
 
 
 class ApiKeyCreateForm(forms.ModelForm):

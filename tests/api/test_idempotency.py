@@ -124,3 +124,29 @@ def test_it_creates_one_lead_for_twenty_concurrent_requests(issue_key) -> None:
         else:
             assert body["code"] == "in_progress"
     assert any(code == 201 for code, _ in responses)
+
+
+def test_it_answers_in_progress_while_the_first_request_runs(integration) -> None:
+    key = str(uuid.uuid4())
+    integration.post("/api/v1/leads/", LEAD, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    IdempotencyRecord.objects.update(status_code=None, response_body=None)  # still running
+
+    response = integration.post("/api/v1/leads/", LEAD, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "in_progress"
+    assert response["Retry-After"] == "1"
+
+
+def test_it_takes_over_a_key_whose_request_died(integration) -> None:
+    key = str(uuid.uuid4())
+    integration.post("/api/v1/leads/", LEAD, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    Lead.objects.all().delete()
+    IdempotencyRecord.objects.update(
+        status_code=None, response_body=None, created_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    response = integration.post("/api/v1/leads/", LEAD, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 201
+    assert IdempotencyRecord.objects.get().status_code == 201
