@@ -42,6 +42,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "sla.tasks.evaluate_commitments",
             "schedule": float(settings.SLA_COMMITMENT_SECONDS),
         },
+        "purge-expired-idempotency-keys-hourly": {
+            "task": "crm.tasks.purge_idempotency_records",
+            "schedule": 3600.0,
+        },
     }
 
 

@@ -156,3 +156,75 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.delivery_key
+
+
+# ---------------------------------------------------------------- REST API keys and idempotency
+
+
+class ApiScope(models.TextChoices):
+    LEADS_READ = "leads:read", "Read leads, catalog and metrics"
+    LEADS_WRITE = "leads:write", "Create and change leads"
+    SLA_READ = "sla:read", "Read SLA policies, clocks and breaches"
+    MANAGE = "manage", "Manage campaigns, personas, definitions and SLA reviews"
+
+
+class ApiKey(models.Model):
+    """An integration's credential. Only a SHA-256 digest of the secret is stored.
+
+    The key acts as `user` (an integration account by default), so history names the
+    integration; `scopes` limit what the key may do on top of that user's role rights.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)  # public part, shown in lists
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_keys")
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an Idempotency-Key, replayed on retries.
+
+    The row is inserted (and committed) before the work starts, so the unique constraint
+    decides which of several concurrent requests does the work; `status_code` stays null
+    until that request finishes.
+    """
+
+    owner = models.CharField(max_length=40)  # "key:<id>" or "user:<id>"
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_uniq"),
+        ]
+        # purge_idempotency_records deletes by age.
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

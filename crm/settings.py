@@ -247,3 +247,51 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------- REST API
+# Session for the browser, `Authorization: Bearer <API key>` for integrations; every error is
+# problem+json (crm.api_errors). API_KEY_RATE is per key, counted in the shared cache.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api_auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api_auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api_parsers.BoundedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "crm.api_errors.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "crm.api_errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "crm.api_pagination.StrictCursorPagination",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+API_KEY_RATE = env_str("API_KEY_RATE", "1200/min")
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Handoff API",
+    "DESCRIPTION": (
+        "Leads, their hand-off between marketing and sales, and the SLA between the teams. "
+        "Errors are application/problem+json (RFC 9457) with an `errors` list of "
+        "`{pointer, message, code}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "leads.models.ActivityKind.choices",
+        "ReasonKindEnum": "leads.models.ReasonKind.choices",
+    },
+}
+# Throttle counters must be shared by every web process: Redis when there is one.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
+            "KEY_PREFIX": "handoff",
+        }
+    }

@@ -1,0 +1,116 @@
+"""Who is calling the API and what they may do: API keys, scopes and the per-key throttle.
+
+Users signed in through the browser use the session and act with their role's rights.
+Integrations send `Authorization: Bearer hk_...`; the request then acts as the key's user
+and the key's scopes decide which endpoints it may call. The services still apply the role
+rights of that user, so a key never does more than both allow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from crm.api_keys import api_key_lookup, api_key_touch
+from crm.models import ApiKey, User
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header; expected 'Bearer <API key>'."
+            )
+        try:
+            raw_key = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.") from exc
+        api_key = api_key_lookup(raw_key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        if not api_key.user.is_active:
+            raise exceptions.AuthenticationFailed("The account behind this API key is disabled.")
+        api_key_touch(api_key=api_key, now=timezone.now())
+        return api_key.user, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ApiKeySchemeExtension(OpenApiAuthenticationExtension):
+    target_class = "crm.api_auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key created by a manager: `Authorization: Bearer hk_...`.",
+        }
+
+
+def request_api_key(request: Request) -> ApiKey | None:
+    return request.auth if isinstance(request.auth, ApiKey) else None
+
+
+class HasScope(BasePermission):
+    """Keys need the view's scope for the method; signed-in users pass to the role checks.
+
+    A view declares `read_scope` (safe methods) and `write_scope` (the rest);
+    `action_scopes` overrides them for one action.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated or not user.is_active:
+            return False
+        api_key = request_api_key(request)
+        if api_key is None:
+            return True
+        scope = required_scope(request, view)
+        if scope is not None and api_key.has_scope(scope):
+            return True
+        self.message = f"This API key lacks the {scope!s} scope."
+        return False
+
+
+def required_scope(request: Request, view: Any) -> str | None:
+    action = getattr(view, "action", None)
+    overrides: dict[str, str] = getattr(view, "action_scopes", {})
+    if action in overrides:
+        return overrides[action]
+    if request.method in SAFE_METHODS:
+        return getattr(view, "read_scope", None)
+    return getattr(view, "write_scope", None)
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Requests per API key, counted in the shared cache (Redis in production).
+
+    The rate is read per request from settings.API_KEY_RATE so it can be tuned (and tests
+    can lower it) without a restart of the class-level DRF settings.
+    """
+
+    scope = "api_key"
+
+    def get_rate(self) -> str:
+        return settings.API_KEY_RATE
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        api_key = request_api_key(request)
+        if api_key is None:
+            return None
+        return f"throttle:api_key:{api_key.prefix}"

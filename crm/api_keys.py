@@ -1,0 +1,124 @@
+"""API keys: create (the secret is returned once), authenticate by digest, revoke.
+
+A key looks like `hk_<prefix>_<secret>`. The prefix is stored in clear to find the row and
+to show in lists; the whole key is stored only as a SHA-256 digest. A slow password hash is
+not needed: the secret has 256 bits of entropy, so a digest cannot be brute-forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from crm.errors import DomainError, ErrorCode
+from crm.models import ApiKey, ApiScope, Role, User
+from crm.services import user_create
+
+KEY_PREFIX = "hk"
+# last_used_at is refreshed at most this often, so a busy key is not a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str  # shown once, never stored
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def clean_scopes(scopes: list[str] | tuple[str, ...] | str) -> list[str]:
+    if isinstance(scopes, str):
+        scopes = [s for s in scopes.replace(",", " ").split() if s]
+    unknown = sorted(set(scopes) - set(ApiScope.values))
+    if unknown:
+        raise DomainError(
+            f"Unknown scope {unknown[0]!r}; expected {', '.join(ApiScope.values)}.",
+            field="scopes",
+        )
+    if not scopes:
+        raise DomainError("A key needs at least one scope.", field="scopes")
+    return sorted(set(scopes))
+
+
+def _integration_user(name: str) -> User:
+    base = f"integration-{slugify(name)[:40] or 'key'}"
+    username, n = base, 1
+    while User.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    return user_create(username=username, role=Role.INTEGRATION, first_name=name[:150])
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    actor: User | None,
+    name: str,
+    scopes: list[str] | tuple[str, ...] | str,
+    user: User | None = None,
+    now: datetime | None = None,
+) -> IssuedKey:
+    """Issue a key acting as `user`, or as a new integration account named after the key."""
+    now = now or timezone.now()
+    if actor is not None and not actor.is_manager and not actor.is_superuser:
+        raise DomainError("Only managers create API keys.", code=ErrorCode.FORBIDDEN)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise DomainError("name is required (at most 100 characters).", field="name")
+    cleaned = clean_scopes(scopes)
+    if user is None:
+        user = _integration_user(name)
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+        user=user,
+        scopes=cleaned,
+        created_at=now,
+        created_by=actor,
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: User | None, now: datetime | None = None) -> ApiKey:
+    now = now or timezone.now()
+    if actor is not None and not actor.is_manager and not actor.is_superuser:
+        raise DomainError("Only managers revoke API keys.", code=ErrorCode.FORBIDDEN)
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    api_key.refresh_from_db(fields=["revoked_at"])
+    return api_key
+
+
+def api_key_lookup(raw_key: str) -> ApiKey | None:
+    """The active key matching `raw_key`, or None; compares digests in constant time."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not (0 < len(parts[1]) <= 16):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("user")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
+        return None
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey, now: datetime) -> None:
+    """Record use, coarsely: one UPDATE per key per LAST_USED_RESOLUTION at most."""
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now

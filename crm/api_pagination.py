@@ -1,0 +1,76 @@
+"""Cursor pagination that refuses bad input instead of guessing.
+
+An unknown `ordering`, a `page_size` outside 1..max or a cursor that does not decode is a
+400 naming the parameter; DRF's default would silently fall back or answer 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+
+MAX_PAGE_SIZE = 200
+
+
+class StrictCursorPagination(CursorPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    ordering: Any = ("-id",)
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"page_size": [f"Must be an integer from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
+        """`view.orderings` maps each allowed `ordering` value to the ORDER BY it means."""
+        choices: dict[str, tuple[str, ...]] = getattr(view, "orderings", {})
+        default: tuple[str, ...] = getattr(view, "default_ordering", self.ordering)
+        raw = request.query_params.get("ordering")
+        if raw is None:
+            return default
+        if raw not in choices:
+            allowed = ", ".join(choices) or "none"
+            raise exceptions.ValidationError({"ordering": [f"Must be one of: {allowed}."]})
+        return choices[raw]
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError) as exc:
+            # A cursor that decodes but carries a position of the wrong type.
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound as exc:
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            if param["name"] == self.page_size_query_param:
+                param["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        choices = list(getattr(view, "orderings", {}))
+        if choices:
+            params.append(
+                {
+                    "name": "ordering",
+                    "required": False,
+                    "in": "query",
+                    "description": "Sort order.",
+                    "schema": {"type": "string", "enum": choices},
+                }
+            )
+        return params

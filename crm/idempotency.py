@@ -1,0 +1,162 @@
+"""Idempotency-Key for POST: a retry gets the first answer, and concurrent ones do no harm.
+
+The record is inserted and committed before the work starts; the unique constraint on
+(owner, key) picks the one request that does the work. The others get the stored answer
+(same status and body), 409 `in_progress` while the first is still running, or 422 when the
+same key arrives with a different method, path or body. Server errors are not stored, so
+a retry after a 5xx does the work again. Records are kept IDEMPOTENCY_RETENTION_HOURS
+(24 h by default) and then purged by `idempotency_purge`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.api_auth import request_api_key
+from crm.api_errors import ApiProblem
+from crm.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+KEY_PATTERN = re.compile(r"[!-~]{8,255}")  # printable ASCII without spaces; UUIDs fit
+# A claim whose request died without answering is taken over after this long.
+ABANDONED_AFTER = timedelta(minutes=2)
+REPLAYED_HEADERS = ("Location", "ETag")
+
+
+def _retention() -> timedelta:
+    return timedelta(hours=getattr(settings, "IDEMPOTENCY_RETENTION_HOURS", 24))
+
+
+def _owner(request: Request) -> str:
+    api_key = request_api_key(request)
+    return f"key:{api_key.pk}" if api_key else f"user:{request.user.pk}"
+
+
+def _fingerprint(request: Request) -> str:
+    payload = json.dumps(
+        [request.method, request.get_full_path(), request.data],
+        sort_keys=True,
+        cls=DjangoJSONEncoder,
+    )
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _clean_key(raw: str) -> str:
+    if not KEY_PATTERN.fullmatch(raw):
+        raise ApiProblem(
+            400,
+            f"{HEADER} must be 8 to {MAX_KEY_LENGTH} printable ASCII characters, no spaces.",
+            code="invalid",
+            errors=[{"pointer": f"/{HEADER}", "message": "Invalid key.", "code": "invalid"}],
+        )
+    return raw
+
+
+def _claim(*, owner: str, key: str, fingerprint: str, now: datetime) -> tuple[Any, bool]:
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                owner=owner, key=key, request_hash=fingerprint, created_at=now
+            )
+        return record, True
+    except IntegrityError:
+        record = IdempotencyRecord.objects.get(owner=owner, key=key)
+    stale_claim = (
+        record.status_code is None
+        and record.request_hash == fingerprint
+        and record.created_at < now - ABANDONED_AFTER
+    )
+    if stale_claim:
+        taken = IdempotencyRecord.objects.filter(
+            pk=record.pk, status_code__isnull=True, created_at=record.created_at
+        ).update(created_at=now)
+        if taken:
+            record.created_at = now
+            return record, True
+    return record, False
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = {k: v for k, v in record.response_headers.items() if k in REPLAYED_HEADERS}
+    headers["Idempotent-Replayed"] = "true"
+    return Response(
+        record.response_body,
+        status=record.status_code,
+        headers=headers,
+        content_type=record.response_headers.get("Content-Type"),
+    )
+
+
+def _store(record: IdempotencyRecord, response: Response, now: datetime) -> None:
+    headers = {k: response[k] for k in REPLAYED_HEADERS if response.has_header(k)}
+    if response.content_type:
+        headers["Content-Type"] = response.content_type
+    body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        status_code=response.status_code,
+        response_body=body,
+        response_headers=headers,
+        completed_at=now,
+    )
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap a POST action of a viewset: runs after authentication, permissions, throttling."""
+
+    @wraps(view_method)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raw = request.headers.get(HEADER)
+        if raw is None:
+            return view_method(view, request, *args, **kwargs)
+        key = _clean_key(raw)
+        now = timezone.now()
+        record, claimed = _claim(
+            owner=_owner(request), key=key, fingerprint=_fingerprint(request), now=now
+        )
+        if not claimed:
+            if record.request_hash != _fingerprint(request):
+                raise ApiProblem(
+                    422,
+                    f"This {HEADER} was already used with a different request.",
+                    code="idempotency_key_reused",
+                    errors=[{"pointer": f"/{HEADER}", "message": "Reused key.", "code": "reused"}],
+                )
+            if record.status_code is None:
+                raise ApiProblem(
+                    409,
+                    "A request with this Idempotency-Key is still in progress; retry shortly.",
+                    code="in_progress",
+                    headers={"Retry-After": "1"},
+                )
+            return _replay(record)
+        try:
+            response = view_method(view, request, *args, **kwargs)
+        except Exception as exc:
+            response = view.handle_exception(exc)
+        if response.status_code >= 500:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        else:
+            _store(record, response, timezone.now())
+        return response
+
+    return wrapper
+
+
+def idempotency_purge(*, now: datetime) -> int:
+    """Delete records past their retention; returns how many went."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - _retention()).delete()
+    return deleted

@@ -1,0 +1,368 @@
+"""Small input and output serializers for the leads API. They check shapes and types;
+the rules live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from leads.lifecycle import Transition, transitions_from
+from leads.models import (
+    MAX_COMPANY,
+    MAX_EMAIL,
+    MAX_NAME,
+    Activity,
+    Campaign,
+    Lead,
+    LeadEvent,
+    Persona,
+    QualificationCriterion,
+    Reason,
+    StageDefinition,
+)
+
+# Fields a PATCH may not set, and where to go instead: named in the 400 answer.
+PROTECTED_FIELDS: dict[str, str] = {
+    "stage": "use POST /leads/{id}/transitions/",
+    "owner": "hand the lead off through /transitions/",
+    "owner_team": "it follows the stage",
+    "version": "send it as If-Match or in the body only as a precondition",
+    "created_at": "read-only",
+    "updated_at": "read-only",
+    "stage_changed_at": "read-only",
+    "accepted_at": "accept through /transitions/",
+    "id": "read-only",
+}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, by name, instead of silently ignoring them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in set(data) - set(self.fields))[:20]
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [
+                            f"{name} cannot be set here; {PROTECTED_FIELDS[name]}."
+                            if name in PROTECTED_FIELDS
+                            else f"Unknown field {name}."
+                        ]
+                        for name in unknown
+                    },
+                    code="unknown_field",
+                )
+        return super().to_internal_value(data)
+
+
+def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, **kwargs)
+
+
+def _money() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        coerce_to_string=True,
+    )
+
+
+class LeadCreateSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=MAX_EMAIL)
+    first_name = _text(MAX_NAME)
+    last_name = _text(MAX_NAME)
+    phone = _text(40)
+    company = _text(MAX_COMPANY)
+    job_title = _text(MAX_NAME)
+    campaign = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**53
+    )
+    persona = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**53
+    )
+    source = serializers.CharField(
+        max_length=50,
+        required=False,
+        help_text="Where the lead came from (default `manual`). With `external_id` it "
+        "identifies the lead in the sending system.",
+    )
+    external_id = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Upsert key: a lead with the same source and external_id is updated "
+        "(its non-empty contact fields) instead of created; the answer is then 200.",
+    )
+    estimated_value = _money()
+
+
+class LeadUpdateSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=MAX_EMAIL, required=False)
+    first_name = _text(MAX_NAME)
+    last_name = _text(MAX_NAME)
+    phone = _text(40)
+    company = _text(MAX_COMPANY)
+    job_title = _text(MAX_NAME)
+    next_step = _text(300)
+    campaign = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**53
+    )
+    persona = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**53
+    )
+    estimated_value = _money()
+    criteria_met = serializers.ListField(
+        child=serializers.CharField(max_length=50), max_length=50, required=False
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The version you read; alternative to If-Match (which wins when both agree).",
+    )
+
+
+class TransitionSerializer(StrictSerializer):
+    transition = serializers.ChoiceField(choices=["accept", *Transition.values])
+    version = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="Optional precondition."
+    )
+    assignee = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**53, help_text="hand_off"
+    )
+    criteria = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        max_length=50,
+        required=False,
+        help_text="hand_off: criterion keys to tick.",
+    )
+    reason = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**53, help_text="reject, lose, disqualify"
+    )
+    note = _text(500, help_text="reject, lose, disqualify")
+    estimated_value = _money()
+    next_step = _text(300, help_text="to_opportunity")
+
+
+class ActivityCreateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=Activity.Kind.choices)
+    summary = _text(2000)
+    occurred_at = serializers.DateTimeField(required=False)
+
+
+class BatchSerializer(StrictSerializer):
+    items = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=1000,
+        help_text="Up to 1,000 lead objects shaped like the single create.",
+    )
+
+
+# ---------------------------------------------------------------- output
+
+
+class OwnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    owner = OwnerSerializer(read_only=True, allow_null=True)
+    owner_team = serializers.CharField(
+        read_only=True, help_text="marketing, sales, or empty for a disqualified lead."
+    )
+    estimated_value = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, read_only=True
+    )
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "company",
+            "job_title",
+            "source",
+            "external_id",
+            "campaign",
+            "persona",
+            "stage",
+            "owner_team",
+            "owner",
+            "estimated_value",
+            "next_step",
+            "criteria_met",
+            "qualified_definition",
+            "handed_off_at",
+            "accepted_at",
+            "accepted_by",
+            "first_touch_at",
+            "stage_changed_at",
+            "closed_at",
+            "reason",
+            "reason_note",
+            "version",
+            "created_at",
+            "updated_at",
+            "allowed_transitions",
+        ]
+        read_only_fields = fields
+
+    def get_allowed_transitions(self, lead: Lead) -> list[str]:
+        return transitions_from(lead.stage)
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = ["id", "lead", "kind", "actor", "occurred_at", "summary", "created_at"]
+        read_only_fields = fields
+
+
+class LeadEventSerializer(serializers.ModelSerializer):
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LeadEvent
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "actor_name",
+            "from_stage",
+            "to_stage",
+            "changes",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_actor_name(self, event: LeadEvent) -> str:
+        return event.actor.display_name if event.actor else ""
+
+
+class BatchItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "updated", "duplicate", "error"])
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The lead created, updated or matched."
+    )
+    errors = serializers.ListField(child=serializers.DictField(), help_text="With status error.")
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchItemResultSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+# ---------------------------------------------------------------- catalog
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "channel", "starts_on", "ends_on", "budget", "spend", "created_at"]
+        read_only_fields = fields
+
+
+class CampaignWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    channel = serializers.ChoiceField(choices=Campaign.Channel.choices, required=False)
+    starts_on = serializers.DateField(required=False, allow_null=True)
+    ends_on = serializers.DateField(required=False, allow_null=True)
+    budget = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    spend = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+
+
+class CampaignPatchSerializer(CampaignWriteSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class PersonaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Persona
+        fields = ["id", "name", "description"]
+        read_only_fields = fields
+
+
+class PersonaWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120)
+    description = _text(5000)
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QualificationCriterion
+        fields = ["key", "label", "required", "position"]
+        read_only_fields = fields
+
+
+class StageDefinitionSerializer(serializers.ModelSerializer):
+    criteria = CriterionSerializer(many=True, read_only=True)
+    owner_team = serializers.CharField(read_only=True, help_text="Empty for disqualified.")
+
+    class Meta:
+        model = StageDefinition
+        fields = [
+            "id",
+            "stage",
+            "version",
+            "title",
+            "description",
+            "owner_team",
+            "is_current",
+            "created_at",
+            "criteria",
+        ]
+        read_only_fields = fields
+
+
+class CriterionInputSerializer(StrictSerializer):
+    key = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    label = serializers.CharField(max_length=200)
+    required = serializers.BooleanField(required=False, default=True)
+
+
+class StageDefinitionWriteSerializer(StrictSerializer):
+    stage = serializers.ChoiceField(choices=StageDefinition._meta.get_field("stage").choices)
+    title = serializers.CharField(max_length=120)
+    description = _text(5000)
+    criteria = CriterionInputSerializer(many=True, required=False, max_length=50)
+
+
+class ReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reason
+        fields = ["id", "kind", "label", "active"]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class PipelineRowSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    label = serializers.CharField()
+    owner_team = serializers.CharField(allow_blank=True)
+    count = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class ConversionRowSerializer(serializers.Serializer):
+    from_stage = serializers.CharField()
+    to_stage = serializers.CharField()
+    entered = serializers.IntegerField()
+    converted = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)

@@ -1,0 +1,189 @@
+"""Creates that integrations send: upsert by (source, external_id), and batches of them.
+
+Upsert rule (documented in the API schema): a lead whose `source` and `external_id` match an
+existing lead updates that lead's contact fields (only the non-empty ones sent) instead of
+creating a second one. If the sender may no longer edit it (sales owns it now), nothing is
+changed and the answer is a duplicate naming the lead. A new lead whose normalised email
+matches an open lead is a duplicate too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.errors import DomainError, ErrorCode
+from crm.models import User
+from leads import permissions
+from leads.models import Campaign, Lead, Persona
+from leads.services import (
+    LeadInput,
+    lead_create,
+    lead_update,
+    normalize_email,
+    validate_lead_input,
+)
+
+MAX_BATCH = 1000
+UPSERT_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title")
+UPSERT_REFERENCES = ("campaign", "persona", "estimated_value")
+
+Outcome = Literal["created", "updated", "duplicate", "error"]
+
+
+@dataclass
+class ItemResult:
+    outcome: Outcome
+    lead: Lead | None = None
+    existing_id: int | None = None
+    errors: list[DomainError] = field(default_factory=list)
+
+
+def _upsert_fields(data: LeadInput) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        name: getattr(data, name) for name in UPSERT_FIELDS if getattr(data, name) not in ("", None)
+    }
+    for name in UPSERT_REFERENCES:
+        if getattr(data, name) is not None:
+            values[name] = getattr(data, name)
+    return values
+
+
+def _update_existing(*, existing: Lead, actor: User, data: LeadInput, now: datetime) -> ItemResult:
+    if not permissions.can_edit_lead(actor, existing):
+        raise DomainError(
+            f"This lead already exists (lead {existing.pk}) and is no longer yours to update.",
+            code=ErrorCode.DUPLICATE,
+            field="external_id",
+            existing_id=existing.pk,
+        )
+    lead = lead_update(
+        lead=existing.pk, actor=actor, fields=_upsert_fields(data), expected_version=None, now=now
+    )
+    return ItemResult("updated", lead=lead, existing_id=lead.pk)
+
+
+@transaction.atomic
+def lead_create_or_update(
+    *, actor: User, data: LeadInput, now: datetime | None = None
+) -> ItemResult:
+    """One lead from an integration: created or updated (external id match); a duplicate
+    raises DomainError(DUPLICATE) naming the existing lead."""
+    now = now or timezone.now()
+    external_id = (data.external_id or "").strip()
+    if external_id:
+        existing = Lead.objects.filter(source=data.source or "manual", external_id=external_id)
+        match = existing.first()
+        if match is not None:
+            return _update_existing(existing=match, actor=actor, data=data, now=now)
+    return ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
+
+
+def _existing_maps(
+    items: list[LeadInput],
+) -> tuple[dict[tuple[str, str], Lead], dict[str, int]]:
+    """Two queries for the whole batch: leads matching by external id, open leads by email."""
+    by_source: dict[str, set[str]] = defaultdict(set)
+    emails: set[str] = set()
+    for item in items:
+        if isinstance(item.external_id, str) and item.external_id.strip():
+            by_source[item.source or "manual"].add(item.external_id.strip())
+        if isinstance(item.email, str):
+            emails.add(normalize_email(item.email))
+    by_external: dict[tuple[str, str], Lead] = {}
+    if by_source:
+        condition = Q()
+        for source, ids in by_source.items():
+            condition |= Q(source=source, external_id__in=ids)
+        for lead in Lead.objects.filter(condition):
+            by_external[(lead.source, lead.external_id or "")] = lead
+    open_emails = dict(
+        Lead.objects.open()
+        .filter(email_normalized__in=emails)
+        .values_list("email_normalized", "id")
+    )
+    return by_external, open_emails
+
+
+def _resolve_references(items: list[LeadInput]) -> list[LeadInput]:
+    """Swap campaign/persona ids for instances with one query each; unknown ids stay ints
+    so the per-item validation reports them."""
+    campaign_ids = {i.campaign for i in items if isinstance(i.campaign, int)}
+    persona_ids = {i.persona for i in items if isinstance(i.persona, int)}
+    campaigns = Campaign.objects.in_bulk(campaign_ids) if campaign_ids else {}
+    personas = Persona.objects.in_bulk(persona_ids) if persona_ids else {}
+    return [
+        replace(
+            item,
+            campaign=campaigns.get(item.campaign, item.campaign)
+            if isinstance(item.campaign, int)
+            else item.campaign,
+            persona=personas.get(item.persona, item.persona)
+            if isinstance(item.persona, int)
+            else item.persona,
+        )
+        for item in items
+    ]
+
+
+@transaction.atomic
+def lead_create_batch(
+    *, actor: User, items: list[LeadInput], now: datetime | None = None
+) -> list[ItemResult]:
+    """Create up to MAX_BATCH leads; one result per item, in input order.
+
+    Each item runs in its own savepoint, so a bad or duplicate item never undoes the good
+    ones. Duplicates within the batch are caught too (the second is a duplicate of the first).
+    """
+    now = now or timezone.now()
+    permissions.require(
+        permissions.can_create_lead(actor),
+        "Only marketing, managers and integrations create leads.",
+    )
+    if len(items) > MAX_BATCH:
+        raise DomainError(f"At most {MAX_BATCH} leads per batch.", field="items")
+    items = _resolve_references(items)
+    by_external, open_emails = _existing_maps(items)
+    results: list[ItemResult] = []
+    for data in items:
+        try:
+            results.append(_batch_item(actor, data, now, by_external, open_emails))
+        except DomainError as error:
+            if error.code == ErrorCode.DUPLICATE:
+                results.append(ItemResult("duplicate", existing_id=error.existing_id))
+            else:
+                results.append(ItemResult("error", errors=[error]))
+    return results
+
+
+def _batch_item(
+    actor: User,
+    data: LeadInput,
+    now: datetime,
+    by_external: dict[tuple[str, str], Lead],
+    open_emails: dict[str, int],
+) -> ItemResult:
+    values = validate_lead_input(data)
+    external = (values["source"], values["external_id"] or "")
+    with transaction.atomic():
+        if values["external_id"] and external in by_external:
+            result = _update_existing(
+                existing=by_external[external], actor=actor, data=data, now=now
+            )
+        elif values["email_normalized"] in open_emails:
+            existing_id = open_emails[values["email_normalized"]]
+            return ItemResult("duplicate", existing_id=existing_id)
+        else:
+            result = ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
+    if result.lead is not None:
+        if result.lead.is_open:
+            open_emails[result.lead.email_normalized] = result.lead.pk
+        if result.lead.external_id:
+            by_external[(result.lead.source, result.lead.external_id)] = result.lead
+    return result

@@ -1,0 +1,98 @@
+"""The one FilterSet for leads: the API list and the leads page filter with the same rules.
+
+Every filter validates its input (an unknown stage, owner or malformed date is a form
+error, which the API answers with 400 naming the parameter). An SLA-state filter joins
+this set once the SLA clocks exist.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from crm.models import Team, User
+from leads.lifecycle import OPEN_STAGES, Stage
+from leads.models import Campaign, Lead, Persona
+
+MAX_SEARCH = 200
+
+# `ordering` values a list may ask for, and the ORDER BY each means (id breaks ties).
+LEAD_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "-updated_at": ("-updated_at", "-id"),
+    "updated_at": ("updated_at", "id"),
+    "-stage_changed_at": ("-stage_changed_at", "-id"),
+    "stage_changed_at": ("stage_changed_at", "id"),
+}
+DEFAULT_LEAD_ORDERING = LEAD_ORDERINGS["-created_at"]
+
+
+# Booleans are strict: anything but true/false is an error, not silently "no filter".
+BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
+
+
+def _as_bool(value: str) -> bool:
+    return value == "true"
+
+
+class LeadFilterSet(django_filters.FilterSet):
+    stage = django_filters.MultipleChoiceFilter(
+        choices=Stage.choices, help_text="One or more stages (repeat the parameter)."
+    )
+    is_open = django_filters.TypedChoiceFilter(
+        choices=BOOLEAN_CHOICES, coerce=_as_bool, method="filter_open", help_text="Open stages."
+    )
+    team = django_filters.ChoiceFilter(
+        field_name="owner_team", choices=Team.choices, help_text="Owning team."
+    )
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(is_active=True), help_text="Assigned user id."
+    )
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all())
+    persona = django_filters.ModelChoiceFilter(queryset=Persona.objects.all())
+    accepted = django_filters.TypedChoiceFilter(
+        choices=BOOLEAN_CHOICES,
+        coerce=_as_bool,
+        method="filter_accepted",
+        help_text="Accepted by sales.",
+    )
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
+    )
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Created before (ISO 8601)."
+    )
+    q = django_filters.CharFilter(
+        method="filter_search",
+        max_length=MAX_SEARCH,
+        help_text="Text in name, email, company or external id.",
+    )
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def filter_open(self, queryset: QuerySet[Lead], name: str, value: bool | None) -> QuerySet:
+        if value is None or value == "":
+            return queryset
+        if value:
+            return queryset.filter(stage__in=OPEN_STAGES)
+        return queryset.exclude(stage__in=OPEN_STAGES)
+
+    def filter_accepted(self, queryset: QuerySet[Lead], name: str, value: bool | None) -> QuerySet:
+        if value is None or value == "":
+            return queryset
+        return queryset.filter(accepted_at__isnull=not value)
+
+    def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(email_normalized__icontains=value.lower())
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(company__icontains=value)
+            | Q(external_id=value)
+        )

@@ -1,0 +1,51 @@
+"""API fixtures: clients acting through real API keys and sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from crm.api_keys import IssuedKey, api_key_create
+from crm.models import ApiScope, User
+
+ALL_SCOPES = list(ApiScope.values)
+
+
+@pytest.fixture
+def issue_key(db: None) -> Callable[..., IssuedKey]:
+    def issue(
+        name: str = "Web form", scopes: list[str] | None = None, user: User | None = None
+    ) -> IssuedKey:
+        return api_key_create(actor=None, name=name, scopes=scopes or ALL_SCOPES, user=user)
+
+    return issue
+
+
+@pytest.fixture
+def key_client(issue_key) -> Callable[..., APIClient]:
+    def make(scopes: list[str] | None = None, user: User | None = None) -> APIClient:
+        client = APIClient()
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {issue_key(scopes=scopes, user=user).raw_key}"
+        )
+        return client
+
+    return make
+
+
+@pytest.fixture
+def integration(key_client) -> APIClient:
+    """A web-form integration with read and write access to leads."""
+    return key_client([ApiScope.LEADS_READ, ApiScope.LEADS_WRITE])
+
+
+@pytest.fixture
+def as_user() -> Callable[[User], APIClient]:
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make

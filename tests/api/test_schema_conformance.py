@@ -1,0 +1,68 @@
+"""Every operation of the published schema, fuzzed by schemathesis with all its checks.
+
+The schema cannot express referential rules (a campaign id that exists, an email nobody
+else has, a transition the lead's stage allows), so besides the default 2xx/401/403/404/409
+a schema-valid request may also be refused with 400 (naming the field), 412 (an If-Match
+that is well formed but not the current version), 422 (a reused Idempotency-Key) or 428
+(a PATCH with neither If-Match nor `version`: "one of a header or a body field" is not
+expressible in OpenAPI). Every other check keeps its defaults.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+
+from crm.api_keys import api_key_create
+from crm.models import ApiScope
+from crm.wsgi import application
+from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
+
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": [
+                    *("2xx", "400", "401", "403", "404", "409", "412", "422", "428", "429")
+                ]
+            }
+        }
+    }
+)
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+
+
+@pytest.fixture
+def api_headers(manager) -> dict[str, str]:
+    CampaignFactory.create_batch(2)
+    PersonaFactory.create_batch(2)
+    LeadFactory.create_batch(3)
+    issued = api_key_create(actor=None, name="Fuzzer", scopes=list(ApiScope.values), user=manager)
+    return {"Authorization": f"Bearer {issued.raw_key}"}
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """The WSGI calls share the test's connection; Django must not close it per request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_keep_test_connection")
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_it_conforms_to_its_schema(case, api_headers) -> None:
+    case.call_and_validate(headers=api_headers)
