@@ -254,8 +254,7 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
             for offset, cells in enumerate(chunk):
                 row_number = start + offset + 2  # the header is row 1
                 values = {
-                    name: (cells[i].strip() if i < len(cells) else "")
-                    for name, i in index.items()
+                    name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()
                 }
                 error = _import_row(actor, values, campaigns)
                 if error is None:
@@ -271,9 +270,7 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                         }
                     )
             job.processed_rows = start + len(chunk)
-            job.save(
-                update_fields=["processed_rows", "imported_count", "error_count", "errors"]
-            )
+            job.save(update_fields=["processed_rows", "imported_count", "error_count", "errors"])
 
 
 def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) -> RowError | None:
@@ -318,3 +315,8 @@ def import_error_report(job: ImportJob) -> str:
             ]
         )
     return out.getvalue()
+
+
+def import_requeue(*, job: ImportJob) -> None:
+    """Send the task again for a job still queued or running; a second run is harmless."""
+    _enqueue(job.pk)

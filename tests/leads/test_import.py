@@ -59,15 +59,15 @@ def test_it_imports_the_hubspot_sample_and_reports_the_seven_bad_rows(marketer):
 
 def test_it_writes_an_error_report_that_spreadsheets_cannot_execute(marketer):
     raw = (
-        "Email,First Name,Phone Number\n"
-        "ok@example.com,Ann,+44 20 7000 0000\n"
-        "bad,=HYPERLINK(\"x\"),+44 20 7000 0001\n"
-    ).encode()
+        b"Email,First Name,Phone Number\n"
+        b"ok@example.com,Ann,+44 20 7000 0000\n"
+        b'bad,=HYPERLINK("x"),+44 20 7000 0001\n'
+    )
     job = _run(import_upload(actor=marketer, filename="x.csv", raw=raw), marketer)
     rows = list(csv.reader(io.StringIO(import_error_report(job))))
     assert rows[0] == ["row", "field", "error", "Email", "First Name", "Phone Number"]
     assert rows[1][0] == "3" and rows[1][1] == "email"
-    assert rows[1][4] == "'=HYPERLINK(\"x\")"
+    assert rows[1][4] == '\'=HYPERLINK("x")'
     assert rows[1][5] == "+44 20 7000 0001"
 
 
