@@ -10,19 +10,22 @@
     const data = JSON.parse(source.textContent);
     while (charts.length) charts.pop().destroy();
     const accent = "#1f5fbf";
-    const common = {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: false,
-      plugins: { legend: { display: false } },
-      scales: { x: { ticks: { precision: 0 } }, y: { ticks: { precision: 0 } } },
-    };
+    // A fresh options object per chart: Chart.js writes resolved settings back into it.
+    function options(extra) {
+      return Object.assign({
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { display: false } },
+        scales: { x: { ticks: { precision: 0 } }, y: { ticks: { precision: 0 } } },
+      }, extra || {});
+    }
     const pipeline = document.getElementById("chart-pipeline");
     if (pipeline) {
       charts.push(new Chart(pipeline, {
         type: "bar",
         data: { labels: data.pipeline.labels, datasets: [{ label: "Leads", data: data.pipeline.counts, backgroundColor: accent }] },
-        options: common,
+        options: options(),
       }));
     }
     const funnel = document.getElementById("chart-funnel");
@@ -30,7 +33,7 @@
       charts.push(new Chart(funnel, {
         type: "bar",
         data: { labels: data.funnel.labels, datasets: [{ label: "Leads", data: data.funnel.counts, backgroundColor: "#5b8fd9" }] },
-        options: Object.assign({}, common, { indexAxis: "y" }),
+        options: options({ indexAxis: "y" }),
       }));
     }
   }
