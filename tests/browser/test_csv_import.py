@@ -15,7 +15,7 @@ from leads.models import ImportJob, Lead
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 ROWS = 60
