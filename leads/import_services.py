@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
@@ -282,7 +282,18 @@ def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) 
         return exc
     except DomainError as exc:
         return RowError(exc.message, exc.field or "")
+    except (IntegrityError, DataError) as exc:
+        # Data the database refused that our checks let through: that row only.
+        logger.warning("Import row refused by the database: %s", exc)
+        return RowError("The database refused this row's values.")
     return None
+
+
+def import_fail(*, job_id: int, message: str) -> None:
+    """Mark a job failed when the run itself breaks (its committed chunks stay imported)."""
+    ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.FAILED, failure=message[:500], finished_at=timezone.now())
 
 
 # ---------------------------------------------------------------- the error report

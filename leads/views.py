@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -343,6 +342,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only marketing and managers create leads.")
     campaigns, personas = _catalog_choices()
     form = forms.LeadCreateForm(request.POST or None, campaigns=campaigns, personas=personas)
+    existing_id: int | None = None
     if request.method == "POST" and form.is_valid():
         try:
             lead = lead_create(actor=request.user, data=LeadInput(**form.cleaned_data))
@@ -351,16 +351,11 @@ def lead_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(error.field, error.message)
             else:
                 form.add_error(None, error.message)
-            if error.existing_id:
-                messages.info(
-                    request,
-                    "Open the existing lead instead: "
-                    + request.build_absolute_uri(reverse("leads:detail", args=[error.existing_id])),
-                )
+            existing_id = error.existing_id
         else:
             messages.success(request, "Lead created.")
             return redirect("leads:detail", pk=lead.pk)
-    return render(request, "leads/new.html", {"form": form})
+    return render(request, "leads/new.html", {"form": form, "existing_id": existing_id})
 
 
 # ---------------------------------------------------------------- import

@@ -116,3 +116,23 @@ def test_it_guesses_hubspot_columns():
         "email": "Email",
         "lifecycle_stage": "Lifecycle Stage",
     }
+
+
+def test_it_fails_the_job_when_the_uploader_may_no_longer_import(marketer):
+    job = import_upload(actor=marketer, filename="x.csv", raw=b"Email\na@b.co\n")
+    import_start(job=job, actor=marketer, mapping=job.mapping)
+    marketer.is_active = False
+    marketer.save(update_fields=["is_active"])
+    job = import_run(job_id=job.pk)
+    assert job.status == ImportJob.Status.FAILED and "may no longer" in job.failure
+    assert not Lead.objects.exists()
+
+
+def test_the_task_runs_the_import(marketer):
+    from leads.tasks import import_csv
+
+    job = import_upload(actor=marketer, filename="x.csv", raw=b"Email\na@b.co\nnope\n")
+    import_start(job=job, actor=marketer, mapping=job.mapping)
+    import_csv.apply(args=[job.pk])  # the task body, in this process
+    job.refresh_from_db()
+    assert (job.status, job.imported_count, job.error_count) == ("done", 1, 1)

@@ -67,6 +67,7 @@ def test_it_shows_the_duplicate_on_the_form(client, marketer, engaged_lead):
     response = client.post(reverse("leads:new"), {"email": engaged_lead.email.upper()})
     assert response.status_code == 200
     assert b"already exists" in response.content
+    assert f'href="/leads/{engaged_lead.pk}/"'.encode() in response.content
     assert Lead.objects.count() == 1
 
 
