@@ -177,30 +177,44 @@ def _detail_context(
         "now": timezone.now(),
         "forms": {
             "edit": bound.get("edit")
-            or forms.LeadEditForm(initial=edit_initial, campaigns=campaigns, personas=personas),
+            or forms.LeadEditForm(
+                initial=edit_initial, campaigns=campaigns, personas=personas, auto_id="edit_%s"
+            ),
             "hand_off": bound.get("hand_off")
             or forms.HandOffForm(
                 initial={**version, "criteria": lead.criteria_met},
+                auto_id="handoff_%s",
                 reps=rep_choices,
                 criteria=[
                     (c.key, c.label + ("" if c.required else " (optional)")) for c in criteria
                 ],
             ),
-            "reject": forms.ReasonForm(initial=version, reasons=reason_choices(Reason.Kind.REJECT)),
-            "lose": forms.ReasonForm(initial=version, reasons=reason_choices(Reason.Kind.LOST)),
+            "reject": forms.ReasonForm(
+                initial=version,
+                reasons=reason_choices(Reason.Kind.REJECT),
+                auto_id="reject_%s",
+            ),
+            "lose": forms.ReasonForm(
+                initial=version,
+                reasons=reason_choices(Reason.Kind.LOST),
+                auto_id="lost_%s",
+            ),
             "disqualify": forms.ReasonForm(
-                initial=version, reasons=reason_choices(Reason.Kind.DISQUALIFY)
+                initial=version,
+                reasons=reason_choices(Reason.Kind.DISQUALIFY),
+                auto_id="disqualify_%s",
             ),
             "to_opportunity": bound.get("to_opportunity")
             or forms.OpportunityForm(
+                auto_id="opportunity_%s",
                 initial={
                     **version,
                     "estimated_value": lead.estimated_value,
                     "next_step": lead.next_step,
-                }
+                },
             ),
             "version": forms.VersionForm(initial=version),
-            "activity": forms.ActivityForm(),
+            "activity": forms.ActivityForm(auto_id="activity_%s"),
         },
     }
 
@@ -253,7 +267,7 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
     data = request.POST
     if action == "edit":
         campaigns, personas = _catalog_choices()
-        form = forms.LeadEditForm(data, campaigns=campaigns, personas=personas)
+        form = forms.LeadEditForm(data, campaigns=campaigns, personas=personas, auto_id="edit_%s")
         if not form.is_valid():
             messages.error(request, _form_errors(form))
             return False, {"edit": form}

@@ -228,3 +228,17 @@ def test_detail_runs_a_constant_number_of_queries(client, manager, marketer, sal
         activity_log(lead=lead, actor=sales_rep, kind="email", summary=f"Follow-up {n}")
     assert Activity.objects.filter(lead=lead).count() == 31
     assert _queries(client, url) == few
+
+
+@pytest.mark.parametrize("fixture", ["engaged_lead", "qualified_lead", "opportunity_lead"])
+def test_detail_form_fields_have_unique_ids_for_their_labels(client, manager, request, fixture):
+    import re
+    from collections import Counter
+
+    lead = request.getfixturevalue(fixture)
+    client.force_login(manager)
+    html = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [name for name, n in ids.items() if n > 1] == []
+    for target in re.findall(r'<label for="([^"]+)"', html):
+        assert ids[target] == 1, target
