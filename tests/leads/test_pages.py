@@ -188,6 +188,14 @@ def test_it_filters_and_uses_saved_views(client, sales_rep, other_sales_rep, qua
     assert b"other@example.com" in found and qualified_lead.email.encode() not in found
     bad = client.get(reverse("leads:list"), {"stage": "nonsense", "after": "%%%"})
     assert bad.status_code == 200 and b"not valid" in bad.content
+    for params in (
+        {"owner": "9" * 30},
+        {"campaign": "-1"},
+        {"created_after": "2026-02-31"},
+        {"q": "\x00" + "a" * 500},
+        {"before": "MjAyNi0wMS0wMXwx"},  # a well-formed cursor without a time zone
+    ):
+        assert client.get(reverse("leads:list"), params).status_code == 200
 
 
 def test_it_pages_through_leads_without_gaps_or_repeats(client, manager):
