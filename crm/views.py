@@ -4,8 +4,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from leads.selectors import pipeline_by_stage
+from crm import selectors
+from crm.models import Team
+from leads.models import Campaign
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -18,6 +21,49 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _dashboard_filters(request: HttpRequest) -> selectors.DashboardFilters:
+    """Unknown or malformed filter values fall back to the default instead of failing."""
+    period = request.GET.get("period", selectors.DEFAULT_PERIOD)
+    if period not in selectors.PERIODS:
+        period = selectors.DEFAULT_PERIOD
+    team = request.GET.get("team", "")
+    if team not in Team.values:
+        team = ""
+    raw_campaign = request.GET.get("campaign", "")
+    campaign_id = int(raw_campaign) if raw_campaign.isdigit() and len(raw_campaign) < 12 else None
+    return selectors.DashboardFilters(period=period, team=team, campaign_id=campaign_id)
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "crm/dashboard.html", {"pipeline": pipeline_by_stage()})
+    """The same page for everyone: both teams read one pipeline and one set of numbers."""
+    now = timezone.now()
+    filters = _dashboard_filters(request)
+    pipeline = selectors.pipeline(filters, now)
+    funnel = selectors.funnel(filters, now)
+    context = {
+        "filters": filters,
+        "periods": [(key, label) for key, (label, _) in selectors.PERIODS.items()],
+        "teams": Team.choices,
+        "campaigns": list(Campaign.objects.order_by("name").values_list("pk", "name")),
+        "pipeline": pipeline,
+        "funnel": funnel,
+        "aging": selectors.aging(filters, now),
+        "marketing": selectors.marketing_scorecard(filters, now),
+        "campaign_rows": selectors.campaign_performance(filters.campaign_id),
+        "chart_data": {
+            "pipeline": {
+                "labels": [row["label"] for row in pipeline],
+                "counts": [row["count"] for row in pipeline],
+            },
+            "funnel": {
+                "labels": [step["label"] for step in funnel],
+                "counts": [step["count"] for step in funnel],
+            },
+        },
+        "now": now,
+    }
+    template = (
+        "crm/_dashboard_body.html" if request.headers.get("HX-Request") else "crm/dashboard.html"
+    )
+    return render(request, template, context)

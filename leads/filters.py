@@ -10,7 +10,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from crm.models import Team, User
+from crm.models import Role, Team, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, Persona
 
@@ -96,3 +96,25 @@ class LeadFilterSet(django_filters.FilterSet):
             | Q(company__icontains=value)
             | Q(external_id=value)
         )
+
+
+class LeadFilter(LeadFilterSet):
+    """The same filters for the leads page, with the labels a person reads in a form."""
+
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION),
+        empty_label="Anyone",
+    )
+    team = django_filters.ChoiceFilter(
+        field_name="owner_team", choices=Team.choices, empty_label="Any team"
+    )
+    campaign = django_filters.ModelChoiceFilter(
+        queryset=Campaign.objects.all(), empty_label="Any campaign"
+    )
+    persona = django_filters.ModelChoiceFilter(
+        queryset=Persona.objects.all(), empty_label="Any persona"
+    )
+    # A person picks whole days: "created to" includes that day.
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")

@@ -367,11 +367,72 @@ class AssignmentCursor(models.Model):
         return self.name
 
 
+# ---------------------------------------------------------------- CSV import
+
+
+class ImportJob(models.Model):
+    """One CSV upload: its text, the column mapping, and the progress of the import task.
+
+    The file's text lives in the row so any worker can read it (no shared disk needed);
+    `processed_rows` advances in the same transaction as each chunk's leads, so a worker
+    that dies mid-chunk is resumed from the last committed row, never twice.
+    """
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"row": 12, "field": "email", "message": "...", "values": {...}}], in row order
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="importjob_status_valid",
+                condition=Q(status__in=["mapping", "queued", "running", "done", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.filename})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
 __all__ = [
     "CLOSED_STAGES",
     "Activity",
     "AssignmentCursor",
     "Campaign",
+    "ImportJob",
     "Lead",
     "LeadEvent",
     "Persona",

@@ -1,0 +1,333 @@
+"""CSV import: upload, column mapping, and the chunked run the Celery task performs.
+
+Decisions (also in the README):
+- Every row goes through `lead_create` in its own savepoint: a bad row is reported with its
+  row number (the header is row 1) and never sinks the good ones.
+- HubSpot lifecycle stages `subscriber`, `lead`, `marketingqualifiedlead` and
+  `salesqualifiedlead` all create an *engaged* lead: qualification is the hand-off, which needs
+  the criteria of our own definition, so another tool's verdict is not taken on trust. Any
+  other stage is an error for that row.
+- "Original Source" is matched to an existing campaign by name (case-insensitive); an unknown
+  source leaves the campaign blank. Campaigns are never created by an import.
+- "Create Date" is checked (an impossible date refuses the row) but the lead is created now:
+  SLA clocks start when the lead reaches Handoff, not when another tool first saw it.
+- A name containing markup (`<` or `>`) is refused: bulk files are where injected markup
+  arrives, and no real person's name contains angle brackets.
+- Imported leads get `source="csv_import"`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import DataError, IntegrityError, transaction
+from django.utils import timezone
+
+from crm.errors import DomainError, ErrorCode
+from crm.models import User
+from leads import permissions
+from leads.models import Campaign, ImportJob
+from leads.services import LeadInput, lead_create
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_ROWS = 50_000
+CHUNK_SIZE = 25
+IMPORT_SOURCE = "csv_import"
+
+ACCEPTED_LIFECYCLE_STAGES = frozenset(
+    {"", "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "engaged"}
+)
+DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class ImportField:
+    name: str
+    label: str
+    guesses: tuple[str, ...]
+    required: bool = False
+
+
+# What a column can be mapped to, with the header names we recognise for each.
+IMPORT_FIELDS: tuple[ImportField, ...] = (
+    ImportField("email", "Email", ("email", "e-mail", "email address"), required=True),
+    ImportField("first_name", "First name", ("first name", "firstname", "given name")),
+    ImportField("last_name", "Last name", ("last name", "lastname", "surname")),
+    ImportField("company", "Company", ("company name", "company", "organisation")),
+    ImportField("phone", "Phone", ("phone number", "phone", "mobile")),
+    ImportField("job_title", "Job title", ("job title", "title", "role")),
+    ImportField("lifecycle_stage", "Lifecycle stage", ("lifecycle stage", "stage")),
+    ImportField("campaign", "Campaign (by name)", ("original source", "campaign", "source")),
+    ImportField("created_date", "Create date", ("create date", "created", "created at")),
+)
+FIELD_NAMES = tuple(f.name for f in IMPORT_FIELDS)
+
+logger = logging.getLogger(__name__)
+
+
+def _parse(content: str) -> tuple[list[str], list[list[str]]]:
+    reader = csv.reader(io.StringIO(content))
+    try:
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration as exc:
+        raise DomainError("The file is empty.", field="file") from exc
+    except csv.Error as exc:
+        raise DomainError(f"The file is not valid CSV: {exc}.", field="file") from exc
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise DomainError(f"The file is not valid CSV: {exc}.", field="file") from exc
+    return headers, rows
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """Pre-fill the mapping form from header names; the user confirms or changes it."""
+    lowered = {h.strip().lower(): h for h in headers}
+    mapping: dict[str, str] = {}
+    for field in IMPORT_FIELDS:
+        for guess in field.guesses:
+            if guess in lowered:
+                mapping[field.name] = lowered[guess]
+                break
+    return mapping
+
+
+@transaction.atomic
+def import_upload(
+    *, actor: User, filename: str, raw: bytes, now: datetime | None = None
+) -> ImportJob:
+    """Store an uploaded CSV and read its header; rows are checked when the import runs."""
+    now = now or timezone.now()
+    permissions.require(
+        permissions.can_create_lead(actor), "Only marketing and managers import leads."
+    )
+    if not raw:
+        raise DomainError("The file is empty.", field="file")
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise DomainError("The file is larger than 5 MB; split it.", field="file")
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DomainError("The file must be UTF-8 encoded CSV.", field="file") from exc
+    if "\x00" in content:
+        raise DomainError("The file is not a text CSV.", field="file")
+    headers, rows = _parse(content)
+    if not any(headers):
+        raise DomainError("The first row must name the columns.", field="file")
+    if not rows:
+        raise DomainError("The file has a header but no rows.", field="file")
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise DomainError(f"At most {MAX_IMPORT_ROWS} rows per file.", field="file")
+    return ImportJob.objects.create(
+        created_by=actor,
+        created_at=now,
+        filename=filename[:255],
+        content=content,
+        headers=headers,
+        mapping=guess_mapping(headers),
+        total_rows=len(rows),
+    )
+
+
+@transaction.atomic
+def import_start(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> ImportJob:
+    """Confirm the mapping and queue the import (the task is sent after commit)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    permissions.require(
+        job.created_by_id == actor.id or actor.is_manager,
+        "Only the person who uploaded this file may start its import.",
+    )
+    if job.status != ImportJob.Status.MAPPING:
+        raise DomainError("This import has already started.", code=ErrorCode.ILLEGAL_TRANSITION)
+    unknown_fields = sorted(set(mapping) - set(FIELD_NAMES))
+    if unknown_fields:
+        raise DomainError(f"Unknown field {unknown_fields[0]!r}.", field=unknown_fields[0])
+    cleaned = {name: column for name, column in mapping.items() if column}
+    for name, column in cleaned.items():
+        if column not in job.headers:
+            raise DomainError(f"The file has no column {column!r}.", field=name)
+    if "email" not in cleaned:
+        raise DomainError("Choose the column that holds the email address.", field="email")
+    job.mapping = cleaned
+    job.status = ImportJob.Status.QUEUED
+    job.save(update_fields=["mapping", "status"])
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from leads.tasks import import_csv
+
+    try:
+        import_csv.delay(job_id)
+    except Exception:
+        # A broker outage must not turn the page into a 500: the job stays queued and the
+        # progress page offers to send it again.
+        logger.exception("Could not queue import %s", job_id)
+
+
+# ---------------------------------------------------------------- the run
+
+
+class RowError(Exception):
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _check_row(values: dict[str, str], campaigns: dict[str, int]) -> LeadInput:
+    for name in ("first_name", "last_name"):
+        if re.search(r"[<>]", values.get(name, "")):
+            raise RowError(f"{name} contains markup characters (< or >).", name)
+    stage = values.get("lifecycle_stage", "").strip().lower()
+    if stage not in ACCEPTED_LIFECYCLE_STAGES:
+        raise RowError(
+            f"Unknown lifecycle stage {values['lifecycle_stage']!r}; expected one of "
+            "subscriber, lead, marketingqualifiedlead, salesqualifiedlead.",
+            "lifecycle_stage",
+        )
+    raw_date = values.get("created_date", "").strip()
+    if raw_date and not any(_parses(raw_date, fmt) for fmt in DATE_FORMATS):
+        raise RowError(f"Create date {raw_date!r} is not a real date (YYYY-MM-DD).", "created_date")
+    campaign_name = values.get("campaign", "").strip().lower()
+    return LeadInput(
+        email=values.get("email", ""),
+        first_name=values.get("first_name", ""),
+        last_name=values.get("last_name", ""),
+        company=values.get("company", ""),
+        phone=values.get("phone", ""),
+        job_title=values.get("job_title", ""),
+        campaign=campaigns.get(campaign_name),
+        source=IMPORT_SOURCE,
+    )
+
+
+def _parses(raw: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(raw, fmt)  # noqa: DTZ007 - only checking that the date exists
+    except ValueError:
+        return False
+    return True
+
+
+def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
+    """Import the rows not yet processed, one chunk per transaction.
+
+    Each chunk locks the job row, starts from its committed `processed_rows`, creates every
+    row in its own savepoint and advances the counters in the same transaction: two workers
+    on one job, or a retry after a crash, never import a row twice.
+    """
+    job = ImportJob.objects.get(pk=job_id)
+    if job.is_finished:
+        return job
+    actor = job.created_by
+    if actor is None or not permissions.can_create_lead(actor):
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            failure="The uploader may no longer create leads.",
+            finished_at=timezone.now(),
+        )
+        return ImportJob.objects.get(pk=job_id)
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    headers, rows = _parse(job.content)
+    index = {name: headers.index(column) for name, column in job.mapping.items()}
+    campaigns = {name.lower(): pk for pk, name in Campaign.objects.values_list("pk", "name")}
+    while True:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            start = job.processed_rows
+            chunk = rows[start : start + chunk_size]
+            if not chunk:
+                job.status = ImportJob.Status.DONE
+                job.finished_at = timezone.now()
+                job.save(update_fields=["status", "finished_at"])
+                return job
+            for offset, cells in enumerate(chunk):
+                row_number = start + offset + 2  # the header is row 1
+                values = {
+                    name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()
+                }
+                error = _import_row(actor, values, campaigns)
+                if error is None:
+                    job.imported_count += 1
+                else:
+                    job.error_count += 1
+                    job.errors.append(
+                        {
+                            "row": row_number,
+                            "field": error.field,
+                            "message": error.message,
+                            "values": dict(zip(headers, cells, strict=False)),
+                        }
+                    )
+            job.processed_rows = start + len(chunk)
+            job.save(update_fields=["processed_rows", "imported_count", "error_count", "errors"])
+
+
+def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) -> RowError | None:
+    try:
+        data = _check_row(values, campaigns)
+        with transaction.atomic():
+            lead_create(actor=actor, data=data)
+    except RowError as exc:
+        return exc
+    except DomainError as exc:
+        return RowError(exc.message, exc.field or "")
+    except (IntegrityError, DataError) as exc:
+        # Data the database refused that our checks let through: that row only.
+        logger.warning("Import row refused by the database: %s", exc)
+        return RowError("The database refused this row's values.")
+    return None
+
+
+def import_fail(*, job_id: int, message: str) -> None:
+    """Mark a job failed when the run itself breaks (its committed chunks stay imported)."""
+    ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.FAILED, failure=message[:500], finished_at=timezone.now())
+
+
+# ---------------------------------------------------------------- the error report
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().]+$")
+
+
+def _safe_cell(value: Any) -> str:
+    """Keep spreadsheet programs from running a cell as a formula (phone numbers stay)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def import_error_report(job: ImportJob) -> str:
+    """The rows that failed, with the reason, followed by their original columns."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "field", "error", *job.headers])
+    for error in job.errors:
+        original = error.get("values", {})
+        writer.writerow(
+            [
+                error["row"],
+                error.get("field", ""),
+                _safe_cell(error["message"]),
+                *(_safe_cell(original.get(h, "")) for h in job.headers),
+            ]
+        )
+    return out.getvalue()
+
+
+def import_requeue(*, job: ImportJob) -> None:
+    """Send the task again for a job still queued or running; a second run is harmless."""
+    _enqueue(job.pk)

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from leads import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("leads/", views.lead_list, name="list"),
+    path("leads/new/", views.lead_new, name="new"),
+    path("leads/<int:pk>/", views.lead_detail, name="detail"),
+    path("leads/<int:pk>/actions/<slug:action>/", views.lead_action, name="action"),
+    path("leads/import/", views.import_upload, name="import_upload"),
+    path("leads/import/<int:pk>/mapping/", views.import_mapping, name="import_mapping"),
+    path("leads/import/<int:pk>/", views.import_progress, name="import_progress"),
+    path("leads/import/<int:pk>/requeue/", views.import_requeue, name="import_requeue"),
+    path("leads/import/<int:pk>/errors.csv", views.import_errors, name="import_errors"),
+    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("definitions/", views.definitions, name="definitions"),
+]

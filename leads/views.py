@@ -1,0 +1,493 @@
+"""Browser pages for leads. Thin: read through selectors, write through the services.
+
+A refused change (DomainError) becomes a message on the page, never an error page. Forms
+posted with htmx get the lead's panel back in place; without JavaScript they redirect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm.errors import DomainError, ErrorCode
+from crm.models import Role, User
+from leads import forms, import_services, permissions
+from leads.filters import LeadFilter
+from leads.lifecycle import STAGE_OWNER, Stage, Transition, transitions_from
+from leads.models import (
+    Campaign,
+    ImportJob,
+    Lead,
+    Persona,
+    Reason,
+    StageDefinition,
+)
+from leads.pagination import lead_page
+from leads.services import LeadInput, activity_log, lead_create, lead_transition, lead_update
+
+# Saved views of the list: a name, a label and the filter they add.
+SAVED_VIEWS: dict[str, str] = {
+    "waiting": "Waiting for my acceptance",
+    "mine": "My open leads",
+    "recycled": "Recycled to marketing",
+}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _catalog_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    campaigns = list(Campaign.objects.order_by("name").values_list("pk", "name"))
+    personas = list(Persona.objects.order_by("name").values_list("pk", "name"))
+    return campaigns, personas
+
+
+def _is_small_id(raw: str) -> bool:
+    """A posted id the database can hold (a 30-digit number must not reach the ORM)."""
+    return raw.isdigit() and len(raw) < 12
+
+
+def _message_for(error: DomainError) -> str:
+    prefix = {
+        ErrorCode.FORBIDDEN: "Not allowed: ",
+        ErrorCode.STALE: "Not saved: ",
+    }.get(error.code, "")
+    return prefix + error.message
+
+
+# ---------------------------------------------------------------- list
+
+
+def _saved_view(queryset: Any, view: str, user: User) -> Any:
+    if view == "waiting":
+        queryset = queryset.waiting_for_acceptance()
+        return queryset if user.is_manager else queryset.filter(owner=user)
+    if view == "mine":
+        return queryset.open().filter(owner=user)
+    if view == "recycled":
+        return queryset.filter(stage=Stage.NURTURE)
+    return queryset
+
+
+@login_required
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    view = request.GET.get("view", "")
+    if view not in SAVED_VIEWS:
+        view = ""
+    base = Lead.objects.select_related("owner", "campaign", "persona")
+    lead_filter = LeadFilter(request.GET, queryset=_saved_view(base, view, request.user))
+    queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
+    page = lead_page(
+        queryset,
+        after=request.GET.get("after", "")[:200],
+        before=request.GET.get("before", "")[:200],
+    )
+    kept = request.GET.copy()
+    for key in ("after", "before"):
+        kept.pop(key, None)
+    context = {
+        "filter": lead_filter,
+        "page": page,
+        "view": view,
+        "saved_views": SAVED_VIEWS.items(),
+        "query": kept.urlencode(),
+        "can_create": permissions.can_create_lead(request.user),
+    }
+    template = "leads/_list_results.html" if _is_htmx(request) else "leads/list.html"
+    return render(request, template, context)
+
+
+# ---------------------------------------------------------------- detail and actions
+
+
+def _available_actions(lead: Lead) -> list[str]:
+    """What the lifecycle allows from this stage (rights are checked by the services)."""
+    actions = list(transitions_from(lead.stage))
+    if lead.stage == Stage.QUALIFIED:
+        if lead.accepted_at is None:
+            actions = [
+                "accept",
+                *[a for a in actions if a not in {Transition.TO_OPPORTUNITY, Transition.LOSE}],
+            ]
+        else:
+            actions = [a for a in actions if a != Transition.REJECT]
+    return actions
+
+
+def _detail_context(
+    request: HttpRequest, lead: Lead, bound: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    bound = bound or {}
+    definition = (
+        StageDefinition.objects.filter(stage=Stage.QUALIFIED, is_current=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    criteria = list(definition.criteria.all()) if definition else []
+    events = list(lead.events.select_related("actor").order_by("-created_at", "-id")[:200])
+    activities = {a.pk: a for a in lead.activities.select_related("actor")[:200]}
+    reasons = list(Reason.objects.filter(active=True).values_list("pk", "kind", "label"))
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True)
+        .order_by("first_name", "username")
+        .values_list("pk", "first_name", "last_name", "username")
+    )
+    rep_choices = [(pk, f"{f} {la}".strip() or u) for pk, f, la, u in reps]
+    campaigns, personas = _catalog_choices()
+
+    def reason_choices(kind: str) -> list[tuple[int, str]]:
+        return [(pk, label) for pk, k, label in reasons if k == kind]
+
+    version = {"version": lead.version}
+    edit_initial = {
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "email": lead.email,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "phone": lead.phone,
+        "campaign": lead.campaign_id,
+        "persona": lead.persona_id,
+        "estimated_value": lead.estimated_value,
+        "next_step": lead.next_step,
+        **version,
+    }
+    timeline = []
+    for event in events:
+        activity = None
+        if event.kind == "activity":
+            activity = activities.get((event.changes or {}).get("activity_id"))
+        timeline.append({"event": event, "activity": activity})
+    return {
+        "lead": lead,
+        "definition": definition,
+        "criteria": [{"criterion": c, "met": c.key in (lead.criteria_met or [])} for c in criteria],
+        "timeline": timeline,
+        "can_edit": permissions.can_edit_lead(request.user, lead),
+        "actions": _available_actions(lead),
+        "now": timezone.now(),
+        "forms": {
+            "edit": bound.get("edit")
+            or forms.LeadEditForm(
+                initial=edit_initial, campaigns=campaigns, personas=personas, auto_id="edit_%s"
+            ),
+            "hand_off": bound.get("hand_off")
+            or forms.HandOffForm(
+                initial={**version, "criteria": lead.criteria_met},
+                auto_id="handoff_%s",
+                reps=rep_choices,
+                criteria=[
+                    (c.key, c.label + ("" if c.required else " (optional)")) for c in criteria
+                ],
+            ),
+            "reject": forms.ReasonForm(
+                initial=version,
+                reasons=reason_choices(Reason.Kind.REJECT),
+                auto_id="reject_%s",
+            ),
+            "lose": forms.ReasonForm(
+                initial=version,
+                reasons=reason_choices(Reason.Kind.LOST),
+                auto_id="lost_%s",
+            ),
+            "disqualify": forms.ReasonForm(
+                initial=version,
+                reasons=reason_choices(Reason.Kind.DISQUALIFY),
+                auto_id="disqualify_%s",
+            ),
+            "to_opportunity": bound.get("to_opportunity")
+            or forms.OpportunityForm(
+                auto_id="opportunity_%s",
+                initial={
+                    **version,
+                    "estimated_value": lead.estimated_value,
+                    "next_step": lead.next_step,
+                },
+            ),
+            "version": forms.VersionForm(initial=version),
+            "activity": forms.ActivityForm(auto_id="activity_%s"),
+        },
+    }
+
+
+def _load_lead(pk: int) -> Lead:
+    return get_object_or_404(
+        Lead.objects.select_related(
+            "owner",
+            "campaign",
+            "persona",
+            "created_by",
+            "accepted_by",
+            "reason",
+            "qualified_definition",
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@require_GET
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _load_lead(pk)
+    return render(request, "leads/detail.html", _detail_context(request, lead))
+
+
+def _form_errors(form: Any) -> str:
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label or name.replace("_", " ") if name in form.fields else ""
+        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return "Please correct: " + "; ".join(parts)
+
+
+ACTION_SUCCESS = {
+    "accept": "Lead accepted.",
+    Transition.HAND_OFF: "Lead handed off to sales.",
+    Transition.REJECT: "Lead rejected back to marketing's nurture.",
+    Transition.TO_OPPORTUNITY: "Lead moved to opportunity.",
+    Transition.WIN: "Marked won.",
+    Transition.LOSE: "Marked lost.",
+    Transition.RECYCLE: "Recycled to marketing's nurture.",
+    Transition.DISQUALIFY: "Lead disqualified.",
+    Transition.RE_ENGAGE: "Lead re-engaged.",
+}
+
+
+def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, dict[str, Any]]:
+    """Validate the posted form and call the service; returns (saved, bound forms)."""
+    data = request.POST
+    if action == "edit":
+        campaigns, personas = _catalog_choices()
+        form = forms.LeadEditForm(data, campaigns=campaigns, personas=personas, auto_id="edit_%s")
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+            return False, {"edit": form}
+        fields = dict(form.cleaned_data)
+        version = fields.pop("version")
+        lead_update(lead=lead, actor=request.user, fields=fields, expected_version=version)
+        messages.success(request, "Changes saved.")
+        return True, {}
+    if action == "activity":
+        form = forms.ActivityForm(data)
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+            return False, {}
+        activity = activity_log(
+            lead=lead,
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            summary=form.cleaned_data["summary"],
+        )
+        messages.success(request, f"{activity.get_kind_display()} logged.")
+        return True, {}
+    if action not in ACTION_SUCCESS:
+        raise Http404("Unknown action.")
+    params: dict[str, Any] = {}
+    if action == Transition.HAND_OFF:
+        form = forms.HandOffForm(
+            data,
+            reps=[(int(chosen), "")] if _is_small_id(chosen := data.get("assignee", "")) else [],
+            criteria=[(key, key) for key in data.getlist("criteria")],
+        )
+        if form.is_valid():
+            params = {
+                "assignee": form.cleaned_data["assignee"],
+                "criteria": form.cleaned_data["criteria"],
+            }
+    elif action in {Transition.REJECT, Transition.LOSE, Transition.DISQUALIFY}:
+        chosen = data.get("reason", "")
+        form = forms.ReasonForm(data, reasons=[(int(chosen), "")] if _is_small_id(chosen) else [])
+        if form.is_valid():
+            params = {"reason": form.cleaned_data["reason"], "note": form.cleaned_data["note"]}
+    elif action == Transition.TO_OPPORTUNITY:
+        form = forms.OpportunityForm(data)
+        if form.is_valid():
+            params = {
+                "estimated_value": form.cleaned_data["estimated_value"],
+                "next_step": form.cleaned_data["next_step"],
+            }
+    else:
+        form = forms.VersionForm(data)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return False, {}
+    lead_transition(
+        lead=lead,
+        actor=request.user,
+        transition=action,
+        params=params,
+        expected_version=form.cleaned_data["version"],
+    )
+    messages.success(request, ACTION_SUCCESS[action])
+    return True, {}
+
+
+@login_required
+@require_POST
+def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    lead = get_object_or_404(Lead, pk=pk)
+    bound: dict[str, Any] = {}
+    try:
+        _, bound = _run_action(request, lead, action)
+    except DomainError as error:
+        messages.error(request, _message_for(error))
+    if not _is_htmx(request):
+        return redirect("leads:detail", pk=pk)
+    fresh = _load_lead(pk)
+    return render(request, "leads/_detail_body.html", _detail_context(request, fresh, bound))
+
+
+# ---------------------------------------------------------------- create
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_new(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_create_lead(request.user):
+        raise PermissionDenied("Only marketing and managers create leads.")
+    campaigns, personas = _catalog_choices()
+    form = forms.LeadCreateForm(request.POST or None, campaigns=campaigns, personas=personas)
+    existing_id: int | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = lead_create(actor=request.user, data=LeadInput(**form.cleaned_data))
+        except DomainError as error:
+            if error.field in form.fields:
+                form.add_error(error.field, error.message)
+            else:
+                form.add_error(None, error.message)
+            existing_id = error.existing_id
+        else:
+            messages.success(request, "Lead created.")
+            return redirect("leads:detail", pk=lead.pk)
+    return render(request, "leads/new.html", {"form": form, "existing_id": existing_id})
+
+
+# ---------------------------------------------------------------- import
+
+
+def _require_importer(user: User) -> None:
+    if not permissions.can_create_lead(user):
+        raise PermissionDenied("Only marketing and managers import leads.")
+
+
+def _own_job(request: HttpRequest, pk: int) -> ImportJob:
+    _require_importer(request.user)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if job.created_by_id != request.user.id and not request.user.is_manager:
+        raise PermissionDenied("This import belongs to someone else.")
+    return job
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    _require_importer(request.user)
+    form = forms.ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > import_services.MAX_IMPORT_BYTES:
+            form.add_error("file", "The file is larger than 5 MB; split it.")
+        else:
+            try:
+                job = import_services.import_upload(
+                    actor=request.user, filename=upload.name, raw=upload.read()
+                )
+            except DomainError as error:
+                form.add_error("file", error.message)
+            else:
+                return redirect("leads:import_mapping", pk=job.pk)
+    recent = ImportJob.objects.filter(created_by=request.user).defer("content", "errors")[:5]
+    return render(request, "leads/import_upload.html", {"form": form, "recent": recent})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_job(request, pk)
+    if job.status != ImportJob.Status.MAPPING:
+        return redirect("leads:import_progress", pk=job.pk)
+    form = forms.ImportMappingForm(request.POST or None, headers=job.headers, initial=job.mapping)
+    if request.method == "POST" and form.is_valid():
+        try:
+            import_services.import_start(job=job, actor=request.user, mapping=form.cleaned_data)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            return redirect("leads:import_progress", pk=job.pk)
+    return render(request, "leads/import_mapping.html", {"job": job, "form": form})
+
+
+@login_required
+@require_GET
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_job(request, pk)
+    context = {"job": job, "first_errors": job.errors[:20]}
+    template = "leads/_import_progress.html" if _is_htmx(request) else "leads/import_progress.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the task again when the broker was down at upload (a second run is harmless)."""
+    job = _own_job(request, pk)
+    if job.status in {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING}:
+        import_services.import_requeue(job=job)
+        messages.info(request, "Import sent to the worker again.")
+    return redirect("leads:import_progress", pk=job.pk)
+
+
+@login_required
+@require_GET
+def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_job(request, pk)
+    response = HttpResponse(
+        import_services.import_error_report(job), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+# ---------------------------------------------------------------- shared vocabulary
+
+
+@login_required
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    from crm.selectors import campaign_performance
+
+    return render(request, "leads/campaigns.html", {"rows": campaign_performance()})
+
+
+@login_required
+@require_GET
+def definitions(request: HttpRequest) -> HttpResponse:
+    """The shared answer to "what is a lead": current definitions, criteria and personas."""
+    current = {
+        d.stage: d
+        for d in StageDefinition.objects.filter(is_current=True).prefetch_related("criteria")
+    }
+    stages = [
+        {
+            "stage": stage,
+            "label": label,
+            "owner_team": STAGE_OWNER[stage],
+            "definition": current.get(stage),
+        }
+        for stage, label in Stage.choices
+    ]
+    return render(
+        request,
+        "leads/definitions.html",
+        {"stages": stages, "personas": Persona.objects.order_by("name")},
+    )

@@ -1,0 +1,114 @@
+"""The dashboard: the same numbers for everyone, computed in the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import selectors
+from leads.lifecycle import Stage
+from leads.models import Reason
+from leads.services import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity, lead_win
+from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(make_lead, marketer, sales_rep):
+    """Four leads: one engaged, one rejected, one won (value 5000), one old engaged."""
+    campaign = CampaignFactory(name="Webinar", spend=Decimal("900"))
+    make_lead(campaign=campaign.pk)
+    rejected = make_lead(campaign=campaign.pk)
+    won = make_lead(campaign=campaign.pk)
+    for lead in (rejected, won):
+        lead_hand_off(lead=lead, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA)
+    lead_reject(lead=rejected, actor=sales_rep, reason=Reason.objects.filter(kind="reject").first())
+    lead_accept(lead=won, actor=sales_rep)
+    lead_to_opportunity(lead=won, actor=sales_rep, estimated_value="5000", next_step="Sign")
+    lead_win(lead=won, actor=sales_rep)
+    LeadFactory(
+        created_at=timezone.now() - timedelta(days=200),
+        stage_changed_at=timezone.now() - timedelta(days=200),
+    )
+    return campaign
+
+
+def test_it_counts_the_funnel_from_history(history):
+    now = timezone.now()
+    steps = {s["key"]: s for s in selectors.funnel(selectors.DashboardFilters(period="all"), now)}
+    assert [
+        steps[k]["count"] for k in ("created", "handed_off", "accepted", "opportunity", "won")
+    ] == [4, 2, 1, 1, 1]
+    assert steps["handed_off"]["conversion"] == 50.0
+    assert steps["won"]["conversion"] == 100.0
+    recent = selectors.funnel(selectors.DashboardFilters(period="90d"), now)
+    assert recent[0]["count"] == 3
+
+
+def test_it_scores_marketing_by_acceptance(history):
+    card = selectors.marketing_scorecard(selectors.DashboardFilters(), timezone.now())
+    assert card == {"handed_off": 2, "accepted": 1, "rejected": 1, "acceptance_rate": 50.0}
+
+
+def test_it_ages_open_leads_by_stage(history):
+    rows = {
+        r["stage"]: r
+        for r in selectors.aging(selectors.DashboardFilters(period="all"), timezone.now())
+    }
+    assert rows[Stage.ENGAGED]["count"] == 2
+    assert (rows[Stage.ENGAGED]["under_1d"], rows[Stage.ENGAGED]["over_30d"]) == (1, 1)
+    assert rows[Stage.NURTURE]["count"] == 1
+
+
+def test_it_costs_campaigns(history):
+    (row,) = selectors.campaign_performance()
+    assert (row["leads"], row["opportunities"], row["won"]) == (3, 1, 1)
+    assert row["cost_per_lead"] == Decimal("300.00")
+    assert row["cost_per_won"] == Decimal("900.00")
+    assert row["conversion"] == 33.3
+
+
+def test_it_filters_by_team_and_campaign(client, history, sales_rep):
+    client.force_login(sales_rep)
+    response = client.get(reverse("dashboard"), {"team": "sales", "period": "all"})
+    pipeline = {row["stage"]: row["count"] for row in response.context["pipeline"]}
+    assert pipeline[Stage.WON] == 1 and pipeline[Stage.ENGAGED] == 0
+    other = CampaignFactory()
+    response = client.get(reverse("dashboard"), {"campaign": other.pk})
+    assert response.context["funnel"][0]["count"] == 0
+
+
+def test_it_ignores_malformed_filters(client, sales_rep):
+    client.force_login(sales_rep)
+    for params in ({"period": "x"}, {"campaign": "9" * 40}, {"team": "<b>"}):
+        assert client.get(reverse("dashboard"), params).status_code == 200
+
+
+def test_it_renders_the_chart_data_without_inline_script(client, history, marketer):
+    client.force_login(marketer)
+    response = client.get(reverse("dashboard"))
+    content = response.content.decode()
+    assert 'id="dashboard-data" type="application/json"' in content
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "<script>" not in content
+
+
+def test_dashboard_runs_a_constant_number_of_queries(client, manager, history):
+    client.force_login(manager)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("dashboard"), {"period": "all"}).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    LeadFactory.create_batch(50, campaign=CampaignFactory())
+    assert count() == few
