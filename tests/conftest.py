@@ -51,6 +51,8 @@ def _services_or_skip(request: pytest.FixtureRequest) -> None:
 def _fast_password_hashing(settings) -> None:
     """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests drain the outbox themselves; broker hints would only pile up unread.
+    settings.OUTBOX_ENQUEUE_HINTS = False
 
 
 @pytest.fixture

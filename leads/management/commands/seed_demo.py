@@ -6,13 +6,16 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from leads.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from sla.demo import seed_sla_demo
 
 
 class Command(BaseCommand):
     help = "Load the demo team, campaigns and about 500 leads. Safe to run again."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        counts = seed_demo(now=timezone.now())
+        now = timezone.now()
+        counts = seed_demo(now=now)
+        seed_sla_demo(now=now)
         if counts.leads_created:
             self.stdout.write(f"Created {counts.leads_created} demo leads.")
         else:
