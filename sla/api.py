@@ -278,7 +278,11 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
 
     @extend_schema(
         summary="Breaches as CSV (the same filters as the list, every row)",
-        responses={(200, "text/csv"): BREACH_CSV},
+        description="Send `Accept: text/csv` or `?format=csv`; an unknown `format` is a 404.",
+        responses={
+            (200, "text/csv"): BREACH_CSV,
+            **problem_responses(_404="Unknown `format`."),
+        },
     )
     @action(
         detail=False,
