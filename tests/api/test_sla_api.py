@@ -286,3 +286,17 @@ def test_lists_run_a_constant_number_of_queries(
             assert len(response.json()["results"]) == (1 if "policies" in url else size), url
             counts.append(len(queries))
         assert counts[0] == counts[1], url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/api/v1/breaches/?until=0128-02-19T02:18:26%2B22:35", 200),
+        ("/api/v1/clocks/?state=running", 200),
+        ("/api/v1/leads/?created_after=2026-03-01T00:00:00%2B23:59", 200),
+        ("/api/v1/leads/?created_after=0001-01-01T00:00:00%2B10:00", 400),
+    ],
+)
+def test_datetime_filters_with_extreme_offsets_never_fail(key_client, url, expected) -> None:
+    response = key_client(list(ApiScope.values)).get(url)
+    assert response.status_code == expected, response.content
