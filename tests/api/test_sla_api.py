@@ -300,3 +300,22 @@ def test_lists_run_a_constant_number_of_queries(
 def test_datetime_filters_with_extreme_offsets_never_fail(key_client, url, expected) -> None:
     response = key_client(list(ApiScope.values)).get(url)
     assert response.status_code == expected, response.content
+
+
+def test_a_retried_acknowledgement_replays_the_first_answer(as_user, manager, world) -> None:
+    breach = Breach.objects.first()
+    client = as_user(manager)
+    url = f"/api/v1/breaches/{breach.pk}/acknowledge/"
+
+    first = client.post(url, {"note": "Seen"}, format="json", HTTP_IDEMPOTENCY_KEY="ack-0001-xyz")
+    retry = client.post(url, {"note": "Seen"}, format="json", HTTP_IDEMPOTENCY_KEY="ack-0001-xyz")
+
+    assert first.status_code == retry.status_code == 200
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+
+
+def test_notifications_refuse_an_unclear_unread_filter(as_user, sales_rep) -> None:
+    response = as_user(sales_rep).get("/api/v1/notifications/?unread=yes")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["pointer"] == "/unread"
