@@ -61,6 +61,7 @@ def _keep_test_connection():
 @pytest.mark.usefixtures("_keep_test_connection")
 @schema.parametrize()
 @settings(
+    # About 45 operations: 10 examples each keeps the run near a minute on two cores.
     max_examples=10,
     derandomize=True,
     deadline=None,
