@@ -14,10 +14,12 @@ from rest_framework.routers import DefaultRouter
 
 from crm.api_errors import PROBLEM_CONTENT_TYPE, problem_body
 from leads import api as leads_api
+from sla import api as sla_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 leads_api.register(router)
+sla_api.register(router)
 
 
 

@@ -285,6 +285,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActivityKindEnum": "leads.models.ActivityKind.choices",
         "ReasonKindEnum": "leads.models.ReasonKind.choices",
+        "StageEnum": "leads.lifecycle.Stage.choices",
+        "TeamEnum": "crm.models.Team.choices",
+        "ClockStateEnum": "sla.models.ClockState.choices",
     },
 }
 # Throttle counters must be shared by every web process: Redis when there is one.

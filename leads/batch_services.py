@@ -76,6 +76,8 @@ def lead_create_or_update(
     """One lead from an integration: created or updated (external id match); a duplicate
     raises DomainError(DUPLICATE) naming the existing lead."""
     now = now or timezone.now()
+    # Rights first: a caller who may not create leads learns nothing about existing ones.
+    permissions.require(permissions.can_create_lead(actor), "Your role cannot create leads.")
     external_id = (data.external_id or "").strip()
     if external_id:
         existing = Lead.objects.filter(source=data.source or "manual", external_id=external_id)

@@ -20,6 +20,7 @@ from schemathesis.config import SchemathesisConfig
 from crm.api_keys import api_key_create
 from crm.models import ApiScope
 from crm.wsgi import application
+from tests.api.sla_world import build_sla_world
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -37,10 +38,11 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application,
 
 
 @pytest.fixture
-def api_headers(manager) -> dict[str, str]:
+def api_headers(manager, marketer, sales_rep, make_lead) -> dict[str, str]:
     CampaignFactory.create_batch(2)
     PersonaFactory.create_batch(2)
     LeadFactory.create_batch(3)
+    build_sla_world(manager=manager, marketer=marketer, sales_rep=sales_rep, make_lead=make_lead)
     issued = api_key_create(actor=None, name="Fuzzer", scopes=list(ApiScope.values), user=manager)
     return {"Authorization": f"Bearer {issued.raw_key}"}
 
@@ -59,7 +61,8 @@ def _keep_test_connection():
 @pytest.mark.usefixtures("_keep_test_connection")
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    # About 45 operations: 10 examples each keeps the run near a minute on two cores.
+    max_examples=10,
     derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),

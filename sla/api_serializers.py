@@ -1,0 +1,346 @@
+"""Small input and output serializers for the SLA API. They check shapes and types;
+the rules (manager rights, valid hours, known zones, unique names) live in sla.services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.models import Team
+from leads.api_serializers import OwnerSerializer, StrictSerializer
+from leads.lifecycle import Stage
+from sla.models import (
+    Breach,
+    BusinessCalendar,
+    ClockState,
+    Commitment,
+    SlaClock,
+    SlaGoal,
+    SlaPolicy,
+    WebhookEndpoint,
+    WebhookFormat,
+)
+from sla.services import MAX_TARGET, WEBHOOK_EVENT_TYPES
+
+MAX_TARGET_SECONDS = int(MAX_TARGET.total_seconds())
+HOURS_PATTERN = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]$"
+
+
+# ---------------------------------------------------------------- calendars
+
+
+class CalendarSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BusinessCalendar
+        fields = ["id", "name", "timezone", "weekly_hours", "holidays", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CalendarWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120)
+    timezone = serializers.CharField(max_length=64, help_text="An IANA zone, e.g. Europe/London.")
+    weekly_hours = serializers.DictField(
+        child=serializers.ListField(
+            child=serializers.ListField(
+                child=serializers.RegexField(HOURS_PATTERN, max_length=5),
+                min_length=2,
+                max_length=2,
+            ),
+            max_length=12,
+        ),
+        help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
+    )
+    holidays = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
+
+
+class CalendarPatchSerializer(CalendarWriteSerializer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+# ---------------------------------------------------------------- policies
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    target_seconds = serializers.SerializerMethodField()
+    escalate_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "id",
+            "name",
+            "goal",
+            "trigger_stage",
+            "target_seconds",
+            "at_risk_fraction",
+            "calendar",
+            "accountable_team",
+            "escalate_to",
+            "notify_owner",
+            "met_by_update",
+            "active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_target_seconds(self, policy: SlaPolicy) -> int:
+        return int(policy.target.total_seconds())
+
+
+class PolicyWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120)
+    goal = serializers.ChoiceField(choices=SlaGoal.choices)
+    trigger_stage = serializers.ChoiceField(choices=Stage.choices)
+    target_seconds = serializers.IntegerField(min_value=60, max_value=MAX_TARGET_SECONDS)
+    at_risk_fraction = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=Decimal("0.999"),
+        required=False,
+    )
+    calendar = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    accountable_team = serializers.ChoiceField(choices=Team.choices)
+    escalate_to = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        required=False,
+        max_length=50,
+    )
+    notify_owner = serializers.BooleanField(required=False)
+    met_by_update = serializers.BooleanField(required=False)
+    active = serializers.BooleanField(required=False)
+
+    def service_fields(self) -> dict[str, Any]:
+        """The validated body as sla.services.policy_create/update name the fields."""
+        fields = dict(self.validated_data)
+        if "target_seconds" in fields:
+            fields["target"] = timedelta(seconds=fields.pop("target_seconds"))
+        return fields
+
+
+class PolicyPatchSerializer(PolicyWriteSerializer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+# ---------------------------------------------------------------- clocks and breaches
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    owner = OwnerSerializer(read_only=True, allow_null=True)
+    policy_name = serializers.CharField(source="policy.name", read_only=True)
+    target_seconds = serializers.SerializerMethodField()
+    shown_state = serializers.ChoiceField(
+        choices=ClockState.choices,
+        read_only=True,
+        help_text="The state as of now: a clock past due is breached before the sweep runs.",
+    )
+
+    class Meta:
+        model = SlaClock
+        fields = [
+            "id",
+            "lead",
+            "policy",
+            "policy_name",
+            "cycle",
+            "goal",
+            "stage",
+            "team",
+            "owner",
+            "target_seconds",
+            "state",
+            "shown_state",
+            "started_at",
+            "at_risk_at",
+            "due_at",
+            "met_at",
+            "breached_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+    def get_target_seconds(self, clock: SlaClock) -> int:
+        return int(clock.target.total_seconds())
+
+
+class BreachSerializer(serializers.ModelSerializer):
+    owner = OwnerSerializer(read_only=True, allow_null=True)
+    acknowledged_by = OwnerSerializer(read_only=True, allow_null=True)
+    source_name = serializers.SerializerMethodField(help_text="The policy or commitment broken.")
+
+    class Meta:
+        model = Breach
+        fields = [
+            "id",
+            "kind",
+            "policy",
+            "commitment",
+            "source_name",
+            "lead",
+            "clock",
+            "team",
+            "owner",
+            "breached_at",
+            "summary",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledgement_note",
+        ]
+        read_only_fields = fields
+
+    def get_source_name(self, breach: Breach) -> str:
+        if breach.policy is not None:
+            return breach.policy.name
+        return breach.commitment.name if breach.commitment is not None else ""
+
+
+class AcknowledgeSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=1000, help_text="What happens next.")
+
+
+# ---------------------------------------------------------------- commitments
+
+
+class CommitmentProgressSerializer(serializers.Serializer):
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    qualified = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    acceptance_rate = serializers.DecimalField(max_digits=4, decimal_places=3, allow_null=True)
+    percent_of_target = serializers.IntegerField()
+    volume_met = serializers.BooleanField()
+    acceptance_met = serializers.BooleanField()
+    met = serializers.BooleanField()
+
+
+class CommitmentSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Commitment
+        fields = [
+            "id",
+            "name",
+            "team",
+            "period",
+            "target_qualified",
+            "min_acceptance_rate",
+            "timezone",
+            "starts_on",
+            "active",
+            "progress",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CommitmentProgressSerializer(allow_null=True))
+    def get_progress(self, commitment: Commitment) -> dict[str, Any] | None:
+        """The running period's numbers, computed by the view for the whole page at once."""
+        progress = self.context.get("progress", {}).get(commitment.pk)
+        return None if progress is None else CommitmentProgressSerializer(progress).data
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class ComplianceRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Team, user id, policy id or the week's Monday.")
+    label = serializers.CharField()
+    met = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    total = serializers.IntegerField()
+    compliance_percent = serializers.FloatField(allow_null=True)
+    median_time_to_goal_seconds = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_median_time_to_goal_seconds(self, row: Any) -> int | None:
+        median = row.median_time_to_goal
+        return None if median is None else int(median.total_seconds())
+
+
+class ComplianceQuerySerializer(StrictSerializer):
+    group_by = serializers.ChoiceField(choices=["team", "rep", "policy", "week"], default="team")
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    has_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "name",
+            "url",
+            "event_types",
+            "format",
+            "active",
+            "has_secret",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_has_secret(self, endpoint: WebhookEndpoint) -> bool:
+        return bool(endpoint.secret)
+
+
+class WebhookEndpointWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120)
+    url = serializers.URLField(max_length=500)
+    secret = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Signs generic payloads (HMAC-SHA256). Write-only: never returned.",
+    )
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES),
+        required=False,
+        min_length=1,
+        max_length=len(WEBHOOK_EVENT_TYPES),
+    )
+    format = serializers.ChoiceField(choices=WebhookFormat.choices, required=False)
+    active = serializers.BooleanField(required=False)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class MarkReadSerializer(StrictSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=500,
+        help_text="The notifications to mark read; all of yours when left out.",
+    )
+
+
+class MarkReadResultSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()

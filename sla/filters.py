@@ -1,0 +1,82 @@
+"""FilterSets for the SLA lists: clocks (by the state a page shows) and breaches.
+
+Clock states are filtered as `SlaClock.display_state` shows them, so a clock past due is
+`breached` here even before the sweep has flagged it; the Q objects below are that method
+written as SQL and must stay in step with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from crm.models import Team, User
+from leads.filters import BOOLEAN_CHOICES, _as_bool
+from leads.models import Lead
+from sla.models import OPEN_CLOCK_STATES, Breach, ClockState, SlaClock, SlaPolicy
+
+SHOWN_STATE_CHOICES = ClockState.choices
+
+
+def shown_state_q(state: str, now: datetime, prefix: str = "") -> Q:
+    """Clocks whose display state at `now` is `state` (`prefix` for a related lookup)."""
+
+    def q(**lookups: object) -> Q:
+        return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
+
+    is_open = q(state__in=OPEN_CLOCK_STATES)
+    if state == ClockState.BREACHED:
+        return q(state=ClockState.BREACHED) | (is_open & q(due_at__lte=now))
+    if state == ClockState.AT_RISK:
+        return is_open & q(due_at__gt=now) & (q(state=ClockState.AT_RISK) | q(at_risk_at__lte=now))
+    if state == ClockState.RUNNING:
+        return q(state=ClockState.RUNNING, due_at__gt=now, at_risk_at__gt=now)
+    return q(state=state)
+
+
+class ClockFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        choices=SHOWN_STATE_CHOICES,
+        method="filter_state",
+        help_text="The state as of now; past-due open clocks count as breached.",
+    )
+    policy = django_filters.ModelChoiceFilter(queryset=SlaPolicy.objects.all())
+    lead = django_filters.ModelChoiceFilter(queryset=Lead.objects.all())
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), help_text="User id.")
+    team = django_filters.ChoiceFilter(choices=Team.choices)
+
+    class Meta:
+        model = SlaClock
+        fields: list[str] = []
+
+    def filter_state(self, queryset: QuerySet[SlaClock], name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(shown_state_q(value, timezone.now()))
+
+
+class BreachFilterSet(django_filters.FilterSet):
+    team = django_filters.ChoiceFilter(choices=Team.choices)
+    policy = django_filters.ModelChoiceFilter(queryset=SlaPolicy.objects.all())
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), help_text="User id.")
+    acknowledged = django_filters.TypedChoiceFilter(
+        choices=BOOLEAN_CHOICES, coerce=_as_bool, method="filter_acknowledged"
+    )
+    since = django_filters.IsoDateTimeFilter(
+        field_name="breached_at", lookup_expr="gte", help_text="Breached at or after (ISO 8601)."
+    )
+    until = django_filters.IsoDateTimeFilter(
+        field_name="breached_at", lookup_expr="lt", help_text="Breached before (ISO 8601)."
+    )
+
+    class Meta:
+        model = Breach
+        fields: list[str] = []
+
+    def filter_acknowledged(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None or value == "":
+            return queryset
+        return queryset.filter(acknowledged_at__isnull=not value)
