@@ -213,12 +213,15 @@ def record_event(
     return event
 
 
-def _lock(lead: Lead | int, expected_version: int | None) -> Lead:
+def _lock(lead: Lead | int, expected_version: int | None, actor: User) -> Lead:
+    """Lock the row, then check rights before the version: a caller without rights learns
+    nothing about the lead's current version."""
     pk = lead if isinstance(lead, int) else lead.pk
     try:
         locked = Lead.objects.select_for_update().get(pk=pk)
     except Lead.DoesNotExist as exc:
         raise DomainError(f"Lead {pk} does not exist.", code=ErrorCode.NOT_FOUND) from exc
+    permissions.require_edit(actor, locked)
     _check_version(locked, expected_version)
     return locked
 
@@ -409,8 +412,7 @@ def lead_update(
 ) -> Lead:
     """Edit contact and deal fields. Stage, owner, team and version are not editable here."""
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     values = clean_fields(fields)
     if "email" in values:
         values["email_normalized"] = normalize_email(values["email"])
@@ -472,8 +474,7 @@ def lead_hand_off(
 ) -> Lead:
     """Marketing hands an engaged lead to sales once the current definition is met."""
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.HAND_OFF)
     definition = current_definition(Stage.QUALIFIED)
     ticked = set(lead.criteria_met) | set(clean_criteria(criteria) if criteria else [])
@@ -515,8 +516,7 @@ def lead_accept(
 ) -> Lead:
     """The assigned rep (or a manager) takes the handed-over lead: an event, not a stage."""
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     if lead.stage != Stage.QUALIFIED:
         raise DomainError(
             f"Only a qualified lead can be accepted; this one is {lead.stage}.",
@@ -546,8 +546,7 @@ def lead_reject(
 ) -> Lead:
     """Sales refuses a handed-over lead: back to marketing's nurture, with a reason."""
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     if lead.stage == Stage.QUALIFIED and lead.accepted_at is not None:
         raise DomainError(
             "An accepted lead cannot be rejected; mark it lost instead.",
@@ -578,8 +577,7 @@ def lead_to_opportunity(
     now: datetime | None = None,
 ) -> Lead:
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.TO_OPPORTUNITY)
     if lead.accepted_at is None:
         raise DomainError(
@@ -619,8 +617,7 @@ def lead_win(
     now: datetime | None = None,
 ) -> Lead:
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.WIN)
     return _move(
         lead=lead, transition=Transition.WIN, actor=actor, now=now, extra={"closed_at": now}
@@ -638,8 +635,7 @@ def lead_lose(
     now: datetime | None = None,
 ) -> Lead:
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.LOSE)
     if lead.stage == Stage.QUALIFIED and lead.accepted_at is None:
         raise DomainError(
@@ -669,8 +665,7 @@ def lead_recycle(
 ) -> Lead:
     """A lost lead goes back to marketing's nurture (unless that person is already open)."""
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.RECYCLE)
     _refuse_reopening_duplicate(lead)
     return _move(
@@ -693,8 +688,7 @@ def lead_disqualify(
     now: datetime | None = None,
 ) -> Lead:
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.DISQUALIFY)
     chosen = clean_reason(reason, Reason.Kind.DISQUALIFY)
     note = clean_text("note", note, 500)
@@ -718,8 +712,7 @@ def lead_re_engage(
 ) -> Lead:
     """Marketing brings a nurtured lead back to engaged, ready to qualify again."""
     now = now or timezone.now()
-    lead = _lock(lead, expected_version)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.RE_ENGAGE)
     return _move(
         lead=lead,
@@ -812,8 +805,7 @@ def activity_log(
 ) -> Activity:
     """Log a call, email, meeting or note. The assignee's first touch is stamped on the lead."""
     now = now or timezone.now()
-    lead = _lock(lead, None)
-    permissions.require_edit(actor, lead)
+    lead = _lock(lead, None, actor)
     if kind not in Activity.Kind.values:
         raise DomainError(
             f"Unknown activity kind {kind!r}; expected one of {', '.join(Activity.Kind.values)}.",
