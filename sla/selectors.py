@@ -220,6 +220,6 @@ def compliance_report(
 
 def policies_with_counts() -> QuerySet[SlaPolicy]:
     return SlaPolicy.objects.select_related("calendar").annotate(
-        open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES)),
+        open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES), distinct=True),
         breaches_count=Count("breaches", distinct=True),
     )

@@ -1,0 +1,57 @@
+// Breach report charts. Data comes from the page's json_script element (no inline scripts:
+// the Content-Security-Policy allows only scripts served from our own origin).
+(function () {
+  "use strict";
+
+  function draw() {
+    const source = document.getElementById("breach-chart-data");
+    if (!source || typeof Chart === "undefined") return;
+    const data = JSON.parse(source.textContent);
+    const week = document.getElementById("chart-compliance-week");
+    if (week) {
+      new Chart(week, {
+        type: "bar",
+        data: {
+          labels: data.week.labels,
+          datasets: [
+            { label: "Met", data: data.week.met, backgroundColor: "#1b7f3b", stack: "clocks" },
+            { label: "Missed", data: data.week.breached, backgroundColor: "#b3261e", stack: "clocks" },
+          ],
+        },
+        options: {
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: { legend: { position: "bottom" } },
+          scales: { x: { stacked: true }, y: { stacked: true, ticks: { precision: 0 } } },
+        },
+      });
+    }
+    const policy = document.getElementById("chart-compliance-policy");
+    if (policy) {
+      new Chart(policy, {
+        type: "bar",
+        data: {
+          labels: data.policy.labels,
+          datasets: [{
+            label: "Compliance %",
+            data: data.policy.percent,
+            backgroundColor: data.policy.percent.map(function (p) {
+              return p === null ? "#d9dee7" : p >= 90 ? "#1b7f3b" : p >= 75 ? "#a66300" : "#b3261e";
+            }),
+          }],
+        },
+        options: {
+          indexAxis: "y",
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: { legend: { display: false } },
+          scales: { x: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } } },
+        },
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", draw);
+})();
