@@ -1,0 +1,302 @@
+"""SLA pages: breach report, notifications, policies, and the SLA parts of shared pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Notification, Team
+from crm.outbox import outbox_drain
+from crm.selectors import DashboardFilters
+from leads.lifecycle import Stage
+from leads.services import activity_log, lead_accept
+from sla.models import Breach, SlaGoal
+from sla.scorecards import sales_scorecard
+from sla.services import breach_acknowledge, policy_create
+from sla.sweep import sla_sweep
+from sla.wording import duration_in_words
+from tests.sla.conftest import MONDAY_10AM
+
+pytestmark = pytest.mark.django_db
+
+XSS = "<script>alert(1)</script>"
+
+
+def _queries(client, url: str, data: dict | None = None) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, data or {})
+        assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.fixture
+def breaches(hand_off, accept_policy):
+    """`make(n)`: n leads handed off on Monday and left unanswered, swept a day later."""
+    made = iter(range(1_000_000))
+
+    def make(n: int) -> list[Breach]:
+        for _ in range(n):
+            hand_off(at=MONDAY_10AM + timedelta(minutes=next(made)))
+        sla_sweep(now=MONDAY_10AM + timedelta(days=2))
+        outbox_drain(now=MONDAY_10AM + timedelta(days=2))
+        return list(Breach.objects.order_by("id"))
+
+    return make
+
+
+# ---------------------------------------------------------------- breach report
+
+
+def test_it_shows_the_breach_report_to_managers_only(
+    client, breaches, manager, sales_rep, marketer
+):
+    breaches(1)
+    url = reverse("sla:breaches")
+    assert client.get(url).status_code == 302  # to the sign-in page
+    for person in (sales_rep, marketer):
+        client.force_login(person)
+        assert client.get(url).status_code == 403
+        assert client.get(reverse("sla:breaches_csv")).status_code == 403
+    client.force_login(manager)
+    page = client.get(url).content.decode()
+    assert "Accept within 4 business hours" in page
+    assert 'id="compliance-week"' in page and 'id="breach-chart-data"' in page
+
+
+def test_the_breach_report_runs_a_constant_number_of_queries(client, breaches, manager):
+    client.force_login(manager)
+    breaches(3)
+    few = _queries(client, reverse("sla:breaches"))
+    breaches(27)
+    assert Breach.objects.count() == 30
+    assert _queries(client, reverse("sla:breaches")) == few
+
+
+def test_the_breach_list_pages_by_cursor(client, breaches, manager):
+    made = breaches(30)
+    client.force_login(manager)
+    first = client.get(reverse("sla:breaches")).context["page"]
+    assert len(first.breaches) == 25 and first.next_cursor
+    rest = client.get(reverse("sla:breaches"), {"after": first.next_cursor}).context["page"]
+    assert len(rest.breaches) == 5 and rest.next_cursor is None
+    seen = {b.pk for b in first.breaches} | {b.pk for b in rest.breaches}
+    assert seen == {b.pk for b in made}
+
+
+def test_malformed_filters_fall_back_instead_of_failing(client, breaches, manager):
+    breaches(2)
+    client.force_login(manager)
+    for params in (
+        {"policy": "abc", "owner": "9" * 40, "since": "yesterday", "team": "<b>"},
+        {"after": "not-a-cursor!!"},
+        {"kind": "clock", "status": "whatever", "until": "2026-13-45"},
+    ):
+        response = client.get(reverse("sla:breaches"), params)
+        assert response.status_code == 200
+        assert client.get(reverse("sla:breaches_csv"), params).status_code == 200
+
+
+def test_filters_narrow_the_list_and_the_export(client, breaches, manager):
+    first, second = breaches(2)
+    breach_acknowledge(breach=first, actor=manager, note="Covered by the team lead.")
+    client.force_login(manager)
+    listed = client.get(reverse("sla:breaches"), {"status": "open"}).context["page"].breaches
+    assert [b.pk for b in listed] == [second.pk]
+    response = client.get(reverse("sla:breaches_csv"), {"status": "acknowledged"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[0] for row in rows[1:]] == [str(first.pk)]
+    assert rows[1][-1] == "Covered by the team lead."
+    none = client.get(reverse("sla:breaches_csv"), {"team": Team.MARKETING})
+    assert len(b"".join(none.streaming_content).decode().splitlines()) == 1
+
+
+def test_a_manager_acknowledges_a_breach_in_place(client, breaches, manager):
+    (breach,) = breaches(1)
+    client.force_login(manager)
+    url = reverse("sla:acknowledge", args=[breach.pk])
+    htmx = {"HTTP_HX_REQUEST": "true"}
+
+    refused = client.post(url, {"note": "   "}, **htmx)
+    assert refused.status_code == 200 and "Not saved" in refused.content.decode()
+    breach.refresh_from_db()
+    assert breach.acknowledged_at is None
+
+    done = client.post(url, {"note": f"Rep was out sick. {XSS}"}, **htmx).content.decode()
+    assert "Breach acknowledged." in done and f'id="breach-{breach.pk}"' in done
+    assert XSS not in done and "&lt;script&gt;alert(1)&lt;/script&gt;" in done
+    breach.refresh_from_db()
+    assert breach.acknowledged_by == manager
+
+    again = client.post(url, {"note": "twice"}, follow=True).content.decode()
+    assert "already acknowledged" in again
+
+
+def test_a_sales_rep_cannot_acknowledge(client, breaches, sales_rep):
+    (breach,) = breaches(1)
+    client.force_login(sales_rep)
+    response = client.post(reverse("sla:acknowledge", args=[breach.pk]), {"note": "mine"})
+    assert response.status_code == 403
+    breach.refresh_from_db()
+    assert breach.acknowledged_at is None
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def test_notifications_list_badge_and_marking_read(client, breaches, sales_rep, manager):
+    breaches(2)
+    client.force_login(sales_rep)
+    page = client.get(reverse("sla:notifications")).content.decode()
+    assert 'id="unread-count">2<' in page
+    mine = list(Notification.objects.filter(user=sales_rep).order_by("id"))
+    theirs = Notification.objects.filter(user=manager).first()
+
+    assert client.post(reverse("sla:notification_read", args=[theirs.pk])).status_code == 404
+    client.post(reverse("sla:notification_read", args=[mine[0].pk]))
+    assert 'id="unread-count">1<' in client.get(reverse("sla:notifications")).content.decode()
+    unread = client.get(reverse("sla:notifications"), {"show": "unread"}).context["notifications"]
+    assert [n.pk for n in unread] == [mine[1].pk]
+
+    client.post(reverse("sla:notifications_read_all"))
+    assert "unread-count" not in client.get(reverse("sla:notifications")).content.decode()
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
+def test_the_notifications_page_runs_a_constant_number_of_queries(client, breaches, sales_rep):
+    client.force_login(sales_rep)
+    breaches(3)
+    few = _queries(client, reverse("sla:notifications"))
+    breaches(27)
+    assert Notification.objects.filter(user=sales_rep).count() == 30
+    assert _queries(client, reverse("sla:notifications")) == few
+
+
+def test_a_notification_link_is_only_followed_inside_the_app(client, sales_rep):
+    now = timezone.now()
+    for n, url in enumerate(("javascript:alert(1)", "//evil.example/x", "/leads/")):
+        Notification.objects.create(
+            user=sales_rep, kind="t", title=f"T{n} {XSS}", url=url, delivery_key=f"k{n}",
+            created_at=now,
+        )  # fmt: skip
+    client.force_login(sales_rep)
+    page = client.get(reverse("sla:notifications")).content.decode()
+    assert 'href="javascript:' not in page and 'href="//evil' not in page
+    assert 'href="/leads/"' in page
+    assert XSS not in page
+
+
+# ---------------------------------------------------------------- policies in plain words
+
+
+def test_policies_are_said_in_plain_words(client, accept_policy, opportunity_policy, marketer):
+    client.force_login(marketer)
+    expected = (
+        "Sales accepts or rejects a handed-over lead within 4 business hours (Sales hours, London)."
+    )
+    assert expected in client.get(reverse("sla:policies")).content.decode()
+    definitions = client.get(reverse("leads:definitions")).content.decode()
+    assert expected in definitions
+    assert "Sales moves a lead in opportunity out of opportunity or updates it within 14 days" in (
+        definitions
+    )
+    assert duration_in_words(timedelta(minutes=90), business=True) == "90 business minutes"
+
+
+def test_a_policy_named_with_a_script_tag_is_shown_as_text(client, manager, hand_off):
+    policy_create(
+        actor=manager,
+        fields={
+            "name": XSS,
+            "goal": SlaGoal.ACCEPT,
+            "trigger_stage": Stage.QUALIFIED,
+            "target": timedelta(hours=1),
+            "accountable_team": Team.SALES,
+        },
+        now=MONDAY_10AM,
+    )
+    lead = hand_off()
+    sla_sweep(now=MONDAY_10AM + timedelta(days=1))
+    client.force_login(manager)
+    for url in (
+        reverse("sla:policies"),
+        reverse("sla:breaches"),
+        reverse("leads:definitions"),
+        reverse("leads:detail", args=[lead.pk]),
+        reverse("dashboard"),
+    ):
+        page = client.get(url).content.decode()
+        assert XSS not in page, url
+    assert "&lt;script&gt;" in client.get(reverse("sla:policies")).content.decode()
+
+
+# ---------------------------------------------------------------- shared pages
+
+
+def test_the_lead_detail_shows_clocks_in_constant_queries(
+    client, manager, hand_off, accept_policy, sales_rep
+):
+    one = hand_off()
+    policy_create(
+        actor=manager,
+        fields={
+            "name": "Touch soon",
+            "goal": SlaGoal.FIRST_TOUCH,
+            "trigger_stage": Stage.QUALIFIED,
+            "target": timedelta(hours=8),
+            "accountable_team": Team.SALES,
+        },
+        now=MONDAY_10AM,
+    )
+    three = hand_off()
+    lead_accept(lead=three, actor=sales_rep, now=MONDAY_10AM + timedelta(minutes=30))
+    assert one.clocks.count() == 1 and three.clocks.count() == 2
+    client.force_login(manager)
+    few = _queries(client, reverse("leads:detail", args=[one.pk]))
+    assert _queries(client, reverse("leads:detail", args=[three.pk])) == few
+    page = client.get(reverse("leads:detail", args=[three.pk])).content.decode()
+    assert 'data-state="met"' in page and "took 30 min" in page
+
+
+def test_the_dashboard_stays_constant_as_clocks_grow(client, manager, breaches):
+    client.force_login(manager)
+    breaches(3)
+    few = _queries(client, reverse("dashboard"), {"period": "all"})
+    breaches(27)
+    page = client.get(reverse("dashboard"), {"period": "all"}).content.decode()
+    assert _queries(client, reverse("dashboard"), {"period": "all"}) == few
+    assert "SLA clocks needing attention" in page and "Sales scorecard" in page
+
+
+def test_the_sales_scorecard_counts_compliance_and_median(
+    hand_off, accept_policy, touch_policy, sales_rep
+):
+    quick = hand_off()
+    lead_accept(lead=quick, actor=sales_rep, now=MONDAY_10AM + timedelta(hours=1))
+    activity_log(lead=quick, actor=sales_rep, kind="call", now=MONDAY_10AM + timedelta(hours=2))
+    slow = hand_off(at=MONDAY_10AM + timedelta(minutes=5))
+    lead_accept(lead=slow, actor=sales_rep, now=MONDAY_10AM + timedelta(hours=3, minutes=5))
+    hand_off(at=MONDAY_10AM + timedelta(minutes=10))  # never answered
+    now = MONDAY_10AM + timedelta(days=3)
+    accept, touch = sales_scorecard(DashboardFilters(period="all"), now)
+    assert (accept.met, accept.breached, accept.median) == (2, 1, timedelta(hours=2))
+    assert accept.compliance_percent == pytest.approx(66.7)
+    assert (touch.met, touch.breached, touch.median) == (1, 2, timedelta(hours=2))
+    assert sales_scorecard(DashboardFilters(period="all", team=Team.MARKETING), now)[0].met == 0
+
+
+def test_the_at_risk_saved_view_lists_leads_with_a_clock_at_risk_or_past_due(
+    client, hand_off, accept_policy, manager
+):
+    late = hand_off(at=timezone.now() - timedelta(days=7), company="Late Ltd")
+    hand_off(at=timezone.now(), company="Fresh Ltd")
+    client.force_login(manager)
+    listed = client.get(reverse("leads:list"), {"view": "at_risk"}).context["page"].leads
+    assert [lead.pk for lead in listed] == [late.pk]
