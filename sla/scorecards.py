@@ -31,15 +31,23 @@ class ClocksAtRisk:
     clocks: list[SlaClock]
 
 
+def needs_attention(now: datetime) -> Q:
+    """Clocks whose goal is still awaited and late or nearly so: open past the at-risk mark,
+    or breached with the goal not reached yet (a breached clock keeps waiting for its goal)."""
+    return Q(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now) | Q(
+        state=ClockState.BREACHED, met_at__isnull=True, cancelled_at__isnull=True
+    )
+
+
 def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
-    """Open clocks at risk or past due now (whatever the period: they need action today)."""
-    open_clocks = _clocks(filters).filter(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now)
-    counts = open_clocks.aggregate(
+    """Clocks at risk or past due now (whatever the period: they need action today)."""
+    waiting = _clocks(filters).filter(needs_attention(now))
+    counts = waiting.aggregate(
         breached=Count("id", filter=Q(due_at__lte=now)),
         at_risk=Count("id", filter=Q(due_at__gt=now)),
     )
     clocks = list(
-        open_clocks.select_related("lead", "policy", "owner").order_by("due_at", "id")[:limit]
+        waiting.select_related("lead", "policy", "owner").order_by("due_at", "id")[:limit]
     )
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
