@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -64,7 +65,8 @@ def _compliance_charts(by_week: list[Any], by_policy: list[Any]) -> dict[str, An
         },
         "policy": {
             "labels": [row.label for row in by_policy],
-            "percent": [row.compliance_percent for row in by_policy],
+            "met": [row.met for row in by_policy],
+            "breached": [row.breached for row in by_policy],
         },
     }
 
@@ -85,8 +87,15 @@ def breach_report(request: HttpRequest) -> HttpResponse:
     }
     kept = request.GET.copy()
     kept.pop("after", None)
+    met = sum(row.met for row in reports["team"])
+    decided = met + sum(row.breached for row in reports["team"])
     context = {
         "form": form,
+        "totals": selectors.breach_list(**selection).aggregate(
+            breaches=Count("id"), waiting=Count("id", filter=Q(acknowledged_at__isnull=True))
+        ),
+        "compliance": round(100 * met / decided, 1) if decided else None,
+        "decided": decided,
         "page": page,
         "reports": [
             ("team", "By team", reports["team"]),

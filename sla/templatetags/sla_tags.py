@@ -76,6 +76,12 @@ def duration_short(value: timedelta | None) -> str:
 
 
 @register.filter
+def ago(moment: datetime, now: datetime) -> str:
+    """How long before `now` the moment was, compactly ("2 d 21 h")."""
+    return duration_short(now - moment)
+
+
+@register.filter
 def clock_badge(state: str) -> str:
     """The badge colour of a clock state."""
     return {"met": "ok", "at_risk": "warn", "breached": "bad"}.get(state, "")

@@ -14,8 +14,8 @@
         data: {
           labels: data.week.labels,
           datasets: [
-            { label: "Met", data: data.week.met, backgroundColor: "#1b7f3b", stack: "clocks" },
-            { label: "Missed", data: data.week.breached, backgroundColor: "#b3261e", stack: "clocks" },
+            { label: "Met", data: data.week.met, backgroundColor: "#1b7f3b", maxBarThickness: 48 },
+            { label: "Missed", data: data.week.breached, backgroundColor: "#b3261e", maxBarThickness: 48 },
           ],
         },
         options: {
@@ -33,21 +33,18 @@
         type: "bar",
         data: {
           labels: data.policy.labels,
-          datasets: [{
-            label: "Compliance %",
-            data: data.policy.percent,
-            backgroundColor: data.policy.percent.map(function (p) {
-              return p === null ? "#d9dee7" : p >= 90 ? "#1b7f3b" : p >= 75 ? "#a66300" : "#b3261e";
-            }),
-          }],
+          datasets: [
+            { label: "Met", data: data.policy.met, backgroundColor: "#1b7f3b", maxBarThickness: 36 },
+            { label: "Missed", data: data.policy.breached, backgroundColor: "#b3261e", maxBarThickness: 36 },
+          ],
         },
         options: {
           indexAxis: "y",
           responsive: true,
           maintainAspectRatio: false,
           animation: false,
-          plugins: { legend: { display: false } },
-          scales: { x: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } } },
+          plugins: { legend: { position: "bottom" } },
+          scales: { x: { stacked: true, ticks: { precision: 0 } }, y: { stacked: true } },
         },
       });
     }
