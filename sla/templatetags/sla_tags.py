@@ -72,7 +72,7 @@ def duration_short(value: timedelta | None) -> str:
         return f"{days} d {hours} h" if hours else f"{days} d"
     if hours:
         return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+    return f"{minutes} min" if minutes else "under 1 min"
 
 
 @register.filter
