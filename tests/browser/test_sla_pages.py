@@ -114,6 +114,9 @@ def test_a_sales_rep_reads_and_clears_notifications_but_not_the_breach_report(
 
     response = page.goto(f"{live_server.url}/sla/breaches/")
     assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.get_by_text("Only managers review breaches.")).to_be_visible()
+    screenshot("forbidden")
     assert dialogs == []
 
 

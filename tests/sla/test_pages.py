@@ -300,3 +300,16 @@ def test_the_at_risk_saved_view_lists_leads_with_a_clock_at_risk_or_past_due(
     client.force_login(manager)
     listed = client.get(reverse("leads:list"), {"view": "at_risk"}).context["page"].leads
     assert [lead.pk for lead in listed] == [late.pk]
+
+
+def test_older_breaches_load_in_place_and_a_refusal_says_why(client, breaches, sales_rep, manager):
+    breaches(27)
+    client.force_login(manager)
+    first = client.get(reverse("sla:breaches")).context["page"]
+    more = client.get(
+        reverse("sla:breaches"), {"after": first.next_cursor}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert more.count('<tr id="breach-') == 2 and "<html" not in more
+    client.force_login(sales_rep)
+    refused = client.get(reverse("sla:breaches")).content.decode()
+    assert "Only managers review breaches." in refused
