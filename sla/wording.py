@@ -26,9 +26,12 @@ def calendar_in_words(policy: SlaPolicy) -> str:
     if calendar is None:
         return "around the clock"
     city = calendar.timezone.rsplit("/", 1)[-1].replace("_", " ")
-    if city.lower() in calendar.name.lower():
-        return calendar.name
-    return f"{calendar.name}, {city}"
+    name = calendar.name.strip()
+    if name.lower().endswith(f"({city.lower()})"):
+        name = name[: -len(city) - 2].strip()  # "Sales working hours (London)"
+    elif city.lower() in name.lower():
+        return name
+    return f"{name}, {city}"
 
 
 def _lead_phrase(stage: str) -> str:

@@ -17,11 +17,12 @@ from crm.outbox import outbox_drain
 from crm.selectors import DashboardFilters
 from leads.lifecycle import Stage
 from leads.services import activity_log, lead_accept
-from sla.models import Breach, SlaGoal
+from sla.demo import seed_sla_demo
+from sla.models import Breach, SlaGoal, SlaPolicy
 from sla.scorecards import sales_scorecard
 from sla.services import breach_acknowledge, policy_create
 from sla.sweep import sla_sweep
-from sla.wording import duration_in_words
+from sla.wording import duration_in_words, policy_in_words
 from tests.sla.conftest import MONDAY_10AM
 
 pytestmark = pytest.mark.django_db
@@ -313,3 +314,12 @@ def test_older_breaches_load_in_place_and_a_refusal_says_why(client, breaches, s
     client.force_login(sales_rep)
     refused = client.get(reverse("sla:breaches")).content.decode()
     assert "Only managers review breaches." in refused
+
+
+def test_the_demo_calendar_reads_naturally(manager):
+    seed_sla_demo(now=MONDAY_10AM)
+    words = policy_in_words(SlaPolicy.objects.get(goal=SlaGoal.ACCEPT))
+    assert words == (
+        "Sales accepts or rejects a handed-over lead within 4 business hours "
+        "(Sales working hours, London)."
+    )
