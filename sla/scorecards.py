@@ -46,9 +46,13 @@ def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 1
         breached=Count("id", filter=Q(due_at__lte=now)),
         at_risk=Count("id", filter=Q(due_at__gt=now)),
     )
-    clocks = list(
-        waiting.select_related("lead", "policy", "owner").order_by("due_at", "id")[:limit]
-    )
+    # Two short reads rather than one mixed ordering: what is about to be missed comes first,
+    # then the latest misses (old ones are in the breach report).
+    shown = waiting.select_related("lead", "policy", "owner")
+    clocks = list(shown.filter(due_at__gt=now).order_by("due_at", "id")[:limit])
+    if len(clocks) < limit:
+        late = shown.filter(due_at__lte=now).order_by("-due_at", "-id")
+        clocks += list(late[: limit - len(clocks)])
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
     return ClocksAtRisk(at_risk=counts["at_risk"], breached=counts["breached"], clocks=clocks)

@@ -44,7 +44,19 @@
           maintainAspectRatio: false,
           animation: false,
           plugins: { legend: { position: "bottom" } },
-          scales: { x: { stacked: true, ticks: { precision: 0 } }, y: { stacked: true } },
+          scales: {
+            x: { stacked: true, ticks: { precision: 0 } },
+            y: {
+              stacked: true,
+              ticks: {
+                // Long policy names are cut on the axis; the table below has them in full.
+                callback: function (value) {
+                  const label = this.getLabelForValue(value);
+                  return label.length > 32 ? label.slice(0, 31) + "…" : label;
+                },
+              },
+            },
+          },
         },
       });
     }

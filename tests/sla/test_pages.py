@@ -19,7 +19,8 @@ from leads.lifecycle import Stage
 from leads.services import activity_log, lead_accept
 from sla.demo import seed_sla_demo
 from sla.models import Breach, SlaGoal, SlaPolicy
-from sla.scorecards import sales_scorecard
+from sla.scorecards import dashboard_clocks, sales_scorecard
+from sla.selectors import compliance_report
 from sla.services import breach_acknowledge, policy_create
 from sla.sweep import sla_sweep
 from sla.wording import duration_in_words, policy_in_words
@@ -323,3 +324,22 @@ def test_the_demo_calendar_reads_naturally(manager):
         "Sales accepts or rejects a handed-over lead within 4 business hours "
         "(Sales working hours, London)."
     )
+
+
+def test_weeks_are_reported_in_calendar_order(hand_off, accept_policy):
+    hand_off(at=MONDAY_10AM - timedelta(days=7))  # week of 23 Feb
+    hand_off(at=MONDAY_10AM)  # week of 2 Mar: alphabetically first, chronologically second
+    weeks = compliance_report(group_by="week", now=MONDAY_10AM + timedelta(days=3))
+    assert [w.key for w in weeks] == ["2026-02-23", "2026-03-02"]
+
+
+def test_the_dashboard_lists_clocks_about_to_be_missed_before_old_misses(
+    hand_off, accept_policy, client, manager
+):
+    old = hand_off(at=MONDAY_10AM - timedelta(days=7))
+    recent = hand_off(at=MONDAY_10AM - timedelta(days=1))
+    now = MONDAY_10AM + timedelta(hours=4, minutes=30)  # at risk since 14:00, due at 15:00
+    soon = hand_off(at=MONDAY_10AM)
+    shown = dashboard_clocks(DashboardFilters(period="all"), now)
+    assert (shown.at_risk, shown.breached) == (1, 2)
+    assert [c.lead_id for c in shown.clocks] == [soon.pk, recent.pk, old.pk]
