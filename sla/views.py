@@ -25,7 +25,7 @@ from sla.commitments import commitments_progress
 from sla.forms import AcknowledgeForm, BreachFilterForm
 from sla.models import Breach, Commitment, SlaPolicy
 from sla.pagination import breach_page
-from sla.wording import commitment_in_words, policy_in_words
+from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 NOTIFICATIONS_SHOWN = 50
 
@@ -215,7 +215,9 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     policies = [
         {"policy": p, "words": policy_in_words(p)}
-        for p in selectors.policies_with_counts().order_by("-active", "trigger_stage", "name")
+        for p in sorted(
+            in_lifecycle_order(selectors.policies_with_counts()), key=lambda p: not p.active
+        )
     ]
     commitments = list(Commitment.objects.order_by("-active", "name"))
     progress = {p.commitment_id: p for p in commitments_progress(now=now)}

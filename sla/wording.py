@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
-from leads.lifecycle import Stage
+from leads.lifecycle import STAGE_ORDER, Stage
 from sla.models import Commitment, SlaGoal, SlaPolicy
 
 
@@ -40,6 +41,17 @@ def _lead_phrase(stage: str) -> str:
     return f"a lead in {Stage(stage).label.lower()}"
 
 
+GOAL_ORDER = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH, SlaGoal.EXIT_STAGE)
+
+
+def in_lifecycle_order(policies: Iterable[SlaPolicy]) -> list[SlaPolicy]:
+    """Policies in the order a lead meets them: by stage, then accept before first touch."""
+    return sorted(
+        policies,
+        key=lambda p: (STAGE_ORDER.index(p.trigger_stage), GOAL_ORDER.index(p.goal), p.name),
+    )
+
+
 def policy_in_words(policy: SlaPolicy) -> str:
     """Says: Sales accepts or rejects a handed-over lead within 4 business hours (...)."""
     team = policy.get_accountable_team_display()
@@ -49,8 +61,7 @@ def policy_in_words(policy: SlaPolicy) -> str:
     elif policy.goal == SlaGoal.FIRST_TOUCH:
         promise = f"The assigned rep first calls, emails or meets {lead}"
     else:
-        moves = f"{team} moves {lead} out of {Stage(policy.trigger_stage).label.lower()}"
-        promise = moves + (" or updates it" if policy.met_by_update else "")
+        promise = f"{team} moves {lead} on" + (", or updates it," if policy.met_by_update else "")
     within = duration_in_words(policy.target, business=policy.calendar_id is not None)
     return f"{promise} within {within} ({calendar_in_words(policy)})."
 

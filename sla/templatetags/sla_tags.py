@@ -17,7 +17,7 @@ from sla import scorecards
 from sla.commitments import CommitmentProgress, commitments_progress
 from sla.models import Commitment, SlaClock, SlaPolicy
 from sla.selectors import clocks_for_lead
-from sla.wording import commitment_in_words, policy_in_words
+from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 register = template.Library()
 
@@ -52,7 +52,7 @@ def sla_lead_clocks(lead: Any, now: datetime) -> list[SlaClock]:
 
 @register.simple_tag
 def sla_policies_in_words() -> dict[str, list[dict[str, Any]]]:
-    policies = SlaPolicy.objects.filter(active=True).select_related("calendar")
+    policies = in_lifecycle_order(SlaPolicy.objects.filter(active=True).select_related("calendar"))
     commitments = Commitment.objects.filter(active=True)
     return {
         "policies": [{"policy": p, "words": policy_in_words(p)} for p in policies],

@@ -206,9 +206,7 @@ def test_policies_are_said_in_plain_words(client, accept_policy, opportunity_pol
     assert expected in client.get(reverse("sla:policies")).content.decode()
     definitions = client.get(reverse("leads:definitions")).content.decode()
     assert expected in definitions
-    assert "Sales moves a lead in opportunity out of opportunity or updates it within 14 days" in (
-        definitions
-    )
+    assert "Sales moves a lead in opportunity on, or updates it, within 14 days" in (definitions)
     assert duration_in_words(timedelta(minutes=90), business=True) == "90 business minutes"
 
 
