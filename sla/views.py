@@ -6,6 +6,7 @@ acknowledgement (DomainError) becomes a message on the page, never an error page
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.errors import DomainError
@@ -25,6 +27,7 @@ from sla.commitments import commitments_progress
 from sla.forms import AcknowledgeForm, BreachFilterForm
 from sla.models import Breach, Commitment, SlaPolicy
 from sla.pagination import breach_page
+from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 NOTIFICATIONS_SHOWN = 50
@@ -71,6 +74,17 @@ def _compliance_charts(by_week: list[Any], by_policy: list[Any]) -> dict[str, An
     }
 
 
+def _with_rep_names(rows: list[ComplianceRow]) -> list[ComplianceRow]:
+    """Reports key reps by id; people read names (one query, whatever the number of rows)."""
+    ids = [int(row.key) for row in rows if row.key.isdigit()]
+    names = {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}
+    named = [
+        replace(row, label=names.get(int(row.key), row.label)) if row.key.isdigit() else row
+        for row in rows
+    ]
+    return sorted(named, key=lambda row: row.label.lower())
+
+
 @login_required
 @require_GET
 def breach_report(request: HttpRequest) -> HttpResponse:
@@ -85,6 +99,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         group: selectors.compliance_report(group_by=group, **window)
         for group in selectors.GROUPINGS
     }
+    reports["rep"] = _with_rep_names(reports["rep"])
     kept = request.GET.copy()
     kept.pop("after", None)
     met = sum(row.met for row in reports["team"])
@@ -172,6 +187,8 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     notifications = list(
         notifications_for_user(user=request.user, unread_only=unread_only)[:NOTIFICATIONS_SHOWN]
     )
+    for notification in notifications:
+        notification.safe_url = notification.url if _inside_the_app(notification.url) else ""
     return render(
         request,
         "sla/notifications.html",
@@ -187,12 +204,21 @@ def _after_marking(request: HttpRequest) -> HttpResponse:
     return redirect("sla:notifications")
 
 
+def _inside_the_app(url: str) -> bool:
+    """Only a path on this site is followed ("//host" and "/\\host" leave it)."""
+    return (
+        url.startswith("/")
+        and not url.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+    )
+
+
 @login_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, user=request.user)
     notifications_mark_read(user=request.user, notification_ids=[notification.pk])
-    if notification.url.startswith("/") and request.POST.get("open") == "1":
+    if request.POST.get("open") == "1" and _inside_the_app(notification.url):
         return redirect(notification.url)
     return _after_marking(request)
 

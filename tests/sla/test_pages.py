@@ -70,6 +70,8 @@ def test_it_shows_the_breach_report_to_managers_only(
     page = client.get(url).content.decode()
     assert "Accept within 4 business hours" in page
     assert 'id="compliance-week"' in page and 'id="breach-chart-data"' in page
+    rep_row = client.get(url).context["reports"][1][2][0]
+    assert rep_row.label == sales_rep.display_name
 
 
 def test_the_breach_report_runs_a_constant_number_of_queries(client, breaches, manager):
@@ -183,15 +185,15 @@ def test_the_notifications_page_runs_a_constant_number_of_queries(client, breach
 
 def test_a_notification_link_is_only_followed_inside_the_app(client, sales_rep):
     now = timezone.now()
-    for n, url in enumerate(("javascript:alert(1)", "//evil.example/x", "/leads/")):
+    for n, url in enumerate(("javascript:alert(1)", "//evil.example/x", "/\\evil", "/leads/")):
         Notification.objects.create(
             user=sales_rep, kind="t", title=f"T{n} {XSS}", url=url, delivery_key=f"k{n}",
-            created_at=now,
+            created_at=now, read_at=now,
         )  # fmt: skip
     client.force_login(sales_rep)
     page = client.get(reverse("sla:notifications")).content.decode()
-    assert 'href="javascript:' not in page and 'href="//evil' not in page
-    assert 'href="/leads/"' in page
+    assert 'href="javascript:' not in page and 'href="//evil' not in page and "evil" not in page
+    assert '<a href="/leads/">T3 &lt;script&gt;' in page
     assert XSS not in page
 
 
@@ -341,3 +343,21 @@ def test_the_dashboard_lists_clocks_about_to_be_missed_before_old_misses(
     shown = dashboard_clocks(DashboardFilters(period="all"), now)
     assert (shown.at_risk, shown.breached) == (1, 2)
     assert [c.lead_id for c in shown.clocks] == [soon.pk, recent.pk, old.pk]
+
+
+def test_opening_a_notification_marks_it_read_and_stays_on_the_site(client, sales_rep):
+    now = timezone.now()
+    inside, outside = (
+        Notification.objects.create(
+            user=sales_rep, kind="t", title="T", url=url, delivery_key=url, created_at=now
+        )
+        for url in ("/leads/", "//evil.example/")
+    )
+    client.force_login(sales_rep)
+    opened = client.post(reverse("sla:notification_read", args=[inside.pk]), {"open": "1"})
+    assert opened.status_code == 302 and opened["Location"] == "/leads/"
+    refused = client.post(reverse("sla:notification_read", args=[outside.pk]), {"open": "1"})
+    assert refused["Location"] == reverse("sla:notifications")
+    assert not Notification.objects.filter(read_at__isnull=True).exists()
+    rep_rows = client.get(reverse("sla:notifications")).content.decode()
+    assert 'href="/leads/"' in rep_rows
