@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -105,12 +106,15 @@ def test_a_sales_rep_reads_and_clears_notifications_but_not_the_breach_report(
     expect(page.locator("#notifications li.unread")).to_have_count(2)
     screenshot("notifications")
 
-    page.locator("#notifications li.unread").first.get_by_role("button").click()
+    first = page.locator("#notifications li.unread").first
+    first.get_by_role("button", name=re.compile(r"^Mark .* read$")).click()
     expect(page.locator("#unread-count")).to_contain_text("1")
     page.get_by_role("button", name="Mark all read").click()
     expect(page.get_by_role("status")).to_contain_text("1 notification marked read.")
     expect(page.locator("#unread-count")).to_have_count(0)
     expect(page.locator("#notifications li.unread")).to_have_count(0)
+    page.locator("#notifications li").first.get_by_role("link").click()
+    expect(page.locator("#lead-clocks")).to_be_visible()
 
     response = page.goto(f"{live_server.url}/sla/breaches/")
     assert response is not None and response.status == 403
