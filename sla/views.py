@@ -7,6 +7,7 @@ acknowledgement (DomainError) becomes a message on the page, never an error page
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -31,6 +32,7 @@ from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 NOTIFICATIONS_SHOWN = 50
+DEFAULT_WINDOW = timedelta(weeks=12)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -85,6 +87,22 @@ def _with_rep_names(rows: list[ComplianceRow]) -> list[ComplianceRow]:
     return sorted(named, key=lambda row: row.label.lower())
 
 
+def _selection(form: BreachFilterForm, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The chosen filters; without a start date, recent weeks only: the figures people act
+    on, and a bounded read however long the history grows."""
+    selection = form.selection()
+    default_window = selection["since"] is None
+    if default_window:
+        selection["since"] = now - DEFAULT_WINDOW
+    return selection, default_window
+
+
+def _kept_query(request: HttpRequest) -> str:
+    kept = request.GET.copy()
+    kept.pop("after", None)
+    return kept.urlencode()
+
+
 @login_required
 @require_GET
 def breach_report(request: HttpRequest) -> HttpResponse:
@@ -92,16 +110,20 @@ def breach_report(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
     now = timezone.now()
     form = _filter_form(request)
-    selection = form.selection()
+    selection, default_window = _selection(form, now)
     page = breach_page(selectors.breach_list(**selection), after=request.GET.get("after", "")[:200])
+    if _is_htmx(request) and request.GET.get("after"):
+        return render(
+            request,
+            "sla/_breach_rows.html",
+            {"page": page, "query": _kept_query(request), "ack_form": AcknowledgeForm()},
+        )
     window = {"since": selection["since"], "until": selection["until"], "now": now}
     reports = {
         group: selectors.compliance_report(group_by=group, **window)
         for group in selectors.GROUPINGS
     }
     reports["rep"] = _with_rep_names(reports["rep"])
-    kept = request.GET.copy()
-    kept.pop("after", None)
     met = sum(row.met for row in reports["team"])
     decided = met + sum(row.breached for row in reports["team"])
     context = {
@@ -119,12 +141,12 @@ def breach_report(request: HttpRequest) -> HttpResponse:
             ("week", "By week", reports["week"]),
         ],
         "charts": _compliance_charts(reports["week"], reports["policy"]),
-        "query": kept.urlencode(),
+        "query": _kept_query(request),
         "ack_form": AcknowledgeForm(),
+        "default_window": default_window,
+        "window_start": selection["since"],
         "now": now,
     }
-    if _is_htmx(request) and request.GET.get("after"):
-        return render(request, "sla/_breach_rows.html", context)
     return render(request, "sla/breaches.html", context)
 
 
@@ -132,7 +154,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
 @require_GET
 def breach_export(request: HttpRequest) -> StreamingHttpResponse:
     _require_manager(request.user)
-    breaches = selectors.breach_list(**_filter_form(request).selection())
+    breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])
     response = StreamingHttpResponse(
         selectors.breaches_csv(breaches), content_type="text/csv; charset=utf-8"
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -29,6 +31,13 @@ from tests.sla.conftest import MONDAY_10AM
 pytestmark = pytest.mark.django_db
 
 XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(autouse=True)
+def _three_days_after_monday() -> Iterator[None]:
+    """Pages read the clock; the data below is built around MONDAY_10AM."""
+    with time_machine.travel(MONDAY_10AM + timedelta(days=3), tick=False):
+        yield
 
 
 def _queries(client, url: str, data: dict | None = None) -> int:
@@ -361,3 +370,15 @@ def test_opening_a_notification_marks_it_read_and_stays_on_the_site(client, sale
     assert not Notification.objects.filter(read_at__isnull=True).exists()
     rep_rows = client.get(reverse("sla:notifications")).content.decode()
     assert 'href="/leads/"' in rep_rows
+
+
+def test_the_report_covers_recent_weeks_unless_asked_for_more(client, breaches, manager):
+    (breach,) = breaches(1)
+    client.force_login(manager)
+    with time_machine.travel(MONDAY_10AM + timedelta(weeks=20), tick=False):
+        assert client.get(reverse("sla:breaches")).context["page"].breaches == []
+        export = client.get(reverse("sla:breaches_csv"))
+        assert len(b"".join(export.streaming_content).splitlines()) == 1
+        wider = client.get(reverse("sla:breaches"), {"since": "2026-01-01"}).context
+        assert [b.pk for b in wider["page"].breaches] == [breach.pk]
+        assert wider["reports"][0][2][0].breached == 1
