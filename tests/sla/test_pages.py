@@ -374,8 +374,8 @@ def test_opening_a_notification_marks_it_read_and_stays_on_the_site(client, sale
 
 def test_the_report_covers_recent_weeks_unless_asked_for_more(client, breaches, manager):
     (breach,) = breaches(1)
-    client.force_login(manager)
     with time_machine.travel(MONDAY_10AM + timedelta(weeks=20), tick=False):
+        client.force_login(manager)
         assert client.get(reverse("sla:breaches")).context["page"].breaches == []
         export = client.get(reverse("sla:breaches_csv"))
         assert len(b"".join(export.streaming_content).splitlines()) == 1
