@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("crm.api_urls")),
     path("", include("leads.urls")),
+    path("", include("sla.urls")),
 ]

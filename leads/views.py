@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -37,6 +38,7 @@ SAVED_VIEWS: dict[str, str] = {
     "waiting": "Waiting for my acceptance",
     "mine": "My open leads",
     "recycled": "Recycled to marketing",
+    "at_risk": "SLA at risk or past due",
 }
 
 
@@ -74,7 +76,17 @@ def _saved_view(queryset: Any, view: str, user: User) -> Any:
         return queryset.open().filter(owner=user)
     if view == "recycled":
         return queryset.filter(stage=Stage.NURTURE)
+    if view == "at_risk":
+        return queryset.filter(_clock_needs_attention(timezone.now()))
     return queryset
+
+
+def _clock_needs_attention(now: Any) -> Exists:
+    """A lead with an SLA clock at risk or past due whose goal is still awaited."""
+    from sla.models import SlaClock
+    from sla.scorecards import needs_attention
+
+    return Exists(SlaClock.objects.filter(needs_attention(now), lead=OuterRef("pk")).order_by())
 
 
 @login_required

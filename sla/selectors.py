@@ -214,12 +214,15 @@ def compliance_report(
             breached=g["breached"],
             median_time_to_goal=median(g["durations"]) if g["durations"] else None,
         )
-        for key, g in sorted(groups.items(), key=lambda item: item[1]["label"])
+        # Weeks in calendar order (their keys are ISO dates), the rest by name.
+        for key, g in sorted(
+            groups.items(), key=lambda item: item[0] if group_by == "week" else item[1]["label"]
+        )
     ]
 
 
 def policies_with_counts() -> QuerySet[SlaPolicy]:
     return SlaPolicy.objects.select_related("calendar").annotate(
-        open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES)),
+        open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES), distinct=True),
         breaches_count=Count("breaches", distinct=True),
     )

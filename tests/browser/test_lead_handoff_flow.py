@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 
+from crm.models import Team
+from leads.lifecycle import Stage
 from leads.models import Lead
+from sla.models import SlaGoal
+from sla.services import policy_create
 
 pytestmark = [
     pytest.mark.browser,
@@ -13,8 +19,27 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def response_policies(manager) -> None:
+    """Around-the-clock promises, so the clocks do not depend on when the test runs."""
+    for name, goal in (
+        ("Sales accepts within 4 hours", SlaGoal.ACCEPT),
+        ("First touch within 8 hours", SlaGoal.FIRST_TOUCH),
+    ):
+        policy_create(
+            actor=manager,
+            fields={
+                "name": name,
+                "goal": goal,
+                "trigger_stage": Stage.QUALIFIED,
+                "target": timedelta(hours=4 if goal == SlaGoal.ACCEPT else 8),
+                "accountable_team": Team.SALES,
+            },
+        )
+
+
 def test_marketer_hands_off_and_sales_rep_accepts_and_logs_a_call(
-    page, live_server, sign_in, screenshot, marketer, sales_rep
+    page, live_server, sign_in, screenshot, marketer, sales_rep, response_policies
 ):
     sign_in(marketer)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New lead").click()
@@ -41,6 +66,10 @@ def test_marketer_hands_off_and_sales_rep_accepts_and_logs_a_call(
     page.get_by_role("button", name="Hand off", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Lead handed off to sales.")
     expect(page.locator("#lead-stage")).to_have_text("Qualified")
+    clocks = page.locator("#lead-clocks tbody tr")
+    expect(clocks).to_have_count(2)
+    expect(clocks.first).to_have_attribute("data-state", "running")
+    expect(page.locator("#lead-clocks")).to_contain_text("left")
     lead = Lead.objects.get(email="grace@navy.example")
     assert lead.owner == sales_rep
 
@@ -57,6 +86,10 @@ def test_marketer_hands_off_and_sales_rep_accepts_and_logs_a_call(
     expect(page.get_by_role("status")).to_contain_text("Call logged.")
     expect(page.locator("#timeline")).to_contain_text("Intro call: budget confirmed for Q1.")
     expect(page.locator("#timeline")).to_contain_text("First touch by the assigned rep.")
+    expect(clocks).to_have_count(2)
+    for row in clocks.all():
+        expect(row).to_have_attribute("data-state", "met")
+        expect(row.get_by_text("met", exact=True)).to_be_visible()
     screenshot("lead-detail")
     lead.refresh_from_db()
     assert lead.accepted_by == sales_rep and lead.first_touch_at is not None

@@ -1,0 +1,126 @@
+"""The dashboard's SLA numbers, filtered like the rest of the dashboard.
+
+Each function runs a fixed number of queries whatever the number of clocks: counts are
+aggregates and a median is read as the middle row(s) of the met clocks ordered by duration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+
+from crm.selectors import DashboardFilters
+from sla.models import OPEN_CLOCK_STATES, ClockState, SlaClock, SlaGoal
+
+
+def _clocks(filters: DashboardFilters) -> QuerySet[SlaClock]:
+    clocks = SlaClock.objects.order_by()
+    if filters.team:
+        clocks = clocks.filter(team=filters.team)
+    if filters.campaign_id:
+        clocks = clocks.filter(lead__campaign_id=filters.campaign_id)
+    return clocks
+
+
+@dataclass(frozen=True)
+class ClocksAtRisk:
+    at_risk: int
+    breached: int
+    clocks: list[SlaClock]
+
+
+def needs_attention(now: datetime) -> Q:
+    """Clocks whose goal is still awaited and late or nearly so: open past the at-risk mark,
+    or breached with the goal not reached yet (a breached clock keeps waiting for its goal)."""
+    return Q(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now) | Q(
+        state=ClockState.BREACHED, met_at__isnull=True, cancelled_at__isnull=True
+    )
+
+
+def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
+    """Clocks at risk or past due now (whatever the period: they need action today)."""
+    waiting = _clocks(filters).filter(needs_attention(now))
+    counts = waiting.aggregate(
+        breached=Count("id", filter=Q(due_at__lte=now)),
+        at_risk=Count("id", filter=Q(due_at__gt=now)),
+    )
+    # Two short reads rather than one mixed ordering: what is about to be missed comes first,
+    # then the latest misses (old ones are in the breach report).
+    shown = waiting.select_related("lead", "policy", "owner")
+    clocks = list(shown.filter(due_at__gt=now).order_by("due_at", "id")[:limit])
+    if len(clocks) < limit:
+        late = shown.filter(due_at__lte=now).order_by("-due_at", "-id")
+        clocks += list(late[: limit - len(clocks)])
+    for clock in clocks:
+        clock.shown_state = clock.display_state(at=now)
+    return ClocksAtRisk(at_risk=counts["at_risk"], breached=counts["breached"], clocks=clocks)
+
+
+@dataclass(frozen=True)
+class GoalScore:
+    goal: str
+    label: str
+    met: int
+    breached: int
+    median: timedelta | None
+
+    @property
+    def decided(self) -> int:
+        return self.met + self.breached
+
+    @property
+    def compliance_percent(self) -> float | None:
+        return None if not self.decided else round(100 * self.met / self.decided, 1)
+
+
+_DURATION = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
+
+
+def _median_time_to_goal(met: QuerySet[SlaClock], count: int) -> timedelta | None:
+    if not count:
+        return None
+    low, high = (count - 1) // 2, count // 2
+    middle = list(
+        met.annotate(took=_DURATION)
+        .order_by("took", "id")
+        .values_list("took", flat=True)[low : high + 1]
+    )
+    return sum(middle, timedelta()) / len(middle)
+
+
+def sales_scorecard(filters: DashboardFilters, now: datetime) -> list[GoalScore]:
+    """Response-time compliance and median time to accept / to first touch, for the period.
+
+    A clock counts once decided (met, breached, or open and past due), by when it started.
+    """
+    clocks = _clocks(filters).filter(goal__in=[SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH])
+    since = filters.since(now)
+    if since is not None:
+        clocks = clocks.filter(started_at__gte=since)
+    past_due = Q(state__in=OPEN_CLOCK_STATES, due_at__lte=now) | Q(state=ClockState.BREACHED)
+    totals = clocks.aggregate(
+        accept_met=Count("id", filter=Q(goal=SlaGoal.ACCEPT, state=ClockState.MET)),
+        accept_breached=Count("id", filter=Q(goal=SlaGoal.ACCEPT) & past_due),
+        touch_met=Count("id", filter=Q(goal=SlaGoal.FIRST_TOUCH, state=ClockState.MET)),
+        touch_breached=Count("id", filter=Q(goal=SlaGoal.FIRST_TOUCH) & past_due),
+    )
+    scores = []
+    for goal, prefix, label in (
+        (SlaGoal.ACCEPT, "accept", "Accept or reject"),
+        (SlaGoal.FIRST_TOUCH, "touch", "First touch"),
+    ):
+        met = totals[f"{prefix}_met"]
+        scores.append(
+            GoalScore(
+                goal=goal,
+                label=label,
+                met=met,
+                breached=totals[f"{prefix}_breached"],
+                median=_median_time_to_goal(
+                    clocks.filter(goal=goal, state=ClockState.MET, met_at__isnull=False), met
+                ),
+            )
+        )
+    return scores

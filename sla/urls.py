@@ -1,0 +1,15 @@
+from django.urls import path
+
+from sla import views
+
+app_name = "sla"
+
+urlpatterns = [
+    path("sla/breaches/", views.breach_report, name="breaches"),
+    path("sla/breaches.csv", views.breach_export, name="breaches_csv"),
+    path("sla/breaches/<int:pk>/acknowledge/", views.breach_acknowledge, name="acknowledge"),
+    path("sla/policies/", views.policy_list, name="policies"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),
+]

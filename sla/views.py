@@ -1,0 +1,283 @@
+"""SLA pages: the managers' breach report, everyone's notifications and the policies.
+
+Thin: reads through sla.selectors, writes through sla.services / crm.notifications. A refused
+acknowledgement (DomainError) becomes a message on the page, never an error page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.errors import DomainError
+from crm.models import Notification, Role, User
+from crm.notifications import notifications_for_user, notifications_mark_read
+from sla import selectors, services
+from sla.commitments import commitments_progress
+from sla.forms import AcknowledgeForm, BreachFilterForm
+from sla.models import Breach, Commitment, SlaPolicy
+from sla.pagination import breach_page
+from sla.selectors import ComplianceRow
+from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
+
+NOTIFICATIONS_SHOWN = 50
+DEFAULT_WINDOW = timedelta(weeks=12)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _require_manager(user: User) -> None:
+    if not user.is_manager:
+        raise PermissionDenied("Only managers review breaches.")
+
+
+# ---------------------------------------------------------------- breach report
+
+
+def _filter_form(request: HttpRequest) -> BreachFilterForm:
+    policies = list(SlaPolicy.objects.order_by("name").values_list("pk", "name"))
+    owners = [
+        (pk, f"{first} {last}".strip() or username)
+        for pk, first, last, username in User.objects.filter(
+            role__in=[Role.SALES_REP, Role.MARKETER, Role.MANAGER]
+        )
+        .order_by("first_name", "username")
+        .values_list("pk", "first_name", "last_name", "username")
+    ]
+    return BreachFilterForm(request.GET or None, policies=policies, owners=owners)
+
+
+def _compliance_charts(by_week: list[Any], by_policy: list[Any]) -> dict[str, Any]:
+    return {
+        "week": {
+            "labels": [row.label.removeprefix("Week of ") for row in by_week],
+            "met": [row.met for row in by_week],
+            "breached": [row.breached for row in by_week],
+            "percent": [row.compliance_percent for row in by_week],
+        },
+        "policy": {
+            "labels": [row.label for row in by_policy],
+            "met": [row.met for row in by_policy],
+            "breached": [row.breached for row in by_policy],
+        },
+    }
+
+
+def _with_rep_names(rows: list[ComplianceRow]) -> list[ComplianceRow]:
+    """Reports key reps by id; people read names (one query, whatever the number of rows)."""
+    ids = [int(row.key) for row in rows if row.key.isdigit()]
+    names = {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}
+    named = [
+        replace(row, label=names.get(int(row.key), row.label)) if row.key.isdigit() else row
+        for row in rows
+    ]
+    return sorted(named, key=lambda row: row.label.lower())
+
+
+def _selection(form: BreachFilterForm, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The chosen filters; without a start date, recent weeks only: the figures people act
+    on, and a bounded read however long the history grows."""
+    selection = form.selection()
+    default_window = selection["since"] is None
+    if default_window:
+        selection["since"] = now - DEFAULT_WINDOW
+    return selection, default_window
+
+
+def _kept_query(request: HttpRequest) -> str:
+    kept = request.GET.copy()
+    kept.pop("after", None)
+    return kept.urlencode()
+
+
+@login_required
+@require_GET
+def breach_report(request: HttpRequest) -> HttpResponse:
+    """Compliance by team, rep, policy and week, with the breaches behind it."""
+    _require_manager(request.user)
+    now = timezone.now()
+    form = _filter_form(request)
+    selection, default_window = _selection(form, now)
+    page = breach_page(selectors.breach_list(**selection), after=request.GET.get("after", "")[:200])
+    if _is_htmx(request) and request.GET.get("after"):
+        return render(
+            request,
+            "sla/_breach_rows.html",
+            {"page": page, "query": _kept_query(request), "ack_form": AcknowledgeForm()},
+        )
+    window = {"since": selection["since"], "until": selection["until"], "now": now}
+    reports = {
+        group: selectors.compliance_report(group_by=group, **window)
+        for group in selectors.GROUPINGS
+    }
+    reports["rep"] = _with_rep_names(reports["rep"])
+    met = sum(row.met for row in reports["team"])
+    decided = met + sum(row.breached for row in reports["team"])
+    context = {
+        "form": form,
+        "totals": selectors.breach_list(**selection).aggregate(
+            breaches=Count("id"), waiting=Count("id", filter=Q(acknowledged_at__isnull=True))
+        ),
+        "compliance": round(100 * met / decided, 1) if decided else None,
+        "decided": decided,
+        "page": page,
+        "reports": [
+            ("team", "By team", reports["team"]),
+            ("rep", "By rep", reports["rep"]),
+            ("policy", "By policy", reports["policy"]),
+            ("week", "By week", reports["week"]),
+        ],
+        "charts": _compliance_charts(reports["week"], reports["policy"]),
+        "query": _kept_query(request),
+        "ack_form": AcknowledgeForm(),
+        "default_window": default_window,
+        "window_start": selection["since"],
+        "now": now,
+    }
+    return render(request, "sla/breaches.html", context)
+
+
+@login_required
+@require_GET
+def breach_export(request: HttpRequest) -> StreamingHttpResponse:
+    _require_manager(request.user)
+    breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])
+    response = StreamingHttpResponse(
+        selectors.breaches_csv(breaches), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def breach_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request.user)
+    breach = get_object_or_404(Breach, pk=pk)
+    form = AcknowledgeForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = " ".join(form.errors.get("note", ["Write a note."]))
+    else:
+        try:
+            services.breach_acknowledge(
+                breach=breach, actor=request.user, note=form.cleaned_data["note"]
+            )
+        except DomainError as refused:
+            error = refused.message
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, f"Not saved: {error}")
+        else:
+            messages.success(request, "Breach acknowledged.")
+        return redirect("sla:breaches")
+    # htmx swaps the breach's row in place; the outcome is said inside the row.
+    fresh = selectors.breach_list().get(pk=pk)
+    return render(
+        request,
+        "sla/_breach_row.html",
+        {
+            "breach": fresh,
+            "ack_form": form if error else AcknowledgeForm(),
+            "error": error,
+            "just_acknowledged": not error,
+        },
+    )
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    unread_only = request.GET.get("show") == "unread"
+    notifications = list(
+        notifications_for_user(user=request.user, unread_only=unread_only)[:NOTIFICATIONS_SHOWN]
+    )
+    for notification in notifications:
+        notification.safe_url = notification.url if _inside_the_app(notification.url) else ""
+    return render(
+        request,
+        "sla/notifications.html",
+        {"notifications": notifications, "unread_only": unread_only, "shown": NOTIFICATIONS_SHOWN},
+    )
+
+
+def _after_marking(request: HttpRequest) -> HttpResponse:
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("sla:notifications")
+
+
+def _inside_the_app(url: str) -> bool:
+    """Only a path on this site is followed ("//host" and "/\\host" leave it)."""
+    return (
+        url.startswith("/")
+        and not url.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+    )
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    notifications_mark_read(user=request.user, notification_ids=[notification.pk])
+    if request.POST.get("open") == "1" and _inside_the_app(notification.url):
+        return redirect(notification.url)
+    return _after_marking(request)
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    marked = notifications_mark_read(user=request.user)
+    messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked read.")
+    return _after_marking(request)
+
+
+# ---------------------------------------------------------------- policies
+
+
+@login_required
+@require_GET
+def policy_list(request: HttpRequest) -> HttpResponse:
+    """Every promise in plain words, with its numbers, for both teams to read."""
+    now = timezone.now()
+    policies = [
+        {"policy": p, "words": policy_in_words(p)}
+        for p in sorted(
+            in_lifecycle_order(selectors.policies_with_counts()), key=lambda p: not p.active
+        )
+    ]
+    commitments = list(Commitment.objects.order_by("-active", "name"))
+    progress = {p.commitment_id: p for p in commitments_progress(now=now)}
+    return render(
+        request,
+        "sla/policies.html",
+        {
+            "policies": policies,
+            "commitments": [
+                {"commitment": c, "words": commitment_in_words(c), "progress": progress.get(c.pk)}
+                for c in commitments
+            ],
+            "now": now,
+        },
+    )

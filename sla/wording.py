@@ -1,0 +1,76 @@
+"""SLA policies and commitments said in plain words, for the pages both teams read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from leads.lifecycle import STAGE_ORDER, Stage
+from sla.models import Commitment, SlaGoal, SlaPolicy
+
+
+def duration_in_words(target: timedelta, *, business: bool) -> str:
+    """4 hours -> "4 business hours"; 14 days on a 24/7 calendar -> "14 days"."""
+    minutes = int(target.total_seconds() // 60)
+    qualifier = "business " if business else ""
+    if not business and minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return f"{days} day{'s' if days != 1 else ''}"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} {qualifier}hour{'s' if hours != 1 else ''}"
+    return f"{minutes} {qualifier}minute{'s' if minutes != 1 else ''}"
+
+
+def calendar_in_words(policy: SlaPolicy) -> str:
+    calendar = policy.calendar
+    if calendar is None:
+        return "around the clock"
+    city = calendar.timezone.rsplit("/", 1)[-1].replace("_", " ")
+    name = calendar.name.strip()
+    if name.lower().endswith(f"({city.lower()})"):
+        name = name[: -len(city) - 2].strip()  # "Sales working hours (London)"
+    elif city.lower() in name.lower():
+        return name
+    return f"{name}, {city}"
+
+
+def _lead_phrase(stage: str) -> str:
+    if stage == Stage.QUALIFIED:
+        return "a handed-over lead"
+    return f"a lead in {Stage(stage).label.lower()}"
+
+
+GOAL_ORDER = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH, SlaGoal.EXIT_STAGE)
+
+
+def in_lifecycle_order(policies: Iterable[SlaPolicy]) -> list[SlaPolicy]:
+    """Policies in the order a lead meets them: by stage, then accept before first touch."""
+    return sorted(
+        policies,
+        key=lambda p: (STAGE_ORDER.index(p.trigger_stage), GOAL_ORDER.index(p.goal), p.name),
+    )
+
+
+def policy_in_words(policy: SlaPolicy) -> str:
+    """Says: Sales accepts or rejects a handed-over lead within 4 business hours (...)."""
+    team = policy.get_accountable_team_display()
+    lead = _lead_phrase(policy.trigger_stage)
+    if policy.goal == SlaGoal.ACCEPT:
+        promise = f"{team} accepts or rejects {lead}"
+    elif policy.goal == SlaGoal.FIRST_TOUCH:
+        promise = f"The assigned rep first calls, emails or meets {lead}"
+    else:
+        promise = f"{team} moves {lead} on" + (", or updates it," if policy.met_by_update else "")
+    within = duration_in_words(policy.target, business=policy.calendar_id is not None)
+    return f"{promise} within {within} ({calendar_in_words(policy)})."
+
+
+def commitment_in_words(commitment: Commitment) -> str:
+    """Says: Marketing hands over at least 120 qualified leads a month, 80% of them accepted."""
+    team = commitment.get_team_display()
+    period = commitment.get_period_display().lower()
+    text = f"{team} hands over at least {commitment.target_qualified} qualified leads a {period}"
+    if commitment.min_acceptance_rate is not None:
+        text += f", and sales accepts at least {commitment.min_acceptance_rate:.0%} of them"
+    return text + "."
