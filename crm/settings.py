@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -196,6 +197,10 @@ if REDIS_URL:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # Publishing gives up at once when Redis is down (kombu would otherwise retry the
+        # connection for seconds inside the request); the worker's own reconnect loop uses
+        # broker_connection_max_retries and is not affected.
+        "max_retries": env_int("CELERY_PUBLISH_CONNECT_RETRIES", 0),
     }
 else:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
