@@ -16,7 +16,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status
@@ -25,6 +24,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from crm.errors import DomainError, ErrorCode
+from crm.middleware import is_database_unavailable
 
 logger = logging.getLogger("handoff.api")
 
@@ -224,7 +224,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             errors=exc.errors,
             headers=exc.headers,
         )
-    if isinstance(exc, OperationalError | InterfaceError):
+    if is_database_unavailable(exc):
         # The database went away (restart, failover, lost connection), not the request
         # that was wrong. Nothing was committed; a retry is safe.
         logger.warning("database unavailable for %s: %s", request.path if request else "", exc)

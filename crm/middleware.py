@@ -43,6 +43,17 @@ UNAVAILABLE_PAGE = (
 )
 
 
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database went away (restart, failover, dropped connection), whether Django wrapped
+    the driver's error or it escaped unwrapped (a queryset iterated while rendering)."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    driver = connection.Database
+    return isinstance(
+        exc, OperationalError | InterfaceError | driver.OperationalError | driver.InterfaceError
+    )
+
+
 class DatabaseUnavailableMiddleware:
     """A page whose database is restarting answers 503 with Retry-After, not 500.
 
@@ -56,9 +67,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.db import InterfaceError, OperationalError
-
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not is_database_unavailable(exception):
             return None
         logger.warning("database unavailable for %s: %s", request.path, exception)
         response = HttpResponse(UNAVAILABLE_PAGE, status=503)
