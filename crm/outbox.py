@@ -26,7 +26,7 @@ from crm.models import Notification, OutboxMessage
 
 logger = logging.getLogger("handoff.outbox")
 
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=120)  # default for OUTBOX_LEASE_SECONDS; above the webhook timeout
 MAX_ATTEMPTS = 8
 
 
@@ -102,6 +102,12 @@ def outbox_drain_soon() -> None:
     transaction.on_commit(_drain_hint)
 
 
+def lease() -> timedelta:
+    """How long a claimed message is left alone: a dead worker's claim runs out after this."""
+    seconds = getattr(settings, "OUTBOX_LEASE_SECONDS", None)
+    return timedelta(seconds=seconds) if seconds else LEASE
+
+
 def outbox_drain(*, now: datetime | None = None, limit: int = 200) -> DrainResult:
     """Deliver due pending messages, each claimed first; returns what happened."""
     now = now or timezone.now()
@@ -117,7 +123,7 @@ def outbox_drain(*, now: datetime | None = None, limit: int = 200) -> DrainResul
         claimed = (
             OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING)
             .filter(claimable)
-            .update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
+            .update(claimed_until=now + lease(), attempts=F("attempts") + 1)
         )
         if not claimed:
             continue  # another drain took it

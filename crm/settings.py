@@ -231,6 +231,8 @@ SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
 # Outbox (notifications, email, webhooks): drained after commit and re-drained by beat.
 OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 60)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+# A claimed delivery whose worker died is retried after this long (keep above webhook timeout).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
 # Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
 OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
