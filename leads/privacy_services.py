@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
@@ -125,6 +125,7 @@ def person_erase(*, actor: User, email: str, now: datetime | None = None) -> lis
             updated_at=now,
         )
     Activity.objects.filter(lead_id__in=ids).update(summary=ERASED)
+    allow_history_rewrite()
     for event in LeadEvent.objects.filter(lead_id__in=ids):
         event.changes = _scrub(event.changes)
         event.note = ERASED if event.note else ""
@@ -138,6 +139,16 @@ def person_erase(*, actor: User, email: str, now: datetime | None = None) -> lis
             note="Personal data erased on request.",
         )
     return ids
+
+
+def allow_history_rewrite() -> None:
+    """Lift the append-only guard on lead history for the current transaction only
+    (PostgreSQL trigger, leads migration 0005). Erasure is the one legitimate rewrite."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("allow_history_rewrite() needs a transaction to scope it to.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL handoff.allow_history_rewrite = 'on'")
 
 
 def _scrub(changes: dict[str, Any]) -> dict[str, Any]:
