@@ -261,3 +261,22 @@ def shared_database_url() -> str:
     db = connection.settings_dict
     user = db["USER"] or "postgres"
     return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def database_rows_as_text() -> list[tuple[str, str]]:
+    """Every row of every table the app knows (auto-created link tables included), each as
+    (table, text of its values): what a search for leaked personal data or secrets reads."""
+    from django.apps import apps
+
+    rows = []
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for values in model._base_manager.values():
+            rows.append((model._meta.db_table, str(values)))
+    return rows
+
+
+def tables_mentioning(needle: str) -> set[str]:
+    lowered = needle.lower()
+    return {table for table, text in database_rows_as_text() if lowered in text.lower()}
