@@ -55,6 +55,25 @@ def _fast_password_hashing(settings) -> None:
     settings.OUTBOX_ENQUEUE_HINTS = False
 
 
+@pytest.fixture(autouse=True)
+def _seeded_rows_after_flush(request: pytest.FixtureRequest) -> None:
+    """Transactional tests end with a flush that also empties the rows the migrations seed
+    (stage definitions, reason lists); put them back so every test starts like a fresh install.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("leads.migrations.0002_default_definitions").create(apps, None)
+
+
 @pytest.fixture
 def password() -> str:
     return TEST_PASSWORD
