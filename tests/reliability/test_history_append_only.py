@@ -36,7 +36,7 @@ def test_the_admin_shows_history_read_only(accepted_lead):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_raw_update_or_delete_of_history_is_refused(accepted_lead):
     event_id = accepted_lead.events.first().pk
     for sql in (
@@ -63,7 +63,7 @@ def test_a_raw_update_or_delete_of_history_is_refused(accepted_lead):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_erasure_still_rewrites_history(manager, accepted_lead):
     email = accepted_lead.email
     person_erase(actor=manager, email=email)

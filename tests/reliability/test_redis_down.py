@@ -58,7 +58,7 @@ def accept_policy(manager):
 
 @pytest.mark.postgres
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_posts_while_redis_is_down_are_accepted_and_notified_once_after(
     private_redis: PrivateRedis,
     processes: Processes,

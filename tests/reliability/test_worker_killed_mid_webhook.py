@@ -68,7 +68,7 @@ class Receiver:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_webhook_delivers_once_after_restart(
     private_redis: PrivateRedis, processes: Processes, tmp_path: Path, manager
 ):
