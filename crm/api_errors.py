@@ -24,6 +24,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from crm.errors import DomainError, ErrorCode
+from crm.middleware import is_database_unavailable
 
 logger = logging.getLogger("handoff.api")
 
@@ -45,7 +46,12 @@ TITLES: dict[int, str] = {
     428: "Precondition required",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable",
 }
+
+# A database that is restarting or unreachable: the client may retry (with the same
+# Idempotency-Key) after this many seconds.
+DATABASE_RETRY_AFTER = "5"
 
 DOMAIN_STATUS: dict[str, int] = {
     ErrorCode.INVALID: 400,
@@ -217,6 +223,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             request=request,
             errors=exc.errors,
             headers=exc.headers,
+        )
+    if is_database_unavailable(exc):
+        # The database went away (restart, failover, lost connection), not the request
+        # that was wrong. Nothing was committed; a retry is safe.
+        logger.warning("database unavailable for %s: %s", request.path if request else "", exc)
+        return problem_response(
+            status_code=503,
+            code="unavailable",
+            detail="The database is briefly unavailable; retry in a few seconds.",
+            request=request,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

@@ -1,11 +1,15 @@
 """Idempotency-Key for POST: a retry gets the first answer, and concurrent ones do no harm.
 
-The record is inserted and committed before the work starts; the unique constraint on
-(owner, key) picks the one request that does the work. The others get the stored answer
-(same status and body), 409 `in_progress` while the first is still running, or 422 when the
-same key arrives with a different method, path or body. Server errors are not stored, so
-a retry after a 5xx does the work again. Records are kept IDEMPOTENCY_RETENTION_HOURS
-(24 h by default) and then purged by `idempotency_purge`.
+The record is inserted in the same transaction as the work and its stored answer, so a
+request that dies half-way (a worker killed, the database restarted) leaves nothing behind
+and its retry simply does the work. The unique constraint on (owner, key) picks the one
+request that does the work: a concurrent request with the same key waits on that insert
+until the first commits and then gets the stored answer (same status and body), or 422 when
+the same key arrives with a different method, path or body. A record left without an answer
+(written by an older version that committed the claim first) is answered 409 `in_progress`
+and taken over after ABANDONED_AFTER. Server errors are not stored, so a retry after a 5xx
+does the work again. Records are kept IDEMPOTENCY_RETENTION_HOURS (24 h by default) and
+then purged by `idempotency_purge`.
 """
 
 from __future__ import annotations
@@ -114,6 +118,24 @@ def _store(record: IdempotencyRecord, response: Response, now: datetime) -> None
     )
 
 
+def _answer_for_taken_key(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.request_hash != fingerprint:
+        raise ApiProblem(
+            422,
+            f"This {HEADER} was already used with a different request.",
+            code="idempotency_key_reused",
+            errors=[{"pointer": f"/{HEADER}", "message": "Reused key.", "code": "reused"}],
+        )
+    if record.status_code is None:
+        raise ApiProblem(
+            409,
+            "A request with this Idempotency-Key is still in progress; retry shortly.",
+            code="in_progress",
+            headers={"Retry-After": "1"},
+        )
+    return _replay(record)
+
+
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     """Wrap a POST action of a viewset: runs after authentication, permissions, throttling."""
 
@@ -123,34 +145,21 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if raw is None:
             return view_method(view, request, *args, **kwargs)
         key = _clean_key(raw)
-        now = timezone.now()
-        record, claimed = _claim(
-            owner=_owner(request), key=key, fingerprint=_fingerprint(request), now=now
-        )
-        if not claimed:
-            if record.request_hash != _fingerprint(request):
-                raise ApiProblem(
-                    422,
-                    f"This {HEADER} was already used with a different request.",
-                    code="idempotency_key_reused",
-                    errors=[{"pointer": f"/{HEADER}", "message": "Reused key.", "code": "reused"}],
-                )
-            if record.status_code is None:
-                raise ApiProblem(
-                    409,
-                    "A request with this Idempotency-Key is still in progress; retry shortly.",
-                    code="in_progress",
-                    headers={"Retry-After": "1"},
-                )
-            return _replay(record)
-        try:
-            response = view_method(view, request, *args, **kwargs)
-        except Exception as exc:
-            response = view.handle_exception(exc)
-        if response.status_code >= 500:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        else:
-            _store(record, response, timezone.now())
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            record, claimed = _claim(
+                owner=_owner(request), key=key, fingerprint=fingerprint, now=timezone.now()
+            )
+            if not claimed:
+                return _answer_for_taken_key(record, fingerprint)
+            try:
+                response = view_method(view, request, *args, **kwargs)
+            except Exception as exc:
+                response = view.handle_exception(exc)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)  # the claim goes with the failed work
+            else:
+                _store(record, response, timezone.now())
         return response
 
     return wrapper

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger("handoff.db")
 
 # Everything the pages use is served from our own origin; htmx and charts are vendored.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -28,4 +31,45 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Handoff is briefly "
+    "unavailable</title></head><body><h1>Handoff is briefly unavailable</h1><p>The database "
+    "cannot be reached right now. Nothing you sent was half-saved; please try again in a few "
+    "seconds.</p></body></html>"
+)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database went away (restart, failover, dropped connection), whether Django wrapped
+    the driver's error or it escaped unwrapped (a queryset iterated while rendering)."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    driver = connection.Database
+    return isinstance(
+        exc, OperationalError | InterfaceError | driver.OperationalError | driver.InterfaceError
+    )
+
+
+class DatabaseUnavailableMiddleware:
+    """A page whose database is restarting answers 503 with Retry-After, not 500.
+
+    The API has the same rule in its exception handler (problem+json); this covers the pages.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_database_unavailable(exception):
+            return None
+        logger.warning("database unavailable for %s: %s", request.path, exception)
+        response = HttpResponse(UNAVAILABLE_PAGE, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -9,6 +9,7 @@ at least once, with the delivery key in the message so that a receiver can drop 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from crm.models import Notification, OutboxMessage
 
 logger = logging.getLogger("handoff.outbox")
 
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=120)  # default for OUTBOX_LEASE_SECONDS; above the webhook timeout
 MAX_ATTEMPTS = 8
 
 
@@ -70,13 +71,23 @@ def outbox_write(deliveries: Iterable[Delivery], *, now: datetime) -> int:
     return len(rows)
 
 
+# After a failed publish, hints are skipped for this long: a broker that is down (or a
+# network that swallows packets until the connect timeout) costs one request a delay, not all.
+HINT_BACKOFF_SECONDS = 5.0
+_hints_paused_until = 0.0
+
+
 def send_hint(task: Any, *args: Any) -> None:
     """Publish a task as a hint. Never raises: beat re-drains whatever a lost hint carried."""
+    global _hints_paused_until
     if not getattr(settings, "OUTBOX_ENQUEUE_HINTS", True):
+        return
+    if time.monotonic() < _hints_paused_until:
         return
     try:
         task.apply_async(args=args, retry=False)
     except Exception:  # the broker is down or slow: the request must not fail for it
+        _hints_paused_until = time.monotonic() + HINT_BACKOFF_SECONDS
         logger.warning("could not publish %s; beat will pick the work up", task.name)
 
 
@@ -89,6 +100,12 @@ def _drain_hint() -> None:
 def outbox_drain_soon() -> None:
     """Ask a worker to drain after the current transaction commits."""
     transaction.on_commit(_drain_hint)
+
+
+def lease() -> timedelta:
+    """How long a claimed message is left alone: a dead worker's claim runs out after this."""
+    seconds = getattr(settings, "OUTBOX_LEASE_SECONDS", None)
+    return timedelta(seconds=seconds) if seconds else LEASE
 
 
 def outbox_drain(*, now: datetime | None = None, limit: int = 200) -> DrainResult:
@@ -106,7 +123,7 @@ def outbox_drain(*, now: datetime | None = None, limit: int = 200) -> DrainResul
         claimed = (
             OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING)
             .filter(claimable)
-            .update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
+            .update(claimed_until=now + lease(), attempts=F("attempts") + 1)
         )
         if not claimed:
             continue  # another drain took it

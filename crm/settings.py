@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -196,6 +197,10 @@ if REDIS_URL:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # Publishing gives up at once when Redis is down (kombu would otherwise retry the
+        # connection for seconds inside the request); the worker's own reconnect loop uses
+        # broker_connection_max_retries and is not affected.
+        "max_retries": env_int("CELERY_PUBLISH_CONNECT_RETRIES", 0),
     }
 else:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -226,6 +231,8 @@ SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
 # Outbox (notifications, email, webhooks): drained after commit and re-drained by beat.
 OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 60)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+# A claimed delivery whose worker died is retried after this long (keep above webhook timeout).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
 # Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
 OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
@@ -297,5 +304,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
             "KEY_PREFIX": "handoff",
+            # A cache that is down fails fast (the rate limit then lets requests through).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }

@@ -2,15 +2,18 @@
 
 Erasure keeps the lead rows (stage, dates, value, campaign, owner) so pipeline, conversion and
 SLA reports stay right, and removes what identifies the person: contact fields, free text in
-activities and notes, and personal values inside history. Both acts are recorded as history.
+activities and notes, and personal values inside history, and wherever copies of them were
+kept: stored Idempotency-Key answers, outbox payloads, in-app notifications, webhook delivery
+logs and uploaded CSV files (the person's lines). Both acts are recorded as history.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
@@ -33,6 +36,7 @@ PERSONAL_FIELDS = frozenset(
     }
 )
 ERASED = "[erased]"
+EMAIL_IN_TEXT = re.compile(r"[^\s,;:<>()\[\]\"']+@[^\s,;:<>()\[\]\"']+")
 
 
 def _leads_of(email: str) -> list[Lead]:
@@ -109,6 +113,7 @@ def person_erase(*, actor: User, email: str, now: datetime | None = None) -> lis
     _require_manager(actor)
     leads = _leads_of(email)
     ids = [lead.pk for lead in leads]
+    needles = _identifying_strings(leads, email)
     for lead in Lead.objects.select_for_update().filter(pk__in=ids):
         placeholder = f"erased-{lead.pk}@erased.invalid"
         Lead.objects.filter(pk=lead.pk).update(
@@ -125,10 +130,14 @@ def person_erase(*, actor: User, email: str, now: datetime | None = None) -> lis
             updated_at=now,
         )
     Activity.objects.filter(lead_id__in=ids).update(summary=ERASED)
+    allow_history_rewrite()
     for event in LeadEvent.objects.filter(lead_id__in=ids):
-        event.changes = _scrub(event.changes)
+        event.changes = scrub_value(_scrub(event.changes), needles)
         event.note = ERASED if event.note else ""
         event.save(update_fields=["changes", "note"])
+    emails = {email.strip().lower()} | {lead.email.lower() for lead in leads}
+    emails.add(normalize_email(email))
+    _erase_copies(ids=ids, emails=sorted(emails), needles=needles)
     for lead_id in ids:
         LeadEvent.objects.create(
             lead_id=lead_id,
@@ -140,6 +149,16 @@ def person_erase(*, actor: User, email: str, now: datetime | None = None) -> lis
     return ids
 
 
+def allow_history_rewrite() -> None:
+    """Lift the append-only guard on lead history for the current transaction only
+    (PostgreSQL trigger, leads migration 0005). Erasure is the one legitimate rewrite."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("allow_history_rewrite() needs a transaction to scope it to.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL handoff.allow_history_rewrite = 'on'")
+
+
 def _scrub(changes: dict[str, Any]) -> dict[str, Any]:
     return {
         key: ([ERASED, ERASED] if isinstance(value, list) else ERASED)
@@ -147,3 +166,83 @@ def _scrub(changes: dict[str, Any]) -> dict[str, Any]:
         else value
         for key, value in changes.items()
     }
+
+
+# ---------------------------------------------------------------- copies outside the lead
+
+
+def _identifying_strings(leads: list[Lead], email: str) -> re.Pattern[str]:
+    """One case-insensitive pattern for the person's email, names and phone numbers."""
+    values = {email.strip()}
+    for lead in leads:
+        values |= {lead.email, lead.email_normalized, lead.first_name, lead.last_name, lead.phone}
+        values.add(f"{lead.first_name} {lead.last_name}")
+    needles = sorted((v.strip() for v in values if v and len(v.strip()) > 1), key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+
+
+def scrub_value(value: Any, needles: re.Pattern[str]) -> Any:
+    """The same JSON-like value with every mention of the person replaced by [erased]."""
+    if isinstance(value, str):
+        return needles.sub(ERASED, value)
+    if isinstance(value, list):
+        return [scrub_value(item, needles) for item in value]
+    if isinstance(value, dict):
+        return {key: scrub_value(item, needles) for key, item in value.items()}
+    return value
+
+
+def _erase_copies(*, ids: list[int], emails: list[str], needles: re.Pattern[str]) -> None:
+    from django.db.models import Q
+
+    from crm.models import IdempotencyRecord, Notification, OutboxMessage
+    from leads.models import ImportJob
+    from sla.models import WebhookDelivery
+
+    def mentioned(*fields: str) -> Q:
+        condition = Q(pk__in=[])
+        for field in fields:
+            for email in emails:
+                condition |= Q(**{f"{field}__icontains": email})
+        return condition
+
+    def mentions_person(text: str) -> bool:
+        """Any address in `text` that is one of the person's, +tags and case aside."""
+        return any(normalize_email(found) in emails for found in EMAIL_IN_TEXT.findall(text))
+
+    urls = [f"/leads/{lead_id}/" for lead_id in ids]
+    stored_answers = mentioned("response_body") | Q(response_body__id__in=ids)
+    for record in IdempotencyRecord.objects.filter(stored_answers):
+        record.response_body = scrub_value(record.response_body, needles)
+        record.save(update_fields=["response_body"])
+    about_lead = (
+        mentioned("payload", "target")
+        | Q(payload__data__lead_id__in=ids)
+        | Q(payload__url__in=urls)
+    )
+    for message in OutboxMessage.objects.filter(about_lead):
+        message.payload = scrub_value(message.payload, needles)
+        message.target = needles.sub(ERASED, message.target)
+        message.last_error = needles.sub(ERASED, message.last_error)
+        message.save(update_fields=["payload", "target", "last_error"])
+    for notification in Notification.objects.filter(Q(url__in=urls) | mentioned("title", "body")):
+        notification.title = needles.sub(ERASED, notification.title)
+        notification.body = needles.sub(ERASED, notification.body)
+        notification.save(update_fields=["title", "body"])
+    for delivery in WebhookDelivery.objects.filter(mentioned("error")):
+        delivery.error = needles.sub(ERASED, delivery.error)
+        delivery.save(update_fields=["error"])
+    locals_ = {email.partition("@")[0].split("+", 1)[0] for email in emails}
+    in_files = Q(pk__in=[])
+    for local in locals_:
+        in_files |= Q(content__icontains=local) | Q(errors__icontains=local)
+    for job in ImportJob.objects.filter(in_files):
+        # The person's lines go whole (names elsewhere in the file are other people's).
+        job.content = "\n".join(
+            ERASED if mentions_person(line) else line for line in job.content.split("\n")
+        )
+        job.errors = [
+            scrub_value(error, needles) if mentions_person(str(error)) else error
+            for error in job.errors
+        ]
+        job.save(update_fields=["content", "errors"])

@@ -1,0 +1,216 @@
+"""Two beat schedulers at once for five minutes of simulated time: no duplicate breach,
+notification, outbox delivery or commitment result.
+
+Handoff does not lock the scheduler: a double run is harmless by design. Every periodic job
+claims its work with a conditional UPDATE (a clock is flagged only while still open, a breach
+notified only while `processed_at` is null, an outbox row sent only while pending and not
+leased), and what a job writes carries a unique key (Notification.delivery_key, the outbox's
+delivery_key, CommitmentResult (commitment, period_start)). Here two threads, each with its
+own database connection, run every beat job on every tick at the same moment.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connections
+from django.db.models import Count
+from django.utils import timezone
+
+from crm.models import Notification, OutboxChannel, OutboxMessage, Team
+from crm.outbox import outbox_drain
+from leads.lifecycle import Stage
+from leads.models import LeadEvent
+from leads.services import lead_hand_off
+from sla.commitments import commitments_evaluate
+from sla.models import Breach, ClockState, CommitmentResult, SlaClock, SlaGoal
+from sla.services import (
+    calendar_create,
+    commitment_create,
+    policy_create,
+    webhook_endpoint_create,
+)
+from sla.sweep import sla_sweep
+from tests.conftest import ALL_REQUIRED_CRITERIA
+
+# Sunday 8 March 2026, 09:58 UTC: two minutes before a new week starts in Kiritimati (UTC+14),
+# so a weekly commitment there closes a period inside the simulated five minutes.
+START = datetime(2026, 3, 8, 9, 58, tzinfo=UTC)
+TICK = timedelta(seconds=15)
+TICKS = 20  # five minutes
+LEADS = 12
+
+
+class CountingReceiver:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.seen.append(self.headers["X-Handoff-Delivery"])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = CountingReceiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def scenario(manager, marketer, sales_rep, make_lead, receiver):
+    """Clocks that go at risk and breach during the window, a commitment period that closes
+    (and is missed) in it, and a webhook endpoint that hears about every breach."""
+    always = calendar_create(
+        actor=manager,
+        name="Always open",
+        timezone_name="UTC",
+        weekly_hours={str(d): [["00:00", "00:00"]] for d in range(7)},
+        holidays=[],
+        now=START,
+    )
+    policy_create(
+        actor=manager,
+        fields={
+            "name": "Accept within two minutes",
+            "goal": SlaGoal.ACCEPT,
+            "trigger_stage": Stage.QUALIFIED,
+            "target": timedelta(minutes=2),
+            "accountable_team": Team.SALES,
+            "calendar": always,
+        },
+        now=START,
+    )
+    commitment_create(
+        actor=manager,
+        name="Ten qualified leads a week",
+        period="week",
+        target_qualified=100,
+        timezone_name="Pacific/Kiritimati",
+        starts_on=date(2026, 3, 2),
+        now=START,
+    )
+    webhook_endpoint_create(
+        actor=manager, name="Ops", url=receiver.url, secret="signing-secret", now=START
+    )
+    for n in range(LEADS):
+        handed_at = START + timedelta(seconds=10 * n)
+        lead = make_lead(email=f"clock{n}@example.com", now=handed_at - timedelta(hours=1))
+        lead_hand_off(
+            lead=lead,
+            actor=marketer,
+            assignee=sales_rep,
+            criteria=ALL_REQUIRED_CRITERIA,
+            now=handed_at,
+        )
+
+
+def _beat_jobs(now: datetime) -> dict[str, int]:
+    """What beat sends each minute (sweep, outbox re-drain, commitment evaluation)."""
+    swept = sla_sweep(now=now)
+    evaluated = len(commitments_evaluate(now=now))
+    drained = outbox_drain(now=now)
+    return {
+        "breached": swept.breached,
+        "at_risk": swept.at_risk,
+        "notified": swept.notified,
+        "evaluated": evaluated,
+        "sent": drained.sent,
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_for_five_minutes_double_nothing(scenario, receiver, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    totals: list[Counter[str]] = [Counter(), Counter()]
+    errors: list[BaseException] = []
+
+    with time_machine.travel(START, tick=False) as traveller:
+        ticks = iter(START + TICK * n for n in range(1, TICKS + 1))
+        # Both schedulers wait for each other, the clock moves on, then both fire at once.
+        barrier = threading.Barrier(2, action=lambda: traveller.move_to(next(ticks)))
+
+        def scheduler(index: int) -> None:
+            try:
+                for _ in range(TICKS):
+                    barrier.wait(timeout=60)
+                    totals[index].update(_beat_jobs(timezone.now()))
+            except BaseException as exc:
+                errors.append(exc)
+                barrier.abort()
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=scheduler, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert not errors, errors
+    both = totals[0] + totals[1]
+
+    clocks = SlaClock.objects.all()
+    assert clocks.count() == LEADS
+    assert set(clocks.values_list("state", flat=True)) == {ClockState.BREACHED}
+    # Each clock flagged once, each breach notified once, one result for the closed period.
+    assert both["breached"] == LEADS
+    assert both["at_risk"] == LEADS
+    assert both["evaluated"] == 1
+    assert CommitmentResult.objects.count() == 1
+    assert Breach.objects.count() == LEADS + 1
+    assert both["notified"] == LEADS + 1
+    assert not Breach.objects.filter(processed_at__isnull=True).exists()
+    assert (
+        not Breach.objects.values("clock")
+        .exclude(clock=None)
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    for state in (ClockState.AT_RISK, ClockState.BREACHED):
+        flagged = Counter(
+            LeadEvent.objects.filter(
+                kind=LeadEvent.Kind.CLOCK, changes__state__1=state
+            ).values_list("lead_id", flat=True)
+        )
+        assert len(flagged) == LEADS and set(flagged.values()) == {1}, (state, flagged)
+
+    # Every outbox row delivered exactly once, on every channel.
+    messages = OutboxMessage.objects.all()
+    assert messages.exists()
+    assert set(messages.values_list("status", flat=True)) == {OutboxMessage.Status.SENT}
+    assert set(messages.values_list("attempts", flat=True)) == {1}
+    assert both["sent"] == messages.count()
+    in_app = set(
+        messages.filter(channel=OutboxChannel.IN_APP).values_list("delivery_key", flat=True)
+    )
+    notifications = list(Notification.objects.values_list("delivery_key", flat=True))
+    assert sorted(notifications) == sorted(in_app)
+    webhooks = messages.filter(channel=OutboxChannel.WEBHOOK).values_list("delivery_key", flat=True)
+    assert len(webhooks) == LEADS + 1
+    assert sorted(receiver.seen) == sorted(webhooks)
+    assert len(mail.outbox) == messages.filter(channel=OutboxChannel.EMAIL).count()
