@@ -7,19 +7,14 @@ already seeded to N), --json PATH (default var/bench/latest.json).
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench import environment
+from bench.servers import WORKERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PRODUCT_PORT = 18731
-BARE_PORT = 18732
-WORKERS = 4
 
 
 def parse() -> argparse.Namespace:
@@ -45,7 +40,8 @@ def main() -> None:
     )
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=BASE_DIR, check=True,
+        cwd=BASE_DIR,
+        check=True,
     )
     subprocess.run([sys.executable, "-m", "bench.bare"], cwd=BASE_DIR, check=True)
     import django
@@ -56,8 +52,12 @@ def main() -> None:
     rows = run.everything(args, env)
     from bench.report import machine, render, write_json
 
-    header = {**machine(), "N": f"{args.leads:,}", "load": f"{args.seconds:.0f}s x "
-              f"{args.concurrency} connections, gunicorn {WORKERS} sync workers"}
+    header = {
+        **machine(),
+        "N": f"{args.leads:,}",
+        "load": f"{args.seconds:.0f}s x "
+        f"{args.concurrency} connections, gunicorn {WORKERS} sync workers",
+    }
     print(render(rows, header))
     write_json(args.json, rows, header)
     print(f"\nJSON: {args.json}")

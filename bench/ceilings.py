@@ -13,18 +13,50 @@ from leads.models import Lead
 from sla.models import ClockState, SlaClock
 
 LEAD_INSERT_COLUMNS = (
-    "first_name", "last_name", "email", "email_normalized", "phone", "company", "job_title",
-    "source", "external_id", "stage", "owner_team", "next_step", "criteria_met",
-    "stage_changed_at", "reason_note", "version", "created_at", "updated_at",
+    "first_name",
+    "last_name",
+    "email",
+    "email_normalized",
+    "phone",
+    "company",
+    "job_title",
+    "source",
+    "external_id",
+    "stage",
+    "owner_team",
+    "next_step",
+    "criteria_met",
+    "stage_changed_at",
+    "reason_note",
+    "version",
+    "created_at",
+    "updated_at",
 )
 
 
 def lead_rows(prefix: str, count: int, now: datetime) -> list[tuple[object, ...]]:
     """`count` new engaged leads with unique emails and external ids."""
     return [
-        (f"Ada{n}", "Bench", f"{prefix}{n}@ceiling.example", f"{prefix}{n}@ceiling.example",
-         "+15550000", "Ceiling Inc", "Buyer", "ceiling", f"{prefix}{n}", "engaged", "marketing",
-         "", "[]", now, "", 1, now, now)
+        (
+            f"Ada{n}",
+            "Bench",
+            f"{prefix}{n}@ceiling.example",
+            f"{prefix}{n}@ceiling.example",
+            "+15550000",
+            "Ceiling Inc",
+            "Buyer",
+            "ceiling",
+            f"{prefix}{n}",
+            "engaged",
+            "marketing",
+            "",
+            "[]",
+            now,
+            "",
+            1,
+            now,
+            now,
+        )
         for n in range(count)
     ]
 
@@ -63,8 +95,10 @@ def insert_rates(count: int) -> dict[str, float]:
 
     def bulk() -> None:
         Lead.objects.bulk_create(
-            [Lead(**dict(zip(LEAD_INSERT_COLUMNS, row, strict=True)))
-             for row in lead_rows("bulk", count, now)],
+            [
+                Lead(**dict(zip(LEAD_INSERT_COLUMNS, row, strict=True)))
+                for row in lead_rows("bulk", count, now)
+            ],
             batch_size=1000,
         )
 
@@ -83,8 +117,9 @@ def insert_rates(count: int) -> dict[str, float]:
     def copy() -> None:
         buffer = io.StringIO()
         for row in lead_rows("copy", count, now):
-            buffer.write("\t".join(v.isoformat() if isinstance(v, datetime) else str(v)
-                                   for v in row) + "\n")
+            buffer.write(
+                "\t".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in row) + "\n"
+            )
         buffer.seek(0)
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
@@ -98,17 +133,20 @@ def make_due(count: int, now: datetime) -> list[int]:
     """Bring `count` running clocks due (spread over the table), returning their ids."""
     table = SlaClock._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*) FROM {table} WHERE state = %s", [ClockState.RUNNING.value]
-        )
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE state = %s", [ClockState.RUNNING.value])
         running = cursor.fetchone()[0]
         step = max(1, running // max(count, 1))
         cursor.execute(
             f"UPDATE {table} SET due_at = %s, at_risk_at = %s WHERE id IN ("
             f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {table} "
             f"WHERE state = %s) AS numbered WHERE n %% %s = 0 LIMIT %s) RETURNING id",
-            [now - timedelta(minutes=1), now - timedelta(minutes=2),
-             ClockState.RUNNING.value, step, count],
+            [
+                now - timedelta(minutes=1),
+                now - timedelta(minutes=2),
+                ClockState.RUNNING.value,
+                step,
+                count,
+            ],
         )
         ids = [row[0] for row in cursor.fetchall()]
     return ids
@@ -123,8 +161,12 @@ def bare_sweep_seconds(now: datetime) -> float:
             cursor.execute(
                 f"UPDATE {table} SET state = %s, breached_at = due_at "
                 f"WHERE state IN (%s, %s) AND due_at <= %s",
-                [ClockState.BREACHED.value, ClockState.RUNNING.value,
-                 ClockState.AT_RISK.value, now],
+                [
+                    ClockState.BREACHED.value,
+                    ClockState.RUNNING.value,
+                    ClockState.AT_RISK.value,
+                    now,
+                ],
             )
 
     return min(_timed_rolled_back(work) for _ in range(3))

@@ -57,9 +57,20 @@ def ensure_postgres() -> None:
         else:
             raise SystemExit(f"PostgreSQL does not answer on {PG_HOST}:5432.")
     exists = subprocess.run(
-        ["psql", "-h", PG_HOST, "-U", PG_USER, "-d", "postgres", "-Atc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"],
-        check=True, capture_output=True, text=True,
+        [
+            "psql",
+            "-h",
+            PG_HOST,
+            "-U",
+            PG_USER,
+            "-d",
+            "postgres",
+            "-Atc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if exists != "1":
         subprocess.run(["createdb", "-h", PG_HOST, "-U", PG_USER, DB_NAME], check=True)

@@ -35,7 +35,7 @@ def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
 def ratio(value: float | None, ceiling: float | None, *, higher_is_better: bool) -> str:
     if not value or not ceiling:
         return ""
-    share = value / ceiling if higher_is_better else value / ceiling
+    share = value / ceiling
     return f"{share * 100:.0f}%" if higher_is_better else f"{share:.2f}x"
 
 

@@ -145,20 +145,67 @@ def copy_rows(model: type, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 
 
 LEAD_COLUMNS = (
-    "id", "first_name", "last_name", "email", "email_normalized", "phone", "company",
-    "job_title", "campaign", "persona", "source", "external_id", "stage", "owner_team",
-    "owner", "estimated_value", "next_step", "criteria_met", "handed_off_at", "accepted_at",
-    "accepted_by", "first_touch_at", "stage_changed_at", "closed_at", "reason_note",
-    "version", "created_at", "updated_at", "created_by",
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "email_normalized",
+    "phone",
+    "company",
+    "job_title",
+    "campaign",
+    "persona",
+    "source",
+    "external_id",
+    "stage",
+    "owner_team",
+    "owner",
+    "estimated_value",
+    "next_step",
+    "criteria_met",
+    "handed_off_at",
+    "accepted_at",
+    "accepted_by",
+    "first_touch_at",
+    "stage_changed_at",
+    "closed_at",
+    "reason_note",
+    "version",
+    "created_at",
+    "updated_at",
+    "created_by",
 )
 EVENT_COLUMNS = ("lead", "kind", "actor", "from_stage", "to_stage", "changes", "note", "created_at")
 CLOCK_COLUMNS = (
-    "id", "lead", "policy", "cycle", "goal", "stage", "team", "owner", "target", "state",
-    "started_at", "at_risk_at", "due_at", "met_at", "breached_at", "cancelled_at",
+    "id",
+    "lead",
+    "policy",
+    "cycle",
+    "goal",
+    "stage",
+    "team",
+    "owner",
+    "target",
+    "state",
+    "started_at",
+    "at_risk_at",
+    "due_at",
+    "met_at",
+    "breached_at",
+    "cancelled_at",
 )
 BREACH_COLUMNS = (
-    "kind", "clock", "policy", "lead", "team", "owner", "breached_at", "summary",
-    "created_at", "processed_at", "acknowledgement_note",
+    "kind",
+    "clock",
+    "policy",
+    "lead",
+    "team",
+    "owner",
+    "breached_at",
+    "summary",
+    "created_at",
+    "processed_at",
+    "acknowledgement_note",
 )
 
 
@@ -195,14 +242,35 @@ def _leads(start: int, count: int, ref: Reference, now: datetime) -> Iterator[_L
         value = Decimal(rng.randrange(1_000, 200_000)) if sales else None
         yield _Lead(
             row=(
-                pk, f"First{pk % 1000}", f"Last{pk % 7919}", email, email,
-                f"+1555{pk:07d}"[-12:], f"Company {pk % 9973}", "Buyer",
+                pk,
+                f"First{pk % 1000}",
+                f"Last{pk % 7919}",
+                email,
+                email,
+                f"+1555{pk:07d}"[-12:],
+                f"Company {pk % 9973}",
+                "Buyer",
                 rng.choice(ref.campaigns) if rng.random() < 0.8 else None,
                 rng.choice(ref.personas) if rng.random() < 0.5 else None,
-                source, f"crm-{pk}" if source == "api" else None, stage, STAGE_OWNER[stage],
-                owner, value, "", "[]", handed, accepted, owner if accepted else None,
+                source,
+                f"crm-{pk}" if source == "api" else None,
+                stage,
+                STAGE_OWNER[stage],
+                owner,
+                value,
+                "",
+                "[]",
+                handed,
+                accepted,
+                owner if accepted else None,
                 created + timedelta(hours=1) if stage != Stage.ENGAGED else None,
-                changed, changed if stage not in OPEN else None, "", 1, created, changed, None,
+                changed,
+                changed if stage not in OPEN else None,
+                "",
+                1,
+                created,
+                changed,
+                None,
             ),
             stage=stage,
             owner=owner,
@@ -236,8 +304,16 @@ def _events(leads: list[_Lead]) -> Iterator[tuple[Any, ...]]:
         pk = lead.row[0]
         yield (pk, LeadEvent.Kind.CREATED, None, "", Stage.ENGAGED, created, "", lead.created)
         if lead.stage != Stage.ENGAGED:
-            yield (pk, LeadEvent.Kind.TRANSITION, lead.owner, Stage.ENGAGED, lead.stage,
-                   json.dumps({"stage": [Stage.ENGAGED, lead.stage]}), "", lead.changed)
+            yield (
+                pk,
+                LeadEvent.Kind.TRANSITION,
+                lead.owner,
+                Stage.ENGAGED,
+                lead.stage,
+                json.dumps({"stage": [Stage.ENGAGED, lead.stage]}),
+                "",
+                lead.changed,
+            )
 
 
 def _clocks(
@@ -262,14 +338,40 @@ def _clocks(
             state = ClockState.BREACHED if late else ClockState.MET
             met = None if late else started + policy.target / 2
             breached_at = due if late else None
-        yield (pk, pk, policy.pk, 1, policy.goal, stage, policy.accountable_team,
-               lead.owner, policy.target, state, started, at_risk, due, met, breached_at, None)
+        yield (
+            pk,
+            pk,
+            policy.pk,
+            1,
+            policy.goal,
+            stage,
+            policy.accountable_team,
+            lead.owner,
+            policy.target,
+            state,
+            started,
+            at_risk,
+            due,
+            met,
+            breached_at,
+            None,
+        )
         if breached_at is not None:
-            breached.append((
-                Breach.Kind.CLOCK, pk, policy.pk, pk, policy.accountable_team, lead.owner,
-                breached_at, f"{policy.name}: lead {pk} missed its goal", breached_at,
-                breached_at, "",
-            ))
+            breached.append(
+                (
+                    Breach.Kind.CLOCK,
+                    pk,
+                    policy.pk,
+                    pk,
+                    policy.accountable_team,
+                    lead.owner,
+                    breached_at,
+                    f"{policy.name}: lead {pk} missed its goal",
+                    breached_at,
+                    breached_at,
+                    "",
+                )
+            )
 
 
 def seeded_count() -> int:

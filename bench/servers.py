@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+PRODUCT_PORT = 18731
+BARE_PORT = 18732
+WORKERS = 4  # gunicorn sync workers, for the product and the bare app alike
 
 
 def rss_mb(pid: int) -> float:
@@ -58,10 +61,22 @@ class Server:
 @contextmanager
 def gunicorn(app: str, port: int, workers: int, env: dict[str, str]) -> Iterator[Server]:
     process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--worker-class", "sync", "--keep-alive", "30",
-         "--log-level", "warning", "--access-logfile", "-" if os.environ.get("BENCH_ACCESS_LOG")
-         else "/dev/null"],
+        [
+            str(VENV_BIN / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
+        ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
     )
@@ -80,8 +95,19 @@ def gunicorn(app: str, port: int, workers: int, env: dict[str, str]) -> Iterator
 @contextmanager
 def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        [str(VENV_BIN / "celery"), "-A", "crm", "worker", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "crm",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -102,6 +128,9 @@ def load(spec: dict[str, object]) -> dict[str, object]:
     """Run the load generator as its own process and return its result."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.loadgen"],
-        input=json.dumps(spec), check=True, capture_output=True, text=True,
+        input=json.dumps(spec),
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])

@@ -523,6 +523,60 @@ def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
     return clocks
 
 
+def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[SlaClock]:
+    """clocks_start for many leads just created in `stage` (their first cycle): one query for
+    the policies and one bulk insert each for the clocks and their timeline events."""
+    policies = list(
+        SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
+    )
+    if not policies or not leads:
+        return []
+    deadlines = []
+    for policy in policies:
+        schedule = policy.schedule()
+        deadlines.append(
+            (
+                policy,
+                add_business_time(now, policy.target * float(policy.at_risk_fraction), schedule),
+                add_business_time(now, policy.target, schedule),
+            )
+        )
+    clocks = [
+        SlaClock(
+            lead=lead,
+            policy=policy,
+            cycle=1,
+            goal=policy.goal,
+            stage=stage,
+            team=policy.accountable_team,
+            owner_id=lead.owner_id,
+            target=policy.target,
+            started_at=now,
+            at_risk_at=at_risk_at,
+            due_at=due_at,
+        )
+        for lead in leads
+        for policy, at_risk_at, due_at in deadlines
+    ]
+    SlaClock.objects.bulk_create(clocks)
+    record_clock_events(
+        [
+            (
+                c.lead_id,
+                now,
+                {
+                    "policy": c.policy.name,
+                    "state": ["", ClockState.RUNNING],
+                    "due_at": c.due_at.isoformat(),
+                },
+                "",
+            )
+            for c in clocks
+        ]
+    )
+    return clocks
+
+
 def _goal_reached(
     clock: SlaClock,
     *,

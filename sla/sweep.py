@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.outbox import outbox_write
-from sla.escalation import at_risk_deliveries, breach_deliveries
+from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
 from sla.services import breaches_record, record_clock_events
 
@@ -173,10 +173,15 @@ def breaches_notify(
             ids = _claim_unprocessed_breaches(now, batch_size)
             if ids:
                 endpoints = list(WebhookEndpoint.objects.filter(active=True))
-                breaches = Breach.objects.filter(pk__in=ids).select_related(
-                    "policy", "owner", "commitment"
+                breaches = (
+                    Breach.objects.filter(pk__in=ids)
+                    .select_related("policy", "owner", "commitment")
+                    .prefetch_related("policy__escalate_to", "commitment__escalate_to")
                 )
-                deliveries = [d for b in breaches for d in breach_deliveries(b, endpoints)]
+                managers = active_managers()
+                deliveries = [
+                    d for b in breaches for d in breach_deliveries(b, endpoints, managers)
+                ]
                 outbox_write(deliveries, now=now)
         notified += len(ids)
         if len(ids) < batch_size:

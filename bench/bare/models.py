@@ -34,3 +34,6 @@ class BareLead(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["stage", "-created_at"], name="bench_bare_stage_idx")]
+
+    def __str__(self) -> str:
+        return self.email

@@ -7,8 +7,12 @@ import dj_database_url
 SECRET_KEY = os.environ.get("SECRET_KEY", "bench-bare-" + "x" * 50)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework",
-                  "bench.bare"]
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "rest_framework",
+    "bench.bare",
+]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.bare.urls"
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}

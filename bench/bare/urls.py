@@ -9,8 +9,19 @@ from bench.bare.models import BareLead
 class BareLeadSerializer(serializers.ModelSerializer):
     class Meta:
         model = BareLead
-        fields = ["id", "first_name", "last_name", "email", "phone", "company", "job_title",
-                  "source", "external_id", "stage", "created_at"]
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "company",
+            "job_title",
+            "source",
+            "external_id",
+            "stage",
+            "created_at",
+        ]
         read_only_fields = ["id", "stage", "created_at"]
 
     def create(self, validated_data):
