@@ -139,11 +139,13 @@ def make_due(count: int, now: datetime) -> list[int]:
         cursor.execute(
             f"UPDATE {table} SET due_at = %s, at_risk_at = %s WHERE id IN ("
             f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {table} "
-            f"WHERE state = %s) AS numbered WHERE n %% %s = 0 LIMIT %s) RETURNING id",
+            f"WHERE state = %s AND started_at < %s) AS numbered WHERE n %% %s = 0 LIMIT %s) "
+            f"RETURNING id",
             [
                 now - timedelta(minutes=1),
                 now - timedelta(minutes=2),
                 ClockState.RUNNING.value,
+                now - timedelta(minutes=5),  # clocks the ingest just started stay as they are
                 step,
                 count,
             ],
