@@ -33,6 +33,7 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     args = parse()
     environment.ensure_postgres()
+    environment.ensure_redis()
     environment.apply()
     env = environment.bench_env()
     subprocess.run(

@@ -76,5 +76,29 @@ def ensure_postgres() -> None:
         subprocess.run(["createdb", "-h", PG_HOST, "-U", PG_USER, DB_NAME], check=True)
 
 
+def _redis_ready() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def ensure_redis() -> None:
+    """Start the local Redis service when it is down (throttle counters and the broker)."""
+    if _redis_ready():
+        return
+    starter = ["service", "redis-server", "start"]
+    if shutil.which("sudo") and os.geteuid() != 0:
+        starter = ["sudo", *starter]
+    subprocess.run(starter, check=False)
+    for _ in range(20):
+        if _redis_ready():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"Redis does not answer at {REDIS_URL}.")
+
+
 def apply() -> None:
     os.environ.update(bench_env())
