@@ -468,21 +468,33 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
         # A reassigned lead's running clocks follow the new owner.
         SlaClock.objects.open().filter(lead=lead).update(owner_id=lead.owner_id)
     if kind in (LeadEvent.Kind.CREATED, LeadEvent.Kind.TRANSITION) and event.to_stage:
-        clocks_start(lead=lead, stage=event.to_stage, now=now)
+        clocks_start(
+            lead=lead,
+            stage=event.to_stage,
+            now=now,
+            first_cycle=kind == LeadEvent.Kind.CREATED,
+        )
 
 
-def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
-    """A new cycle of every active policy triggered by entering `stage`."""
+def clocks_start(
+    *, lead: Lead, stage: str, now: datetime, first_cycle: bool = False
+) -> list[SlaClock]:
+    """A new cycle of every active policy triggered by entering `stage`. A lead just created
+    (`first_cycle`) has no earlier cycles to look up."""
     policies = list(
         SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
     )
     if not policies:
         return []
-    cycles = dict(
-        SlaClock.objects.filter(lead=lead, policy__in=policies)
-        .order_by()
-        .values_list("policy_id")
-        .annotate(last=Max("cycle"))
+    cycles = (
+        {}
+        if first_cycle
+        else dict(
+            SlaClock.objects.filter(lead=lead, policy__in=policies)
+            .order_by()
+            .values_list("policy_id")
+            .annotate(last=Max("cycle"))
+        )
     )
     clocks = []
     for policy in policies:
