@@ -80,3 +80,21 @@ def test_items_repeating_a_lead_of_the_same_batch_are_duplicates_or_updates(
     assert {r["id"] for r in body["results"]} == {lead.pk}
     assert lead.company == "Acme"
     assert SlaClock.objects.filter(lead=lead).count() == 1
+
+
+def test_a_lead_created_by_another_writer_meanwhile_sinks_only_its_own_item(
+    integration, make_lead, monkeypatch
+) -> None:
+    """The duplicate lookup ran before another writer committed the same person: the bulk
+    insert hits the unique index, and the batch falls back to one savepoint per item."""
+    from leads import batch_services
+
+    make_lead(email="raced@acme.example")
+    monkeypatch.setattr(batch_services, "_existing_maps", lambda items: ({}, {}))
+    items = [{"email": "raced@acme.example"}, {"email": "calm@acme.example"}]
+
+    body = integration.post("/api/v1/leads/batch/", {"items": items}, format="json").json()
+
+    assert [r["status"] for r in body["results"]] == ["duplicate", "created"]
+    assert Lead.objects.filter(email_normalized="calm@acme.example").count() == 1
+    assert Lead.objects.filter(email_normalized="raced@acme.example").count() == 1
