@@ -8,6 +8,7 @@ import argparse
 import json
 import statistics
 import time
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -22,7 +23,7 @@ from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
 from crm.api_keys import api_key_create
 from crm.models import ApiScope
 from sla.models import ClockState, SlaClock
-from sla.sweep import sla_sweep
+from sla.sweep import breaches_notify, sla_sweep
 
 LEAD_BODY = json.dumps(
     {
@@ -284,28 +285,58 @@ def sweep_rows(n: int) -> list[Row]:
         due = min(due, running // 2)
         ids = ceilings.make_due(due, now)
         bare = ceilings.bare_sweep_seconds(now)
+        flag_s, flagged = _flag_only(now)
+        began = time.perf_counter()
+        notified = breaches_notify(now=now, max_batches=10**6)
+        notify_s = time.perf_counter() - began
+        took = flag_s + notify_s
+        ok = took <= 5 * bare if due <= 1000 else took <= 5.0
+        rows.append(
+            Row(
+                section,
+                f"{len(ids):,} due: flag {flagged:,} (clock, breach row, event)",
+                f"{fmt(flag_s * 1000, ' ms')} ({ratio(flag_s, bare, higher_is_better=False)})",
+                f"bare UPDATE {fmt(bare * 1000, ' ms')}",
+                ratio(took, bare, higher_is_better=False) + " in all",
+                "<= 5x bare" if due <= 1000 else "<= 5 s",
+                verdict(ok),
+                raw={
+                    "seconds": took,
+                    "flag_seconds": flag_s,
+                    "notify_seconds": notify_s,
+                    "bare_seconds": bare,
+                    "due": len(ids),
+                },
+            )
+        )
+        rows.append(
+            Row(
+                section,
+                f"  then notify {notified:,} breaches (outbox messages)",
+                fmt(notify_s * 1000, " ms"),
+                target="(in the sweep's total)",
+            )
+        )
+    return rows
+
+
+def _flag_only(now: datetime) -> tuple[float, int]:
+    """Time the sweep's flagging passes alone: its notify step is timed on its own after."""
+    import sla.sweep
+
+    real_notify = sla.sweep.breaches_notify
+    sla.sweep.breaches_notify = lambda **kwargs: 0  # type: ignore[assignment]
+    try:
         began = time.perf_counter()
         flagged = 0
         while True:
             result = sla_sweep(now=now)
             flagged += result.breached
-            if not (result.breached or result.at_risk or result.notified):
+            if not (result.breached or result.at_risk):
                 break
-        took = time.perf_counter() - began
-        ok = took <= 5 * bare if due <= 1000 else took <= 5.0
-        rows.append(
-            Row(
-                section,
-                f"{len(ids):,} due -> {flagged:,} flagged, breaches and events written",
-                fmt(took * 1000, " ms"),
-                f"bare UPDATE {fmt(bare * 1000, ' ms')}",
-                ratio(took, bare, higher_is_better=False),
-                "<= 5x bare" if due <= 1000 else "<= 5 s",
-                verdict(ok),
-                raw={"seconds": took, "bare_seconds": bare, "due": len(ids)},
-            )
-        )
-    return rows
+        return time.perf_counter() - began, flagged
+    finally:
+        sla.sweep.breaches_notify = real_notify
 
 
 def celery_row(env: dict[str, str]) -> Row:
