@@ -14,21 +14,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
-from leads.models import Campaign, Lead, Persona
+from leads.lifecycle import Stage
+from leads.models import Campaign, Lead, LeadEvent, Persona
 from leads.services import (
     LeadInput,
     lead_create,
     lead_update,
+    new_lead,
     normalize_email,
     validate_lead_input,
 )
+from sla.services import clocks_start_many
 
 MAX_BATCH = 1000
 UPSERT_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title")
@@ -140,8 +143,12 @@ def lead_create_batch(
 ) -> list[ItemResult]:
     """Create up to MAX_BATCH leads; one result per item, in input order.
 
-    Each item runs in its own savepoint, so a bad or duplicate item never undoes the good
-    ones. Duplicates within the batch are caught too (the second is a duplicate of the first).
+    Set-based: every item is validated first, duplicates are found with two queries for the
+    whole batch, and the new leads, their history events and their SLA clocks are written with
+    one bulk insert each. A bad or duplicate item never undoes the good ones. Items that touch a
+    lead another item of this batch creates (same email or external id: the later one is a
+    duplicate of, or an update to, the earlier), external-id updates, and the new leads of a
+    batch that lost a race to another writer take the per-item path, each in its own savepoint.
     """
     now = now or timezone.now()
     permissions.require(
@@ -152,16 +159,75 @@ def lead_create_batch(
         raise DomainError(f"At most {MAX_BATCH} leads per batch.", field="items")
     items = _resolve_references(items)
     by_external, open_emails = _existing_maps(items)
-    results: list[ItemResult] = []
-    for data in items:
+    results: list[ItemResult | None] = [None] * len(items)
+    fresh: list[tuple[int, Lead]] = []
+    later: list[int] = []
+    pending_emails: set[str] = set()
+    pending_external: set[tuple[str, str]] = set()
+    for index, data in enumerate(items):
         try:
-            results.append(_batch_item(actor, data, now, by_external, open_emails))
+            values = validate_lead_input(data)
+        except DomainError as error:
+            results[index] = ItemResult("error", errors=[error])
+            continue
+        external = (values["source"], values["external_id"] or "")
+        known = external in by_external or external in pending_external
+        if (values["external_id"] and known) or values["email_normalized"] in pending_emails:
+            later.append(index)
+        elif values["email_normalized"] in open_emails:
+            results[index] = ItemResult(
+                "duplicate", existing_id=open_emails[values["email_normalized"]]
+            )
+        else:
+            pending_emails.add(values["email_normalized"])
+            if values["external_id"]:
+                pending_external.add(external)
+            fresh.append((index, new_lead(actor=actor, values=values, now=now)))
+    if fresh and not _insert_fresh(actor, [lead for _, lead in fresh], now):
+        later = sorted(later + [index for index, _ in fresh])
+        fresh = []
+    for index, lead in fresh:
+        results[index] = ItemResult("created", lead=lead)
+        open_emails[lead.email_normalized] = lead.pk
+        if lead.external_id:
+            by_external[(lead.source, lead.external_id)] = lead
+    for index in later:
+        try:
+            results[index] = _batch_item(actor, items[index], now, by_external, open_emails)
         except DomainError as error:
             if error.code == ErrorCode.DUPLICATE:
-                results.append(ItemResult("duplicate", existing_id=error.existing_id))
+                results[index] = ItemResult("duplicate", existing_id=error.existing_id)
             else:
-                results.append(ItemResult("error", errors=[error]))
-    return results
+                results[index] = ItemResult("error", errors=[error])
+    return [result for result in results if result is not None]
+
+
+def _insert_fresh(actor: User, leads: list[Lead], now: datetime) -> bool:
+    """Insert the new leads with their creation events and clocks in one savepoint; False
+    (and nothing written) when another writer created one of the same people meanwhile."""
+    try:
+        with transaction.atomic():
+            Lead.objects.bulk_create(leads)
+    except IntegrityError:
+        for lead in leads:
+            lead.pk = None
+            lead._state.adding = True
+        return False
+    LeadEvent.objects.bulk_create(
+        [
+            LeadEvent(
+                lead=lead,
+                kind=LeadEvent.Kind.CREATED,
+                actor=actor,
+                to_stage=Stage.ENGAGED,
+                changes={"source": lead.source, "email": lead.email},
+                created_at=now,
+            )
+            for lead in leads
+        ]
+    )
+    clocks_start_many(leads=leads, stage=Stage.ENGAGED, now=now)
+    return True
 
 
 def _batch_item(

@@ -258,6 +258,8 @@ class Lead(models.Model):
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
             models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_stage_idx"),
+            # The lead list's default order and keyset pagination (created_at, id), any filter.
+            models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -345,7 +347,24 @@ class LeadEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx")]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx"),
+            # crm.selectors funnel and campaign_performance: "did this lead ever reach ...",
+            # answered from a small index instead of the lead's whole history.
+            models.Index(
+                fields=["lead"],
+                condition=Q(kind="transition", to_stage="qualified"),
+                name="leadevent_reached_sales_idx",
+            ),
+            models.Index(
+                fields=["lead"],
+                condition=Q(kind="transition", to_stage="opportunity"),
+                name="leadevent_reached_opp_idx",
+            ),
+            models.Index(
+                fields=["lead"], condition=Q(kind="accepted"), name="leadevent_accepted_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.lead_id}"

@@ -351,6 +351,20 @@ def validate_lead_input(data: LeadInput) -> dict[str, Any]:
     return values
 
 
+def new_lead(*, actor: User, values: dict[str, Any], now: datetime) -> Lead:
+    """An unsaved engaged lead from validated values (lead_create and batches insert it)."""
+    return Lead(
+        **values,
+        stage=Stage.ENGAGED,
+        owner_team=Team.MARKETING,
+        owner=actor if actor.role == Role.MARKETER else None,
+        stage_changed_at=now,
+        created_at=now,
+        updated_at=now,
+        created_by=actor,
+    )
+
+
 @transaction.atomic
 def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) -> Lead:
     """Create an engaged lead, or raise DUPLICATE naming the lead that already exists."""
@@ -367,16 +381,7 @@ def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) ->
     )
     if existing is not None:
         raise _duplicate_error(existing)
-    lead = Lead(
-        **values,
-        stage=Stage.ENGAGED,
-        owner_team=Team.MARKETING,
-        owner=actor if actor.role == Role.MARKETER else None,
-        stage_changed_at=now,
-        created_at=now,
-        updated_at=now,
-        created_by=actor,
-    )
+    lead = new_lead(actor=actor, values=values, now=now)
     try:
         with transaction.atomic():
             lead.save(force_insert=True)

@@ -10,17 +10,23 @@ from crm.outbox import Delivery
 from sla.models import Breach, SlaClock, WebhookEndpoint
 
 
-def _recipients(breach: Breach) -> list[User]:
+def active_managers() -> list[User]:
+    """Who hears about a breach nobody else was named for; read once per batch."""
+    return list(User.objects.filter(role=Role.MANAGER, is_active=True))
+
+
+def _recipients(breach: Breach, managers: list[User] | None) -> list[User]:
+    """`escalate_to` is read through `.all()` so a prefetch serves a whole batch."""
     chosen: dict[int, User] = {}
     if breach.kind == Breach.Kind.CLOCK:
         policy = breach.policy
-        escalate = list(policy.escalate_to.filter(is_active=True)) if policy else []
+        escalate = [u for u in policy.escalate_to.all() if u.is_active] if policy else []
         if policy is not None and policy.notify_owner and breach.owner and breach.owner.is_active:
             chosen[breach.owner.pk] = breach.owner
     else:
-        escalate = list(breach.commitment.escalate_to.filter(is_active=True))
+        escalate = [u for u in breach.commitment.escalate_to.all() if u.is_active]
     if not escalate:
-        escalate = list(User.objects.filter(role=Role.MANAGER, is_active=True))
+        escalate = managers if managers is not None else active_managers()
     for user in escalate:
         chosen.setdefault(user.pk, user)
     return list(chosen.values())
@@ -48,11 +54,13 @@ def breach_payload(breach: Breach) -> dict[str, Any]:
     }
 
 
-def breach_deliveries(breach: Breach, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
+def breach_deliveries(
+    breach: Breach, endpoints: list[WebhookEndpoint], managers: list[User] | None = None
+) -> list[Delivery]:
     payload = breach_payload(breach)
     event = "commitment.missed" if breach.kind == Breach.Kind.COMMITMENT else "breach.created"
     deliveries = []
-    for user in _recipients(breach):
+    for user in _recipients(breach, managers):
         deliveries.append(
             Delivery(
                 channel=OutboxChannel.IN_APP,

@@ -468,21 +468,33 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
         # A reassigned lead's running clocks follow the new owner.
         SlaClock.objects.open().filter(lead=lead).update(owner_id=lead.owner_id)
     if kind in (LeadEvent.Kind.CREATED, LeadEvent.Kind.TRANSITION) and event.to_stage:
-        clocks_start(lead=lead, stage=event.to_stage, now=now)
+        clocks_start(
+            lead=lead,
+            stage=event.to_stage,
+            now=now,
+            first_cycle=kind == LeadEvent.Kind.CREATED,
+        )
 
 
-def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
-    """A new cycle of every active policy triggered by entering `stage`."""
+def clocks_start(
+    *, lead: Lead, stage: str, now: datetime, first_cycle: bool = False
+) -> list[SlaClock]:
+    """A new cycle of every active policy triggered by entering `stage`. A lead just created
+    (`first_cycle`) has no earlier cycles to look up."""
     policies = list(
         SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
     )
     if not policies:
         return []
-    cycles = dict(
-        SlaClock.objects.filter(lead=lead, policy__in=policies)
-        .order_by()
-        .values_list("policy_id")
-        .annotate(last=Max("cycle"))
+    cycles = (
+        {}
+        if first_cycle
+        else dict(
+            SlaClock.objects.filter(lead=lead, policy__in=policies)
+            .order_by()
+            .values_list("policy_id")
+            .annotate(last=Max("cycle"))
+        )
     )
     clocks = []
     for policy in policies:
@@ -509,6 +521,60 @@ def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
         [
             (
                 lead.pk,
+                now,
+                {
+                    "policy": c.policy.name,
+                    "state": ["", ClockState.RUNNING],
+                    "due_at": c.due_at.isoformat(),
+                },
+                "",
+            )
+            for c in clocks
+        ]
+    )
+    return clocks
+
+
+def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[SlaClock]:
+    """clocks_start for many leads just created in `stage` (their first cycle): one query for
+    the policies and one bulk insert each for the clocks and their timeline events."""
+    policies = list(
+        SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
+    )
+    if not policies or not leads:
+        return []
+    deadlines = []
+    for policy in policies:
+        schedule = policy.schedule()
+        deadlines.append(
+            (
+                policy,
+                add_business_time(now, policy.target * float(policy.at_risk_fraction), schedule),
+                add_business_time(now, policy.target, schedule),
+            )
+        )
+    clocks = [
+        SlaClock(
+            lead=lead,
+            policy=policy,
+            cycle=1,
+            goal=policy.goal,
+            stage=stage,
+            team=policy.accountable_team,
+            owner_id=lead.owner_id,
+            target=policy.target,
+            started_at=now,
+            at_risk_at=at_risk_at,
+            due_at=due_at,
+        )
+        for lead in leads
+        for policy, at_risk_at, due_at in deadlines
+    ]
+    SlaClock.objects.bulk_create(clocks)
+    record_clock_events(
+        [
+            (
+                c.lead_id,
                 now,
                 {
                     "policy": c.policy.name,

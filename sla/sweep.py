@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.outbox import outbox_write
-from sla.escalation import at_risk_deliveries, breach_deliveries
+from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
 from sla.services import breaches_record, record_clock_events
 
@@ -39,6 +39,16 @@ def _skip_locked() -> str:
     return " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
 
 
+def _id_in(subquery: str) -> str:
+    """`id IN (subquery)`. On PostgreSQL the subquery runs once, as an InitPlan feeding the
+    primary key: with `id IN (...)` and statistics from before a backlog (an estimate of one
+    row), the planner may pick a nested loop that re-runs the locking subquery for every
+    candidate row, and a 100,000-breach backlog then stalls for minutes."""
+    if connection.vendor == "postgresql":
+        return f"id = ANY(ARRAY({subquery}))"
+    return f"id IN ({subquery})"
+
+
 def _claim(sql: str, params: list[object]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -56,9 +66,12 @@ def breached_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
     # Uses slaclock_open_due_idx (partial: state IN running, at_risk).
     sql = (
         f"UPDATE {table} SET state = %s, breached_at = due_at "
-        f"WHERE id IN (SELECT id FROM {table} WHERE state IN (%s, %s) AND due_at <= %s "
-        f"ORDER BY due_at LIMIT %s{_skip_locked()}) "
-        f"AND state IN (%s, %s) RETURNING id"
+        "WHERE "
+        + _id_in(
+            f"SELECT id FROM {table} WHERE state IN (%s, %s) AND due_at <= %s "
+            f"ORDER BY due_at LIMIT %s{_skip_locked()}"
+        )
+        + " AND state IN (%s, %s) RETURNING id"
     )
     open_states = [ClockState.RUNNING.value, ClockState.AT_RISK.value]
     return sql, [ClockState.BREACHED.value, *open_states, at, limit, *open_states]
@@ -74,9 +87,12 @@ def at_risk_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
     # Uses slaclock_running_risk_idx (partial: state = running).
     sql = (
         f"UPDATE {table} SET state = %s "
-        f"WHERE id IN (SELECT id FROM {table} WHERE state = %s AND at_risk_at <= %s "
-        f"AND due_at > %s ORDER BY at_risk_at LIMIT %s{_skip_locked()}) "
-        f"AND state = %s RETURNING id"
+        "WHERE "
+        + _id_in(
+            f"SELECT id FROM {table} WHERE state = %s AND at_risk_at <= %s "
+            f"AND due_at > %s ORDER BY at_risk_at LIMIT %s{_skip_locked()}"
+        )
+        + " AND state = %s RETURNING id"
     )
     running = ClockState.RUNNING.value
     return sql, [ClockState.AT_RISK.value, running, at, at, limit, running]
@@ -88,8 +104,12 @@ def _claim_unprocessed_breaches(now: datetime, limit: int) -> list[int]:
     # Uses breach_unprocessed_idx (partial: processed_at IS NULL).
     sql = (
         f"UPDATE {table} SET processed_at = %s "
-        f"WHERE id IN (SELECT id FROM {table} WHERE processed_at IS NULL "
-        f"ORDER BY id LIMIT %s{_skip_locked()}) AND processed_at IS NULL RETURNING id"
+        "WHERE "
+        + _id_in(
+            f"SELECT id FROM {table} WHERE processed_at IS NULL "
+            f"ORDER BY id LIMIT %s{_skip_locked()}"
+        )
+        + " AND processed_at IS NULL RETURNING id"
     )
     return _claim(sql, [at, limit])
 
@@ -173,10 +193,15 @@ def breaches_notify(
             ids = _claim_unprocessed_breaches(now, batch_size)
             if ids:
                 endpoints = list(WebhookEndpoint.objects.filter(active=True))
-                breaches = Breach.objects.filter(pk__in=ids).select_related(
-                    "policy", "owner", "commitment"
+                breaches = (
+                    Breach.objects.filter(pk__in=ids)
+                    .select_related("policy", "owner", "commitment")
+                    .prefetch_related("policy__escalate_to", "commitment__escalate_to")
                 )
-                deliveries = [d for b in breaches for d in breach_deliveries(b, endpoints)]
+                managers = active_managers()
+                deliveries = [
+                    d for b in breaches for d in breach_deliveries(b, endpoints, managers)
+                ]
                 outbox_write(deliveries, now=now)
         notified += len(ids)
         if len(ids) < batch_size:

@@ -41,6 +41,6 @@ def drop_trigger(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0003_csv_import_jobs")]
+    dependencies = [("leads", "0004_lead_list_and_funnel_indexes")]
 
     operations = [migrations.RunPython(create_trigger, drop_trigger)]

@@ -1,0 +1,1 @@
+"""The performance harness: `make bench` seeds leads on PostgreSQL and prints one table."""

@@ -1,0 +1,80 @@
+"""Server time and SQL queries per request, in process: Django's test Client against the
+bench database, every query captured."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import Resolver404, resolve
+
+from crm.models import User
+from leads.models import Lead
+
+BREACH_REPORT = "/sla/breaches/"
+PAGE_BUDGET_SECONDS = 20.0
+
+
+@dataclass
+class PageTiming:
+    name: str
+    path: str
+    median_ms: float | None
+    p95_ms: float | None
+    queries: int | None
+    note: str = ""
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def pages_to_measure(manager: User) -> list[tuple[str, str]]:
+    """(row name, path): dashboard, a filtered list of 50, a page of 100, a detail, breaches."""
+    sample = Lead.objects.filter(stage="qualified").order_by("id").values_list("id", "owner_id")
+    lead_id, owner_id = sample.first() or (Lead.objects.order_by("id").first().pk, None)
+    return [
+        ("dashboard", "/"),
+        ("leads list (50, filtered)", f"/leads/?stage=qualified&owner={owner_id}"),
+        ("leads list (50, open, all owners)", "/leads/?is_open=true"),
+        ("API leads list (page of 100)", "/api/v1/leads/?page_size=100"),
+        ("lead detail", f"/leads/{lead_id}/"),
+        ("breach report", BREACH_REPORT),
+    ]
+
+
+def measure_pages(manager: User, *, repeats: int) -> list[PageTiming]:
+    client = Client()
+    client.force_login(manager)
+    results = []
+    for name, path in pages_to_measure(manager):
+        try:
+            resolve(path.split("?")[0])
+        except Resolver404:
+            results.append(PageTiming(name, path, None, None, None, "n/a (page missing)"))
+            continue
+        timings: list[float] = []
+        queries = 0
+        status = 0
+        budget = time.perf_counter() + PAGE_BUDGET_SECONDS
+        for attempt in range(repeats + 1):
+            if attempt > 3 and time.perf_counter() > budget:
+                break  # a slow page gets fewer samples, so the default N stays in time
+            with CaptureQueriesContext(connection) as captured:
+                began = time.perf_counter()
+                response = client.get(path)
+                took = time.perf_counter() - began
+            status = response.status_code
+            if attempt:  # the first request warms caches and connections
+                timings.append(took * 1000)
+                queries = len(captured)
+        note = "" if status == 200 else f"HTTP {status}"
+        results.append(
+            PageTiming(name, path, statistics.median(timings), _p95(timings), queries, note)
+        )
+    return results

@@ -1,0 +1,398 @@
+"""The measurements, in order: pages at the small size and at N, HTTP ingest and list
+against the bare endpoints, batch ingest against raw inserts, the sweep against the bare
+UPDATE, then resident memory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bench import ceilings, seed, servers
+from bench.pages import measure_pages
+from bench.report import Row, fmt, ratio, verdict
+from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
+from crm.api_keys import api_key_create
+from crm.models import ApiScope
+from sla.models import ClockState, SlaClock
+from sla.sweep import breaches_notify, sla_sweep
+
+LEAD_BODY = json.dumps(
+    {
+        "email": "ingest{n}@bench.example",
+        "first_name": "Ada",
+        "last_name": "Bench",
+        "company": "Bench Inc",
+        "source": "bench",
+        "external_id": "ingest-{n}",
+    }
+)
+BARE_BODY = json.dumps(
+    {
+        "email": "bare{n}@bench.example",
+        "first_name": "Ada",
+        "last_name": "Bench",
+        "company": "Bench Inc",
+        "source": "bench",
+        "external_id": "bare-{n}",
+    }
+)
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def raw_replay_ms(path: str, client: Client) -> float:
+    """Run the SQL a page issued, straight on a cursor: the floor under that page."""
+    with CaptureQueriesContext(connection) as captured:
+        client.get(path)
+    statements = [q["sql"] for q in captured.captured_queries]
+    timings = []
+    for _ in range(5):
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+                if cursor.description:
+                    cursor.fetchall()
+        timings.append(time.perf_counter() - began)
+    return statistics.median(timings) * 1000
+
+
+def page_rows(size: int, ref: seed.Reference, repeats: int, label: str) -> tuple[list[Row], dict]:
+    rows = []
+    client = Client()
+    client.force_login(ref.manager)
+    found = {}
+    for timing in measure_pages(ref.manager, repeats=repeats):
+        found[timing.name] = timing
+        raw = {"median_ms": timing.median_ms, "p95_ms": timing.p95_ms, "queries": timing.queries}
+        value = timing.note or (
+            f"median {fmt(timing.median_ms, ' ms')}, p95 {fmt(timing.p95_ms, ' ms')}, "
+            f"{timing.queries} queries"
+        )
+        if timing.note and timing.median_ms is not None:
+            value = f"{timing.note}: median {fmt(timing.median_ms, ' ms')}"
+        row = Row(f"pages at {label} leads", timing.name, value, raw=raw)
+        if timing.name == "dashboard" and timing.median_ms is not None:
+            floor = raw_replay_ms(timing.path, client)
+            row.ceiling = f"its SQL replayed raw {fmt(floor, ' ms')}"
+            row.ratio = ratio(timing.median_ms, floor, higher_is_better=False)
+            row.target = "<= 1.5x raw or <= 50 ms"
+            row.verdict = verdict(timing.median_ms <= max(1.5 * floor, 50))
+            raw["raw_sql_ms"] = floor
+        rows.append(row)
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        cursor.execute("SELECT stage, count(*) FROM leads_lead GROUP BY stage")
+        cursor.fetchall()
+        group_ms = (time.perf_counter() - began) * 1000
+    rows.append(
+        Row(
+            f"pages at {label} leads",
+            "raw GROUP BY stage (reference)",
+            fmt(group_ms, " ms"),
+            raw={"ms": group_ms},
+        )
+    )
+    return rows, found
+
+
+def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Reference) -> list[Row]:
+    issued = api_key_create(
+        actor=None,
+        name=f"bench-{int(time.time())}",
+        scopes=[ApiScope.LEADS_WRITE, ApiScope.LEADS_READ],
+    )
+    api_headers = {"Authorization": f"Bearer {issued.raw_key}", "Content-Type": "application/json"}
+    client = Client()
+    client.force_login(ref.manager)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    owner_id = ref.reps[0]
+    base = {
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "requests": 50_000,
+        "warmup": 3,
+        "first": int(time.time() * 1000) % 10**9 * 100,
+    }
+    rows: list[Row] = []
+    _log("HTTP: product under gunicorn")
+    with servers.gunicorn("crm.wsgi:application", PRODUCT_PORT, WORKERS, env) as product:
+        create = servers.load(
+            {
+                **base,
+                "port": PRODUCT_PORT,
+                "method": "POST",
+                "path": "/api/v1/leads/",
+                "headers": api_headers,
+                "body": LEAD_BODY,
+            }
+        )
+        listing = servers.load(
+            {
+                **base,
+                "port": PRODUCT_PORT,
+                "method": "GET",
+                "path": f"/leads/?stage=qualified&owner={owner_id}",
+                "headers": {"Cookie": cookie},
+                "ok": [200],
+            }
+        )
+        batch = servers.load(
+            {
+                "concurrency": 1,
+                "seconds": 120,
+                "requests": args.batches,
+                "warmup": 0,
+                "first": base["first"] + 1,
+                "port": PRODUCT_PORT,
+                "method": "POST",
+                "path": "/api/v1/leads/batch/",
+                "headers": api_headers,
+                "body": _batch_body(1000),
+            }
+        )
+        web_rss = product.worker_rss_mb()
+    _log("HTTP: bare DRF endpoint under gunicorn")
+    with servers.gunicorn("bench.bare.wsgi:application", BARE_PORT, WORKERS, env):
+        bare_create = servers.load(
+            {
+                **base,
+                "port": BARE_PORT,
+                "method": "POST",
+                "path": "/leads/",
+                "body": BARE_BODY,
+                "headers": {"Content-Type": "application/json"},
+            }
+        )
+        bare_list = servers.load(
+            {**base, "port": BARE_PORT, "method": "GET", "path": "/leads/", "ok": [200]}
+        )
+    section = "HTTP through gunicorn (4 sync workers, loopback)"
+    rows.append(
+        Row(
+            section,
+            "single-lead ingest POST /api/v1/leads/",
+            f"{fmt(create['rate'], '/s')}, p50 {fmt(create['p50_ms'], ' ms')}, "
+            f"p99 {fmt(create['p99_ms'], ' ms')}" + _errors(create),
+            f"bare DRF create {fmt(bare_create['rate'], '/s')}, "
+            f"p99 {fmt(bare_create['p99_ms'], ' ms')}",
+            ratio(create["rate"], bare_create["rate"], higher_is_better=True),
+            ">= 60%, p99 <= 100 ms",
+            verdict(create["rate"] >= 0.6 * bare_create["rate"] and create["p99_ms"] <= 100),
+            raw={"product": create, "bare": bare_create},  # type: ignore[dict-item]
+        )
+    )
+    rows.append(
+        Row(
+            section,
+            "leads list page (50, filtered)",
+            f"{fmt(listing['rate'], '/s')}, p99 {fmt(listing['p99_ms'], ' ms')}" + _errors(listing),
+            f"bare DRF list of 50 {fmt(bare_list['rate'], '/s')}",
+            ratio(listing["rate"], bare_list["rate"], higher_is_better=True),
+            ">= 70%",
+            verdict(listing["rate"] >= 0.7 * bare_list["rate"]),
+            raw={"product": listing, "bare": bare_list},  # type: ignore[dict-item]
+        )
+    )
+    _log("batch ceilings: bulk_create, multi-row INSERT, COPY")
+    inserts = ceilings.insert_rates(1000 * max(1, args.batches))
+    batch_rate = batch["rate"] * 1000
+    rows.append(
+        Row(
+            "batch ingest (1,000 items, de-duplication, history, clocks)",
+            "POST /api/v1/leads/batch/",
+            f"{fmt(batch_rate, ' leads/s')}" + _errors(batch),
+            f"bulk_create {fmt(inserts['bulk_create'], '/s')}, multi-row INSERT "
+            f"{fmt(inserts['multirow_insert'], '/s')}, COPY {fmt(inserts['copy'], '/s')}",
+            ratio(batch_rate, inserts["bulk_create"], higher_is_better=True) + " of bulk_create",
+            ">= 40% of bulk_create, >= 5,000/s",
+            verdict(batch_rate >= 0.4 * inserts["bulk_create"] and batch_rate >= 5000),
+            raw={"leads_per_s": batch_rate, **inserts},
+        )
+    )
+    rows.append(
+        Row(
+            "memory after the run",
+            "web worker resident (largest gunicorn worker)",
+            fmt(web_rss, " MB"),
+            target="<= 150 MB",
+            verdict=verdict(web_rss <= 150),
+            raw={"mb": web_rss},
+        )
+    )
+    return rows
+
+
+def _batch_body(size: int) -> str:
+    items = [
+        {
+            "email": f"batch{{n}}-{i}@bench.example",
+            "first_name": "Bo",
+            "last_name": "Batch",
+            "source": "bench-batch",
+            "external_id": f"batch-{{n}}-{i}",
+        }
+        for i in range(size)
+    ]
+    # One in fifty repeats an earlier email: the de-duplication has work to do.
+    for i in range(0, size, 50):
+        if i:
+            items[i]["email"] = items[i - 1]["email"]
+    return json.dumps({"items": items})
+
+
+def _errors(result: dict) -> str:
+    return (
+        f" ({sum(result['errors'].values())} errors: {result['errors']})"
+        if result["errors"]
+        else ""
+    )
+
+
+def sweep_rows(n: int) -> list[Row]:
+    section = f"SLA sweep among {n:,} leads"
+    rows = []
+    now = timezone.now()
+    running = SlaClock.objects.filter(state=ClockState.RUNNING).count()
+    idle = []
+    for _ in range(20):
+        began = time.perf_counter()
+        sla_sweep(now=now)
+        idle.append((time.perf_counter() - began) * 1000)
+    idle_ms = statistics.median(idle)
+    rows.append(
+        Row(
+            section,
+            f"idle tick ({running:,} clocks running)",
+            fmt(idle_ms, " ms", 2),
+            target="<= 2 ms",
+            verdict=verdict(idle_ms <= 2),
+            raw={"ms": idle_ms},
+        )
+    )
+    for due in (1000, 100_000):
+        due = min(due, running // 2)
+        ids = ceilings.make_due(due, now)
+        bare = ceilings.bare_sweep_seconds(now)
+        flag_s, flagged = _flag_only(now)
+        began = time.perf_counter()
+        notified = breaches_notify(now=now, max_batches=10**6)
+        notify_s = time.perf_counter() - began
+        took = flag_s + notify_s
+        ok = took <= 5 * bare if due <= 1000 else took <= 5.0
+        rows.append(
+            Row(
+                section,
+                f"{len(ids):,} due: flag {flagged:,} (clock, breach row, event)",
+                f"{fmt(flag_s * 1000, ' ms')} ({ratio(flag_s, bare, higher_is_better=False)})",
+                f"bare UPDATE {fmt(bare * 1000, ' ms')}",
+                ratio(took, bare, higher_is_better=False) + " in all",
+                "<= 5x bare" if due <= 1000 else "<= 5 s",
+                verdict(ok),
+                raw={
+                    "seconds": took,
+                    "flag_seconds": flag_s,
+                    "notify_seconds": notify_s,
+                    "bare_seconds": bare,
+                    "due": len(ids),
+                },
+            )
+        )
+        rows.append(
+            Row(
+                section,
+                f"  then notify {notified:,} breaches (outbox messages)",
+                fmt(notify_s * 1000, " ms"),
+                target="(in the sweep's total)",
+            )
+        )
+    return rows
+
+
+def _flag_only(now: datetime) -> tuple[float, int]:
+    """Time the sweep's flagging passes alone: its notify step is timed on its own after."""
+    import sla.sweep
+
+    real_notify = sla.sweep.breaches_notify
+    sla.sweep.breaches_notify = lambda **kwargs: 0  # type: ignore[assignment]
+    try:
+        began = time.perf_counter()
+        flagged = 0
+        while True:
+            result = sla_sweep(now=now)
+            flagged += result.breached
+            if not (result.breached or result.at_risk):
+                break
+        return time.perf_counter() - began, flagged
+    finally:
+        sla.sweep.breaches_notify = real_notify
+
+
+def celery_row(env: dict[str, str]) -> Row:
+    from crm.celery import app
+
+    with servers.celery_worker(env) as worker:
+        app.send_task("sla.tasks.sweep")
+        time.sleep(5)
+        rss = servers.rss_mb(worker.pid)
+    return Row(
+        "memory after the run",
+        "Celery worker resident (solo pool, after a sweep task)",
+        fmt(rss, " MB"),
+        raw={"mb": rss},
+    )
+
+
+def everything(args: argparse.Namespace, env: dict[str, str]) -> list[Row]:
+    now = timezone.now()
+    if not args.reuse:
+        _log("reset the bench tables")
+        seed.reset()
+    ref = seed.reference_data(now)
+    rows: list[Row] = []
+    small = min(args.small, args.leads)
+    took = seed.grow_to(small, ref, now) if seed.seeded_count() < small else 0.0
+    _log(f"seeded {small:,} leads in {took:.1f}s")
+    if seed.seeded_count() <= small:
+        rows += page_rows(small, ref, args.repeats, f"{small:,}")[0]
+    took = seed.grow_to(args.leads, ref, now)
+    _log(f"seeded {args.leads:,} leads in {took:.1f}s")
+    big_rows, found = page_rows(args.leads, ref, args.repeats, f"{args.leads:,}")
+    rows += big_rows
+    small_rows = {r.measure: r for r in rows if r.section.startswith(f"pages at {small:,}")}
+    for row in big_rows:
+        before = small_rows.get(row.measure)
+        if before and "queries" in row.raw and row.raw["queries"] is not None:
+            same = before.raw.get("queries") == row.raw["queries"]
+            row.target = row.target or "queries same as at small N"
+            row.verdict = row.verdict or verdict(same)
+    api_page = found.get("API leads list (page of 100)")
+    if api_page and api_page.median_ms:
+        rows.append(
+            Row(
+                f"pages at {args.leads:,} leads",
+                "API page of 100 vs peers (500-600 ms)",
+                fmt(api_page.median_ms, " ms"),
+                "peer 500 ms",
+                f"{500 / api_page.median_ms:.0f}x faster",
+                ">= 10x faster",
+                verdict(api_page.median_ms <= 50),
+            )
+        )
+    _log("HTTP load")
+    rows += ingest_rows(args, env, ref)
+    _log("sweep")
+    rows += sweep_rows(args.leads)
+    rows.append(celery_row(env))
+    return rows
