@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypedDict
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 
-from leads.lifecycle import OPEN_STAGES, STAGE_ORDER, STAGE_OWNER, Stage
+from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, LeadEvent
+from leads.selectors import StageRow, pipeline_by_stage
 
 PERIODS: dict[str, tuple[str, int | None]] = {
     "7d": ("Last 7 days", 7),
@@ -58,32 +59,9 @@ class DashboardFilters:
         return queryset
 
 
-class PipelineRow(TypedDict):
-    stage: str
-    label: str
-    owner_team: str
-    count: int
-    value: Decimal
-
-
-def pipeline(filters: DashboardFilters, now: datetime) -> list[PipelineRow]:
-    """Leads and estimated value per current stage (one GROUP BY)."""
-    totals = {
-        row["stage"]: row
-        for row in filters.leads(now)
-        .values("stage")
-        .annotate(count=Count("id"), value=Sum("estimated_value"))
-    }
-    return [
-        PipelineRow(
-            stage=stage,
-            label=Stage(stage).label,
-            owner_team=STAGE_OWNER[stage],
-            count=totals.get(stage, {}).get("count", 0),
-            value=totals.get(stage, {}).get("value") or Decimal("0"),
-        )
-        for stage in STAGE_ORDER
-    ]
+def pipeline(filters: DashboardFilters, now: datetime) -> list[StageRow]:
+    """Leads and estimated value per current stage, within the dashboard's filters."""
+    return pipeline_by_stage(filters.leads(now))
 
 
 class FunnelStep(TypedDict):

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from leads.lifecycle import STAGE_ORDER, STAGE_OWNER, Stage
 from leads.models import Lead, LeadEvent
@@ -20,11 +20,12 @@ class StageRow(TypedDict):
     value: Decimal
 
 
-def pipeline_by_stage() -> list[StageRow]:
+def pipeline_by_stage(leads: QuerySet[Lead] | None = None) -> list[StageRow]:
     """Leads and estimated value per stage, in funnel order, from one GROUP BY."""
+    leads = Lead.objects.all() if leads is None else leads
     totals = {
         row["stage"]: row
-        for row in Lead.objects.order_by()
+        for row in leads.order_by()
         .values("stage")
         .annotate(count=Count("id"), value=Sum("estimated_value"))
     }
