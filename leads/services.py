@@ -295,6 +295,31 @@ def _move(
     return lead
 
 
+def _move_with_reason(
+    *,
+    lead: Lead,
+    transition: str,
+    kind: str,
+    reason: Reason | int | None,
+    note: str,
+    actor: User,
+    now: datetime,
+    extra: dict[str, Any],
+) -> Lead:
+    """A move that needs a reason from a managed list (reject, lose, disqualify)."""
+    _check_stage(lead, transition)
+    chosen = clean_reason(reason, kind)
+    note = clean_text("note", note, 500)
+    return _move(
+        lead=lead,
+        transition=transition,
+        actor=actor,
+        now=now,
+        extra={"reason": chosen, "reason_note": note, **extra},
+        note=note,
+    )
+
+
 # ---------------------------------------------------------------- create and edit
 
 
@@ -558,16 +583,15 @@ def lead_reject(
             code=ErrorCode.ILLEGAL_TRANSITION,
             field="transition",
         )
-    _check_stage(lead, Transition.REJECT)
-    chosen = clean_reason(reason, Reason.Kind.REJECT)
-    note = clean_text("note", note, 500)
-    return _move(
+    return _move_with_reason(
         lead=lead,
         transition=Transition.REJECT,
+        kind=Reason.Kind.REJECT,
+        reason=reason,
+        note=note,
         actor=actor,
         now=now,
-        extra={"owner": None, "reason": chosen, "reason_note": note},
-        note=note,
+        extra={"owner": None},
     )
 
 
@@ -648,15 +672,15 @@ def lead_lose(
             code=ErrorCode.ILLEGAL_TRANSITION,
             field="transition",
         )
-    chosen = clean_reason(reason, Reason.Kind.LOST)
-    note = clean_text("note", note, 500)
-    return _move(
+    return _move_with_reason(
         lead=lead,
         transition=Transition.LOSE,
+        kind=Reason.Kind.LOST,
+        reason=reason,
+        note=note,
         actor=actor,
         now=now,
-        extra={"reason": chosen, "reason_note": note, "closed_at": now},
-        note=note,
+        extra={"closed_at": now},
     )
 
 
@@ -694,16 +718,15 @@ def lead_disqualify(
 ) -> Lead:
     now = now or timezone.now()
     lead = _lock(lead, expected_version, actor)
-    _check_stage(lead, Transition.DISQUALIFY)
-    chosen = clean_reason(reason, Reason.Kind.DISQUALIFY)
-    note = clean_text("note", note, 500)
-    return _move(
+    return _move_with_reason(
         lead=lead,
         transition=Transition.DISQUALIFY,
+        kind=Reason.Kind.DISQUALIFY,
+        reason=reason,
+        note=note,
         actor=actor,
         now=now,
-        extra={"reason": chosen, "reason_note": note, "closed_at": now, "owner": None},
-        note=note,
+        extra={"closed_at": now, "owner": None},
     )
 
 
