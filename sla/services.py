@@ -476,73 +476,10 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
         )
 
 
-def clocks_start(
-    *, lead: Lead, stage: str, now: datetime, first_cycle: bool = False
-) -> list[SlaClock]:
-    """A new cycle of every active policy triggered by entering `stage`. A lead just created
-    (`first_cycle`) has no earlier cycles to look up."""
-    policies = list(
-        SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
-    )
-    if not policies:
-        return []
-    cycles = (
-        {}
-        if first_cycle
-        else dict(
-            SlaClock.objects.filter(lead=lead, policy__in=policies)
-            .order_by()
-            .values_list("policy_id")
-            .annotate(last=Max("cycle"))
-        )
-    )
-    clocks = []
-    for policy in policies:
-        schedule = policy.schedule()
-        clocks.append(
-            SlaClock(
-                lead=lead,
-                policy=policy,
-                cycle=cycles.get(policy.pk, 0) + 1,
-                goal=policy.goal,
-                stage=stage,
-                team=policy.accountable_team,
-                owner_id=lead.owner_id,
-                target=policy.target,
-                started_at=now,
-                at_risk_at=add_business_time(
-                    now, policy.target * float(policy.at_risk_fraction), schedule
-                ),
-                due_at=add_business_time(now, policy.target, schedule),
-            )
-        )
-    SlaClock.objects.bulk_create(clocks)
-    record_clock_events(
-        [
-            (
-                lead.pk,
-                now,
-                {
-                    "policy": c.policy.name,
-                    "state": ["", ClockState.RUNNING],
-                    "due_at": c.due_at.isoformat(),
-                },
-                "",
-            )
-            for c in clocks
-        ]
-    )
-    return clocks
-
-
-def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[SlaClock]:
-    """clocks_start for many leads just created in `stage` (their first cycle): one query for
-    the policies and one bulk insert each for the clocks and their timeline events."""
-    policies = list(
-        SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
-    )
-    if not policies or not leads:
-        return []
+def _policies_deadlines(stage: str, now: datetime) -> list[tuple[SlaPolicy, datetime, datetime]]:
+    """Each active policy triggered by `stage`, with its at-risk and due instants from `now`
+    (computed once here: a later policy edit never moves a running clock)."""
+    policies = SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
     deadlines = []
     for policy in policies:
         schedule = policy.schedule()
@@ -553,23 +490,10 @@ def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[S
                 add_business_time(now, policy.target, schedule),
             )
         )
-    clocks = [
-        SlaClock(
-            lead=lead,
-            policy=policy,
-            cycle=1,
-            goal=policy.goal,
-            stage=stage,
-            team=policy.accountable_team,
-            owner_id=lead.owner_id,
-            target=policy.target,
-            started_at=now,
-            at_risk_at=at_risk_at,
-            due_at=due_at,
-        )
-        for lead in leads
-        for policy, at_risk_at, due_at in deadlines
-    ]
+    return deadlines
+
+
+def _insert_started_clocks(clocks: list[SlaClock], now: datetime) -> list[SlaClock]:
     SlaClock.objects.bulk_create(clocks)
     record_clock_events(
         [
@@ -587,6 +511,86 @@ def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[S
         ]
     )
     return clocks
+
+
+def _new_clock(
+    *,
+    lead: Lead,
+    policy: SlaPolicy,
+    cycle: int,
+    stage: str,
+    now: datetime,
+    at_risk_at: datetime,
+    due_at: datetime,
+) -> SlaClock:
+    return SlaClock(
+        lead=lead,
+        policy=policy,
+        cycle=cycle,
+        goal=policy.goal,
+        stage=stage,
+        team=policy.accountable_team,
+        owner_id=lead.owner_id,
+        target=policy.target,
+        started_at=now,
+        at_risk_at=at_risk_at,
+        due_at=due_at,
+    )
+
+
+def clocks_start(
+    *, lead: Lead, stage: str, now: datetime, first_cycle: bool = False
+) -> list[SlaClock]:
+    """A new cycle of every active policy triggered by entering `stage`. A lead just created
+    (`first_cycle`) has no earlier cycles to look up."""
+    deadlines = _policies_deadlines(stage, now)
+    if not deadlines:
+        return []
+    cycles = (
+        {}
+        if first_cycle
+        else dict(
+            SlaClock.objects.filter(lead=lead, policy__in=[d[0] for d in deadlines])
+            .order_by()
+            .values_list("policy_id")
+            .annotate(last=Max("cycle"))
+        )
+    )
+    clocks = [
+        _new_clock(
+            lead=lead,
+            policy=policy,
+            cycle=cycles.get(policy.pk, 0) + 1,
+            stage=stage,
+            now=now,
+            at_risk_at=at_risk_at,
+            due_at=due_at,
+        )
+        for policy, at_risk_at, due_at in deadlines
+    ]
+    return _insert_started_clocks(clocks, now)
+
+
+def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[SlaClock]:
+    """clocks_start for many leads just created in `stage` (their first cycle): one query for
+    the policies and one bulk insert each for the clocks and their timeline events."""
+    deadlines = _policies_deadlines(stage, now) if leads else []
+    if not deadlines:
+        return []
+    clocks = [
+        _new_clock(
+            lead=lead,
+            policy=policy,
+            cycle=1,
+            stage=stage,
+            now=now,
+            at_risk_at=at_risk_at,
+            due_at=due_at,
+        )
+        for lead in leads
+        for policy, at_risk_at, due_at in deadlines
+    ]
+    return _insert_started_clocks(clocks, now)
 
 
 def _goal_reached(
