@@ -104,12 +104,15 @@ def clean_value(value: Any, field: str = "estimated_value") -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def clean_criteria(value: Any) -> list[str]:
+def clean_criteria(value: Any, definition: StageDefinition | None = None) -> list[str]:
+    """Criterion keys of the qualified stage's current definition (passed in when the caller
+    already holds it, so it is read once)."""
     if value is None:
         return []
     if not isinstance(value, list | tuple) or not all(isinstance(k, str) for k in value):
         raise DomainError("criteria_met must be a list of criterion keys.", field="criteria_met")
-    known = set(current_definition(Stage.QUALIFIED).criteria.values_list("key", flat=True))
+    definition = definition or current_definition(Stage.QUALIFIED)
+    known = {criterion.key for criterion in definition.criteria.all()}
     unknown = sorted(set(value) - known)
     if unknown:
         raise DomainError(
@@ -507,7 +510,7 @@ def lead_hand_off(
     lead = _lock(lead, expected_version, actor)
     _check_stage(lead, Transition.HAND_OFF)
     definition = current_definition(Stage.QUALIFIED)
-    ticked = set(lead.criteria_met) | set(clean_criteria(criteria) if criteria else [])
+    ticked = set(lead.criteria_met) | set(clean_criteria(criteria, definition) if criteria else [])
     missing = [c.label for c in definition.criteria.all() if c.required and c.key not in ticked]
     if missing:
         raise DomainError(
@@ -665,7 +668,6 @@ def lead_lose(
 ) -> Lead:
     now = now or timezone.now()
     lead = _lock(lead, expected_version, actor)
-    _check_stage(lead, Transition.LOSE)
     if lead.stage == Stage.QUALIFIED and lead.accepted_at is None:
         raise DomainError(
             "A lead not yet accepted is rejected, not lost.",

@@ -83,14 +83,3 @@ def dialogs(page) -> Iterator[list[str]]:
 
     page.on("dialog", record)
     yield opened
-
-
-@pytest.fixture(autouse=True)
-def _seeded_definitions(transactional_db: None) -> None:
-    """Transactional tests end with a flush that empties every table, the migration-seeded
-    definitions and reasons included; put them back so each test starts like a fresh install."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("leads.migrations.0002_default_definitions").create(apps, None)
