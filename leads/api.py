@@ -400,22 +400,21 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         results: list[dict[str, Any] | None] = [None] * len(items)
         inputs: list[LeadInput] = []
         positions: list[int] = []
+        check = s.BatchItemChecker()
         for index, item in enumerate(items):
-            serializer = s.LeadCreateSerializer(data=item)
-            if serializer.is_valid():
-                inputs.append(LeadInput(**serializer.validated_data))
+            try:
+                inputs.append(LeadInput(**check(item)))
                 positions.append(index)
-            else:
-                errors = flatten_validation(serializer.errors, f"/items/{index}")
+            except serializers.ValidationError as exc:
+                errors = flatten_validation(exc.detail, f"/items/{index}")
                 results[index] = {"index": index, "status": "error", "id": None, "errors": errors}
         for index, result in zip(
             positions, lead_create_batch(actor=request.user, items=inputs), strict=True
         ):
-            lead_id = result.lead.pk if result.lead is not None else result.existing_id
             results[index] = {
                 "index": index,
                 "status": result.outcome,
-                "id": lead_id,
+                "id": result.id,
                 "errors": [domain_error_item(e, f"/items/{index}") for e in result.errors],
             }
         counts = {name: 0 for name in ("created", "updated", "duplicate", "error")}

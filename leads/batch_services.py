@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
+from crm.set_insert import insert_rows
 from leads import permissions
 from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, LeadEvent, Persona
@@ -46,6 +47,14 @@ class ItemResult:
     lead: Lead | None = None
     existing_id: int | None = None
     errors: list[DomainError] = field(default_factory=list)
+    lead_id: int | None = None  # a lead the batch created, without loading it
+
+    @property
+    def id(self) -> int | None:
+        """The lead created, updated or matched."""
+        if self.lead is not None:
+            return self.lead.pk
+        return self.lead_id if self.lead_id is not None else self.existing_id
 
 
 def _upsert_fields(data: LeadInput) -> dict[str, Any]:
@@ -144,11 +153,12 @@ def lead_create_batch(
     """Create up to MAX_BATCH leads; one result per item, in input order.
 
     Set-based: every item is validated first, duplicates are found with two queries for the
-    whole batch, and the new leads, their history events and their SLA clocks are written with
-    one bulk insert each. A bad or duplicate item never undoes the good ones. Items that touch a
-    lead another item of this batch creates (same email or external id: the later one is a
-    duplicate of, or an update to, the earlier), external-id updates, and the new leads of a
-    batch that lost a race to another writer take the per-item path, each in its own savepoint.
+    whole batch, and the new leads, their history events and their SLA clocks are written
+    with one set-based insert each (crm.set_insert). A bad or duplicate item never undoes the
+    good ones. Items that touch a lead another item of this batch creates (same email or
+    external id: the later one is a duplicate of, or an update to, the earlier), external-id
+    updates, and the new leads of a batch that lost a race to another writer take the
+    per-item path, each in its own savepoint.
     """
     now = now or timezone.now()
     permissions.require(
@@ -160,8 +170,9 @@ def lead_create_batch(
     items = _resolve_references(items)
     by_external, open_emails = _existing_maps(items)
     results: list[ItemResult | None] = [None] * len(items)
-    fresh: list[tuple[int, Lead]] = []
+    fresh: list[tuple[int, dict[str, Any]]] = []
     later: list[int] = []
+    later_external: set[tuple[str, str]] = set()
     pending_emails: set[str] = set()
     pending_external: set[tuple[str, str]] = set()
     for index, data in enumerate(items):
@@ -174,6 +185,7 @@ def lead_create_batch(
         known = external in by_external or external in pending_external
         if (values["external_id"] and known) or values["email_normalized"] in pending_emails:
             later.append(index)
+            later_external.add(external)
         elif values["email_normalized"] in open_emails:
             results[index] = ItemResult(
                 "duplicate", existing_id=open_emails[values["email_normalized"]]
@@ -182,15 +194,22 @@ def lead_create_batch(
             pending_emails.add(values["email_normalized"])
             if values["external_id"]:
                 pending_external.add(external)
-            fresh.append((index, new_lead(actor=actor, values=values, now=now)))
-    if fresh and not _insert_fresh(actor, [lead for _, lead in fresh], now):
+            fresh.append((index, values))
+    ids = _insert_fresh(actor, [values for _, values in fresh], now) if fresh else []
+    if ids is None:
         later = sorted(later + [index for index, _ in fresh])
         fresh = []
-    for index, lead in fresh:
-        results[index] = ItemResult("created", lead=lead)
-        open_emails[lead.email_normalized] = lead.pk
-        if lead.external_id:
-            by_external[(lead.source, lead.external_id)] = lead
+    updated_later: dict[tuple[str, str], int] = {}
+    for (index, values), lead_id in zip(fresh, ids or [], strict=True):
+        results[index] = ItemResult("created", lead_id=lead_id)
+        open_emails[values["email_normalized"]] = lead_id
+        external = (values["source"], values["external_id"] or "")
+        if values["external_id"] and external in later_external:
+            updated_later[external] = lead_id
+    if updated_later:
+        # Later items update leads this batch just created: read those back, once.
+        fetched = Lead.objects.in_bulk(updated_later.values())
+        by_external.update({key: fetched[lead_id] for key, lead_id in updated_later.items()})
     for index in later:
         try:
             results[index] = _batch_item(actor, items[index], now, by_external, open_emails)
@@ -202,32 +221,36 @@ def lead_create_batch(
     return [result for result in results if result is not None]
 
 
-def _insert_fresh(actor: User, leads: list[Lead], now: datetime) -> bool:
-    """Insert the new leads with their creation events and clocks in one savepoint; False
-    (and nothing written) when another writer created one of the same people meanwhile."""
+def _insert_fresh(actor: User, rows: list[dict[str, Any]], now: datetime) -> list[int] | None:
+    """Insert the new leads with their creation events and clocks in one savepoint,
+    returning their ids in order; None (and nothing written) when another writer created one
+    of the same people meanwhile."""
+    template = new_lead(actor=actor, values=rows[0], now=now)
+    arrays: dict[str, list[Any]] = {}
+    for name in rows[0]:
+        column = Lead._meta.get_field(name)
+        if column.is_relation:
+            arrays[column.attname] = [row[name].pk if row[name] else None for row in rows]
+        else:
+            arrays[column.attname] = [row[name] for row in rows]
     try:
         with transaction.atomic():
-            Lead.objects.bulk_create(leads)
+            ids = insert_rows(Lead, template=template, arrays=arrays)
     except IntegrityError:
-        for lead in leads:
-            lead.pk = None
-            lead._state.adding = True
-        return False
-    LeadEvent.objects.bulk_create(
-        [
-            LeadEvent(
-                lead=lead,
-                kind=LeadEvent.Kind.CREATED,
-                actor=actor,
-                to_stage=Stage.ENGAGED,
-                changes={"source": lead.source, "email": lead.email},
-                created_at=now,
-            )
-            for lead in leads
-        ]
+        return None
+    # The same 'created' event lead_create records, one per lead.
+    insert_rows(
+        LeadEvent,
+        template=LeadEvent(
+            kind=LeadEvent.Kind.CREATED, actor=actor, to_stage=Stage.ENGAGED, created_at=now
+        ),
+        arrays={
+            "lead_id": ids,
+            "changes": [{"source": row["source"], "email": row["email"]} for row in rows],
+        },
     )
-    clocks_start_many(leads=leads, stage=Stage.ENGAGED, now=now)
-    return True
+    clocks_start_many(lead_ids=ids, owner_id=template.owner_id, stage=Stage.ENGAGED, now=now)
+    return ids
 
 
 def _batch_item(

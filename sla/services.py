@@ -6,7 +6,7 @@ stops or is cancelled atomically with the event that causes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
+from crm.set_insert import insert_for_each
 from leads.lifecycle import Stage
 from sla.business_time import ScheduleError, add_business_time
 from sla.models import (
@@ -493,23 +494,18 @@ def _policies_deadlines(stage: str, now: datetime) -> list[tuple[SlaPolicy, date
     return deadlines
 
 
+def _started_changes(clock: SlaClock) -> dict[str, Any]:
+    """What a clock's start says on the lead's timeline."""
+    return {
+        "policy": clock.policy.name,
+        "state": ["", ClockState.RUNNING],
+        "due_at": clock.due_at.isoformat(),
+    }
+
+
 def _insert_started_clocks(clocks: list[SlaClock], now: datetime) -> list[SlaClock]:
     SlaClock.objects.bulk_create(clocks)
-    record_clock_events(
-        [
-            (
-                c.lead_id,
-                now,
-                {
-                    "policy": c.policy.name,
-                    "state": ["", ClockState.RUNNING],
-                    "due_at": c.due_at.isoformat(),
-                },
-                "",
-            )
-            for c in clocks
-        ]
-    )
+    record_clock_events([(c.lead_id, now, _started_changes(c), "") for c in clocks])
     return clocks
 
 
@@ -571,15 +567,25 @@ def clocks_start(
     return _insert_started_clocks(clocks, now)
 
 
-def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[SlaClock]:
-    """clocks_start for many leads just created in `stage` (their first cycle): one query for
-    the policies and one bulk insert each for the clocks and their timeline events."""
-    deadlines = _policies_deadlines(stage, now) if leads else []
+def clocks_start_many(
+    *, lead_ids: Sequence[int], owner_id: int | None, stage: str, now: datetime
+) -> int:
+    """clocks_start for many leads just created in `stage` with one owner (their first
+    cycle): one query for the policies, then one set-based insert for the clocks and one for
+    their timeline events, whatever the number of leads. Returns how many clocks started.
+
+    All the leads share `now` and so each policy's deadlines: a policy's clock differs from
+    lead to lead only by `lead_id`, and is written as one template row fanned out per id.
+    """
+    from leads.models import Lead, LeadEvent
+
+    deadlines = _policies_deadlines(stage, now) if lead_ids else []
     if not deadlines:
-        return []
+        return 0
+    holder = Lead(owner_id=owner_id)
     clocks = [
         _new_clock(
-            lead=lead,
+            lead=holder,
             policy=policy,
             cycle=1,
             stage=stage,
@@ -587,10 +593,16 @@ def clocks_start_many(*, leads: list[Lead], stage: str, now: datetime) -> list[S
             at_risk_at=at_risk_at,
             due_at=due_at,
         )
-        for lead in leads
         for policy, at_risk_at, due_at in deadlines
     ]
-    return _insert_started_clocks(clocks, now)
+    started = insert_for_each(SlaClock, key="lead_id", ids=lead_ids, templates=clocks)
+    # The same rows record_clock_events writes for a single start, lead by lead.
+    events = [
+        LeadEvent(kind=LeadEvent.Kind.CLOCK, changes=_started_changes(c), created_at=now)
+        for c in clocks
+    ]
+    insert_for_each(LeadEvent, key="lead_id", ids=lead_ids, templates=events)
+    return len(started)
 
 
 def _goal_reached(

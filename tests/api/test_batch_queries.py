@@ -98,3 +98,26 @@ def test_a_lead_created_by_another_writer_meanwhile_sinks_only_its_own_item(
     assert [r["status"] for r in body["results"]] == ["duplicate", "created"]
     assert Lead.objects.filter(email_normalized="calm@acme.example").count() == 1
     assert Lead.objects.filter(email_normalized="raced@acme.example").count() == 1
+
+
+@pytest.mark.postgres
+def test_a_batch_of_1000_writes_each_table_with_one_statement(
+    integration, engaged_policy, make_lead
+) -> None:
+    """Leads, 'created' events, clocks and clock events: one INSERT each, whatever the size."""
+    make_lead(email="bulk3@acme.example")
+    items = _items(1000)
+    items[5]["email"] = "broken"
+
+    with CaptureQueriesContext(connection) as captured:
+        response = integration.post("/api/v1/leads/batch/", {"items": items}, format="json")
+
+    assert response.json()["counts"]["created"] == 998
+    inserts = [q["sql"].split(" (")[0] for q in captured if q["sql"].startswith("INSERT")]
+    assert inserts == [
+        'INSERT INTO "leads_lead"',
+        'INSERT INTO "leads_leadevent"',
+        'INSERT INTO "sla_slaclock"',
+        'INSERT INTO "leads_leadevent"',
+    ]
+    assert len(captured) <= 15
