@@ -37,10 +37,21 @@ def _array_values(field: Field, values: Sequence[Any]) -> list[Any]:
 def insert_rows(model: type[M], *, template: M, arrays: dict[str, Sequence[Any]]) -> list[int]:
     """Insert one row per position of `arrays` (attname -> values, all the same length);
     every other column takes `template`'s value. Returns the new primary keys, in array
-    order."""
+    order. A column whose default differs per row (a uuid, a clock) must come in `arrays`:
+    the template holds only one value."""
     count = len(next(iter(arrays.values()))) if arrays else 0
     if any(len(values) != count for values in arrays.values()):
         raise ValueError("insert_rows: arrays of different lengths")
+    per_row = [
+        f.attname
+        for f in _columns(model)
+        if f.has_default()
+        and callable(f.default)
+        and f.default not in (list, dict)
+        and f.attname not in arrays
+    ]
+    if per_row:
+        raise ValueError(f"insert_rows: give {per_row} per row, not from the template")
     if count == 0:
         return []
     if connection.vendor != "postgresql":
