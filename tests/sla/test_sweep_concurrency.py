@@ -54,7 +54,7 @@ def _assert_each_breach_once(expected: int) -> None:
 
 
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_on_redis_runs_the_sweep(hand_off, accept_policy):
     from celery.contrib.testing.worker import start_worker
 
@@ -71,7 +71,7 @@ def test_a_real_worker_on_redis_runs_the_sweep(hand_off, accept_policy):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_flag_and_notify_each_breach_once(hand_off, accept_policy):
     _due_leads(hand_off, 30)
     now = timezone.now()
@@ -138,7 +138,7 @@ def _wait_until_ready(name: str) -> None:
 
 @pytest.mark.redis
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(hand_off, accept_policy, tmp_path):
     _due_leads(hand_off, 5)
     app.control.purge()
