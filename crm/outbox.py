@@ -71,6 +71,27 @@ def outbox_write(deliveries: Iterable[Delivery], *, now: datetime) -> int:
     return len(rows)
 
 
+OUTBOX_COLUMNS = ("channel", "delivery_key", "recipient_id", "target", "event_type", "payload")
+
+
+def outbox_insert_sql(
+    select_sql: str, params: list[object], *, now: datetime
+) -> tuple[str, list[object]]:
+    """`outbox_write` as one INSERT ... SELECT, for statements that build many deliveries in
+    the database. `select_sql` yields the columns of OUTBOX_COLUMNS (payload as jsonb); the
+    statement returns one row per message written. PostgreSQL only."""
+    table = OutboxMessage._meta.db_table
+    columns = ", ".join(OUTBOX_COLUMNS)
+    sql = (
+        f"INSERT INTO {table} ({columns}, status, attempts, next_attempt_at, claimed_until, "
+        "last_error, created_at, sent_at) "
+        "SELECT n.channel, left(n.delivery_key, 200), n.recipient_id, n.target, n.event_type, "
+        f"n.payload, %s, 0, %s, NULL, '', %s, NULL FROM ({select_sql}) AS n "
+        "ON CONFLICT (delivery_key) DO NOTHING RETURNING 1"
+    )
+    return sql, [OutboxMessage.Status.PENDING.value, now, now, *params]
+
+
 # After a failed publish, hints are skipped for this long: a broker that is down (or a
 # network that swallows packets until the connect timeout) costs one request a delay, not all.
 HINT_BACKOFF_SECONDS = 5.0

@@ -10,18 +10,23 @@ indexes `slaclock_open_due_idx` and `slaclock_running_risk_idx`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.outbox import outbox_write
+from crm.outbox import outbox_drain_soon, outbox_write
+from sla import sweep_sql
 from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
-from sla.services import breaches_record, record_clock_events
+from sla.services import breaches_notify_soon, breaches_record, record_clock_events
 
 BATCH_SIZE = 500
+# On PostgreSQL a batch is one set-based statement: bigger batches cost fewer round trips and
+# still hold their locks for well under a second.
+PG_BATCH_SIZE = 5000
 MAX_BATCHES = 40
 
 
@@ -35,8 +40,16 @@ class SweepResult:
         return f"{self.breached} breached, {self.at_risk} at risk, {self.notified} notified"
 
 
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def default_batch_size() -> int:
+    return PG_BATCH_SIZE if _postgres() else BATCH_SIZE
+
+
 def _skip_locked() -> str:
-    return " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    return " FOR UPDATE SKIP LOCKED" if _postgres() else ""
 
 
 def _id_in(subquery: str) -> str:
@@ -44,23 +57,20 @@ def _id_in(subquery: str) -> str:
     primary key: with `id IN (...)` and statistics from before a backlog (an estimate of one
     row), the planner may pick a nested loop that re-runs the locking subquery for every
     candidate row, and a 100,000-breach backlog then stalls for minutes."""
-    if connection.vendor == "postgresql":
+    if _postgres():
         return f"id = ANY(ARRAY({subquery}))"
     return f"id IN ({subquery})"
 
 
 def _claim(sql: str, params: list[object]) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql + " RETURNING id", params)
         return [row[0] for row in cursor.fetchall()]
 
 
-def _flag_breached(now: datetime, limit: int) -> list[int]:
-    """Open clocks past due become breached, with breached_at = due_at (never the sweep time)."""
-    return _claim(*breached_claim_sql(now, limit))
-
-
 def breached_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
+    """Open clocks past due become breached, with breached_at = due_at (never the sweep time).
+    The UPDATE without its RETURNING clause."""
     table = SlaClock._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
     # Uses slaclock_open_due_idx (partial: state IN running, at_risk).
@@ -71,14 +81,10 @@ def breached_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
             f"SELECT id FROM {table} WHERE state IN (%s, %s) AND due_at <= %s "
             f"ORDER BY due_at LIMIT %s{_skip_locked()}"
         )
-        + " AND state IN (%s, %s) RETURNING id"
+        + " AND state IN (%s, %s)"
     )
     open_states = [ClockState.RUNNING.value, ClockState.AT_RISK.value]
     return sql, [ClockState.BREACHED.value, *open_states, at, limit, *open_states]
-
-
-def _flag_at_risk(now: datetime, limit: int) -> list[int]:
-    return _claim(*at_risk_claim_sql(now, limit))
 
 
 def at_risk_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
@@ -92,13 +98,13 @@ def at_risk_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
             f"SELECT id FROM {table} WHERE state = %s AND at_risk_at <= %s "
             f"AND due_at > %s ORDER BY at_risk_at LIMIT %s{_skip_locked()}"
         )
-        + " AND state = %s RETURNING id"
+        + " AND state = %s"
     )
     running = ClockState.RUNNING.value
     return sql, [ClockState.AT_RISK.value, running, at, at, limit, running]
 
 
-def _claim_unprocessed_breaches(now: datetime, limit: int) -> list[int]:
+def breaches_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
     table = Breach._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
     # Uses breach_unprocessed_idx (partial: processed_at IS NULL).
@@ -109,20 +115,143 @@ def _claim_unprocessed_breaches(now: datetime, limit: int) -> list[int]:
             f"SELECT id FROM {table} WHERE processed_at IS NULL "
             f"ORDER BY id LIMIT %s{_skip_locked()}"
         )
-        + " AND processed_at IS NULL RETURNING id"
+        + " AND processed_at IS NULL"
     )
-    return _claim(sql, [at, limit])
+    return sql, [at, limit]
+
+
+def _work_waiting(now: datetime) -> tuple[bool, bool, bool]:
+    """One cheap read per tick: an idle sweep stops here. Only a hint; the claims decide
+    what a batch takes. Each probe is `ORDER BY <indexed column> LIMIT 1` rather than EXISTS,
+    so the partial index answers it even when statistics expect many matching rows (EXISTS
+    then plans for the first hit of a sequential scan that finds none)."""
+    clocks = SlaClock._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT due_at FROM {clocks} WHERE state IN (%s, %s) AND due_at <= %s "
+            "ORDER BY due_at LIMIT 1), "
+            f"(SELECT at_risk_at FROM {clocks} WHERE state = %s AND at_risk_at <= %s "
+            "AND due_at > %s ORDER BY at_risk_at LIMIT 1), "
+            f"(SELECT id FROM {Breach._meta.db_table} WHERE processed_at IS NULL "
+            "ORDER BY id LIMIT 1)",
+            [
+                ClockState.RUNNING.value,
+                ClockState.AT_RISK.value,
+                at,
+                ClockState.RUNNING.value,
+                at,
+                at,
+            ],
+        )
+        first_due, first_at_risk, first_unprocessed = cursor.fetchone()
+    return first_due is not None, first_at_risk is not None, first_unprocessed is not None
+
+
+def _record_breached(ids: list[int], now: datetime) -> None:
+    clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
+    breaches_record(clocks, now=now)
+    record_clock_events(
+        [
+            (
+                c.lead_id,
+                c.due_at,
+                {
+                    "policy": c.policy.name,
+                    "state": ["open", ClockState.BREACHED],
+                    "flagged_at": now.isoformat(),
+                },
+                "",
+            )
+            for c in clocks
+        ]
+    )
+
+
+def _record_at_risk(ids: list[int], now: datetime) -> None:
+    clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
+    record_clock_events(
+        [
+            (
+                c.lead_id,
+                c.at_risk_at,
+                {"policy": c.policy.name, "state": [ClockState.RUNNING, ClockState.AT_RISK]},
+                "",
+            )
+            for c in clocks
+        ]
+    )
+    outbox_write(at_risk_deliveries(clocks, now), now=now)
+
+
+def _write_breach_notices(ids: list[int], now: datetime) -> None:
+    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    breaches = (
+        Breach.objects.filter(pk__in=ids)
+        .select_related("policy", "owner", "commitment")
+        .prefetch_related("policy__escalate_to", "commitment__escalate_to")
+    )
+    managers = active_managers()
+    outbox_write([d for b in breaches for d in breach_deliveries(b, endpoints, managers)], now=now)
+
+
+Claim = Callable[[datetime, int], tuple[str, list[object]]]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One claimed step: its claim, its writes on PostgreSQL (one set-based statement that
+    returns (claimed, written)) and elsewhere (Python, given the claimed ids), and the hint
+    to send after commit when something was written."""
+
+    claim: Claim
+    set_based: Callable[[tuple[str, list[object]], datetime], tuple[int, int]]
+    in_python: Callable[[list[int], datetime], None]
+    hint: Callable[[], None]
+
+    def batch(self, now: datetime, limit: int) -> int:
+        if _postgres():
+            claimed, written = self.set_based(self.claim(now, limit), now)
+            if written:
+                self.hint()
+            return claimed
+        ids = _claim(*self.claim(now, limit))
+        if ids:
+            self.in_python(ids, now)
+        return len(ids)
+
+
+FLAG_BREACHED = _Step(
+    breached_claim_sql, sweep_sql.flag_breached, _record_breached, breaches_notify_soon
+)
+FLAG_AT_RISK = _Step(at_risk_claim_sql, sweep_sql.flag_at_risk, _record_at_risk, outbox_drain_soon)
+NOTIFY = _Step(
+    breaches_claim_sql, sweep_sql.notify_breaches, _write_breach_notices, outbox_drain_soon
+)
+
+
+def _in_batches(step: _Step, now: datetime, size: int, most: int) -> int:
+    """Run `step` batch after batch, each its own transaction, until one comes back short."""
+    done = 0
+    for _ in range(most):
+        with transaction.atomic():
+            count = step.batch(now, size)
+        done += count
+        if count < size:
+            break
+    return done
 
 
 def sla_sweep(
     *,
     now: datetime | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     max_batches: int = MAX_BATCHES,
     dry_run: bool = False,
 ) -> SweepResult:
     """Flag due clocks and notify new breaches; each batch is one transaction."""
     now = now or timezone.now()
+    size = batch_size or default_batch_size()
     result = SweepResult()
     if dry_run:
         result.breached = SlaClock.objects.past_due(now).count()
@@ -131,79 +260,19 @@ def sla_sweep(
         ).count()
         result.notified = Breach.objects.filter(processed_at__isnull=True).count()
         return result
-    for _ in range(max_batches):
-        with transaction.atomic():
-            ids = _flag_breached(now, batch_size)
-            if ids:
-                clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
-                breaches_record(clocks, now=now)
-                record_clock_events(
-                    [
-                        (
-                            c.lead_id,
-                            c.due_at,
-                            {
-                                "policy": c.policy.name,
-                                "state": ["open", ClockState.BREACHED],
-                                "flagged_at": now.isoformat(),
-                            },
-                            "",
-                        )
-                        for c in clocks
-                    ]
-                )
-        result.breached += len(ids)
-        if len(ids) < batch_size:
-            break
-    for _ in range(max_batches):
-        with transaction.atomic():
-            ids = _flag_at_risk(now, batch_size)
-            if ids:
-                clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
-                record_clock_events(
-                    [
-                        (
-                            c.lead_id,
-                            c.at_risk_at,
-                            {
-                                "policy": c.policy.name,
-                                "state": [ClockState.RUNNING, ClockState.AT_RISK],
-                            },
-                            "",
-                        )
-                        for c in clocks
-                    ]
-                )
-                outbox_write(at_risk_deliveries(clocks, now), now=now)
-        result.at_risk += len(ids)
-        if len(ids) < batch_size:
-            break
-    result.notified = breaches_notify(now=now, batch_size=batch_size, max_batches=max_batches)
+    breached, at_risk, unprocessed = _work_waiting(now)
+    if breached:
+        result.breached = _in_batches(FLAG_BREACHED, now, size, max_batches)
+    if at_risk:
+        result.at_risk = _in_batches(FLAG_AT_RISK, now, size, max_batches)
+    if breached or unprocessed:
+        result.notified = breaches_notify(now=now, batch_size=size, max_batches=max_batches)
     return result
 
 
 def breaches_notify(
-    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = MAX_BATCHES
 ) -> int:
     """Second claimed step: write each new breach's deliveries to the outbox, exactly once."""
     now = now or timezone.now()
-    notified = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            ids = _claim_unprocessed_breaches(now, batch_size)
-            if ids:
-                endpoints = list(WebhookEndpoint.objects.filter(active=True))
-                breaches = (
-                    Breach.objects.filter(pk__in=ids)
-                    .select_related("policy", "owner", "commitment")
-                    .prefetch_related("policy__escalate_to", "commitment__escalate_to")
-                )
-                managers = active_managers()
-                deliveries = [
-                    d for b in breaches for d in breach_deliveries(b, endpoints, managers)
-                ]
-                outbox_write(deliveries, now=now)
-        notified += len(ids)
-        if len(ids) < batch_size:
-            break
-    return notified
+    return _in_batches(NOTIFY, now, batch_size or default_batch_size(), max_batches)

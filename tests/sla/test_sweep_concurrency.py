@@ -101,11 +101,13 @@ def _dsn() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _sweep_is_blocked() -> bool:
+def _sweep_is_blocked(blocker_pid: int) -> bool:
+    """A session of this database, other than the blocker and this probe, waits on a lock."""
     with connection.cursor() as probe:
         probe.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO %%leads_leadevent%%'"
+            " AND wait_event_type = 'Lock' AND pid NOT IN (pg_backend_pid(), %s)",
+            [blocker_pid],
         )
         return probe.fetchone()[0] > 0
 
@@ -136,22 +138,31 @@ def _wait_until_ready(name: str) -> None:
     )
 
 
+def _task_succeeded(log: Path, task_id: str) -> bool:
+    return f"sla.tasks.sweep[{task_id}] succeeded" in log.read_text(errors="replace")
+
+
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(hand_off, accept_policy, tmp_path):
     _due_leads(hand_off, 5)
+    lead_ids = list(SlaClock.objects.values_list("lead_id", flat=True))
     app.control.purge()
     first = _start_worker(tmp_path, "doomed")
     try:
         _wait_until_ready("doomed")
-        # Hold the history table from another session: the sweep flags the clocks, then
-        # blocks writing their history inside its batch transaction. There the worker dies.
+        # Hold the leads from another session: the sweep flags the clocks and writes their
+        # breaches and history, then waits at COMMIT, where the deferred foreign-key checks
+        # lock the leads it points at. There, with all its writes done, the worker dies.
         blocker = psycopg2.connect(_dsn())
         try:
-            blocker.cursor().execute("LOCK TABLE leads_leadevent IN SHARE ROW EXCLUSIVE MODE")
-            sweep.delay()
-            _wait_for(_sweep_is_blocked, what="the sweep to block mid-batch")
+            cursor = blocker.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            blocker_pid = cursor.fetchone()[0]
+            cursor.execute("SELECT id FROM leads_lead WHERE id = ANY(%s) FOR UPDATE", [lead_ids])
+            killed = sweep.delay()
+            _wait_for(lambda: _sweep_is_blocked(blocker_pid), what="the sweep to block mid-batch")
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:
@@ -160,19 +171,26 @@ def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(hand_off, accept_po
         # The killed batch rolled back whole: nothing half-flagged.
         assert SlaClock.objects.filter(state=ClockState.RUNNING).count() == 5
         assert not Breach.objects.exists()
+        assert not LeadEvent.objects.filter(changes__state__1="breached").exists()
 
         second = _start_worker(tmp_path, "survivor")
         try:
             _wait_until_ready("survivor")
-            sweep.delay()  # what beat sends next minute; the killed message may replay too
+            sweep.delay()  # what beat sends next minute
             _wait_for(
                 lambda: Breach.objects.filter(processed_at__isnull=False).count() == 5,
                 what="the restarted worker to flag and notify",
             )
-            time.sleep(3)  # give a replayed message the chance to double something
+            # The killed message was never acknowledged: the broker hands it to the survivor
+            # once its visibility timeout runs out. Wait until that replay has run in full.
+            _wait_for(
+                lambda: _task_succeeded(tmp_path / "survivor.log", killed.id),
+                timeout=120,
+                what="the killed sweep message to replay",
+            )
         finally:
             second.terminate()
-            second.wait(timeout=15)
+            second.wait(timeout=30)
     finally:
         if first.poll() is None:
             first.kill()

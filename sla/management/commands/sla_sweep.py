@@ -16,9 +16,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Count what would change; change nothing."
         )
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="Rows per batch (default: per database)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = sla_sweep(dry_run=options["dry_run"], batch_size=max(1, options["batch_size"]))
+        result = sla_sweep(
+            dry_run=options["dry_run"],
+            batch_size=options["batch_size"] and max(1, options["batch_size"]),
+        )
         prefix = "Would flag: " if options["dry_run"] else "Flagged: "
         self.stdout.write(prefix + str(result))
