@@ -21,9 +21,9 @@ from bench.pages import measure_pages
 from bench.report import Row, fmt, ratio, verdict
 from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
 from crm.api_keys import api_key_create
-from crm.models import ApiScope
+from crm.models import ApiScope, OutboxMessage
 from sla.models import ClockState, SlaClock
-from sla.sweep import breaches_notify, sla_sweep
+from sla.sweep import SweepResult, sla_sweep
 
 LEAD_BODY = json.dumps(
     {
@@ -285,56 +285,72 @@ def sweep_rows(n: int) -> list[Row]:
         due = min(due, running // 2)
         ids = ceilings.make_due(due, now)
         bare = ceilings.bare_sweep_seconds(now)
-        flag_s, flagged = _flag_only(now)
-        began = time.perf_counter()
-        notified = breaches_notify(now=now, max_batches=10**6)
-        notify_s = time.perf_counter() - began
-        took = flag_s + notify_s
+        queued = OutboxMessage.objects.count()
+        took, notify_s, result = _clear(now)
+        messages = OutboxMessage.objects.count() - queued
         ok = took <= 5 * bare if due <= 1000 else took <= 5.0
         rows.append(
             Row(
                 section,
-                f"{len(ids):,} due: flag {flagged:,} (clock, breach row, event)",
-                f"{fmt(flag_s * 1000, ' ms')} ({ratio(flag_s, bare, higher_is_better=False)})",
+                f"{len(ids):,} due: cleared ({result.breached:,} clocks flagged, breach rows, "
+                f"events; {result.notified:,} breaches notified, {messages:,} outbox messages)",
+                f"{fmt(took * 1000, ' ms')}",
                 f"bare UPDATE {fmt(bare * 1000, ' ms')}",
-                ratio(took, bare, higher_is_better=False) + " in all",
+                ratio(took, bare, higher_is_better=False),
                 "<= 5x bare" if due <= 1000 else "<= 5 s",
                 verdict(ok),
                 raw={
                     "seconds": took,
-                    "flag_seconds": flag_s,
+                    "flag_seconds": took - notify_s,
                     "notify_seconds": notify_s,
                     "bare_seconds": bare,
                     "due": len(ids),
+                    "flagged": result.breached,
+                    "notified": result.notified,
+                    "outbox_messages": messages,
                 },
             )
         )
         rows.append(
             Row(
                 section,
-                f"  then notify {notified:,} breaches (outbox messages)",
+                "  of which the notify step (breaches not notified while flagging)",
                 fmt(notify_s * 1000, " ms"),
-                target="(in the sweep's total)",
+                target="(in the total above)",
             )
         )
     return rows
 
 
-def _flag_only(now: datetime) -> tuple[float, int]:
-    """Time the sweep's flagging passes alone: its notify step is timed on its own after."""
+def _clear(now: datetime) -> tuple[float, float, SweepResult]:
+    """Sweep until nothing is left to flag or notify: (seconds in all, seconds in the notify
+    step, what was done). On PostgreSQL a breach's notices are written by the batch that
+    flags it, so the notify step finds little; elsewhere it writes every notice."""
     import sla.sweep
 
     real_notify = sla.sweep.breaches_notify
-    sla.sweep.breaches_notify = lambda **kwargs: 0  # type: ignore[assignment]
+    notify_seconds = 0.0
+
+    def timed_notify(**kwargs: object) -> int:
+        nonlocal notify_seconds
+        began = time.perf_counter()
+        try:
+            return real_notify(**kwargs)  # type: ignore[arg-type]
+        finally:
+            notify_seconds += time.perf_counter() - began
+
+    sla.sweep.breaches_notify = timed_notify  # type: ignore[assignment]
+    total = SweepResult()
     try:
         began = time.perf_counter()
-        flagged = 0
         while True:
             result = sla_sweep(now=now)
-            flagged += result.breached
-            if not (result.breached or result.at_risk):
+            total.breached += result.breached
+            total.at_risk += result.at_risk
+            total.notified += result.notified
+            if not (result.breached or result.at_risk or result.notified):
                 break
-        return time.perf_counter() - began, flagged
+        return time.perf_counter() - began, notify_seconds, total
     finally:
         sla.sweep.breaches_notify = real_notify
 

@@ -683,6 +683,8 @@ def settle_clocks(
 
 def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:
     """Breach rows for clocks just flagged breached; notifying them is a later claimed step."""
+    from crm.outbox import outbox_drain_soon
+
     Breach.objects.bulk_create(
         [
             Breach(
@@ -700,13 +702,6 @@ def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:
             for clock in clocks
         ]
     )
-    breaches_notify_soon()
-
-
-def breaches_notify_soon() -> None:
-    """After commit, hint a worker to notify the breaches just recorded (beat does it anyway)."""
-    from crm.outbox import outbox_drain_soon
-
     transaction.on_commit(_notify_breaches_soon)
     outbox_drain_soon()
 

@@ -6,6 +6,11 @@ never flag or notify a row twice: a batch commits whole or not at all, and a row
 sweep already changed no longer matches. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets a second
 sweep take other rows instead of waiting. The cost follows the due rows, through the partial
 indexes `slaclock_open_due_idx` and `slaclock_running_risk_idx`.
+
+On PostgreSQL each batch is one set-based statement (`sla.sweep_sql`) and a clock's breach is
+notified in the batch that flags it: its outbox messages commit with it. The notify step then
+only finds breaches recorded elsewhere (a clock stopped late, a missed commitment). Other
+databases build the same rows in Python, in two steps.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from crm.outbox import outbox_drain_soon, outbox_write
 from sla import sweep_sql
 from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
-from sla.services import breaches_notify_soon, breaches_record, record_clock_events
+from sla.services import breaches_record, record_clock_events
 
 BATCH_SIZE = 500
 # On PostgreSQL a batch is one set-based statement: bigger batches cost fewer round trips and
@@ -222,7 +227,7 @@ class _Step:
 
 
 FLAG_BREACHED = _Step(
-    breached_claim_sql, sweep_sql.flag_breached, _record_breached, breaches_notify_soon
+    breached_claim_sql, sweep_sql.flag_breached, _record_breached, outbox_drain_soon
 )
 FLAG_AT_RISK = _Step(at_risk_claim_sql, sweep_sql.flag_at_risk, _record_at_risk, outbox_drain_soon)
 NOTIFY = _Step(
@@ -263,10 +268,12 @@ def sla_sweep(
     breached, at_risk, unprocessed = _work_waiting(now)
     if breached:
         result.breached = _in_batches(FLAG_BREACHED, now, size, max_batches)
+        if _postgres():  # notified in the flagging statement itself (sweep_sql.flag_breached)
+            result.notified = result.breached
     if at_risk:
         result.at_risk = _in_batches(FLAG_AT_RISK, now, size, max_batches)
-    if breached or unprocessed:
-        result.notified = breaches_notify(now=now, batch_size=size, max_batches=max_batches)
+    if unprocessed or (breached and not _postgres()):
+        result.notified += breaches_notify(now=now, batch_size=size, max_batches=max_batches)
     return result
 
 

@@ -33,6 +33,9 @@ ENDPOINTS = WebhookEndpoint._meta.db_table
 POLICY_ESCALATE = SlaPolicy.escalate_to.through._meta.db_table
 COMMITMENT_ESCALATE = Commitment.escalate_to.through._meta.db_table
 
+# What a breach's notices are built from (`sla.escalation.breach_payload`).
+BREACH_COLUMNS = "id, kind, policy_id, commitment_id, lead_id, owner_id, team, breached_at, summary"
+
 # `f"{dt:%Y-%m-%d %H:%M}"` of a UTC datetime, the way the Python path formats it.
 _MINUTE = "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
 # `dt.isoformat()` of a UTC datetime: microseconds only when there are some.
@@ -59,40 +62,45 @@ def _goal_words(column: str) -> tuple[str, list[object]]:
 
 
 def flag_breached(claim: tuple[str, list[object]], now: datetime) -> tuple[int, int]:
-    """Claimed clocks -> breach rows and "breached" timeline events.
+    """Claimed clocks -> breach rows, "breached" timeline events and the breaches' outbox
+    messages, all in the claim's transaction: the breaches are written already processed,
+    so the separate notify step has nothing left to do for them.
 
-    Returns (clocks flagged, breaches written): the same number, one breach per clock."""
+    Returns (clocks flagged, messages written)."""
     claim_sql, claim_params = claim
     goal_sql, goal_params = _goal_words("d.goal")
+    notices_sql, notices_params = _breach_notices("breaches", now)
     sql = (
         f"WITH flagged AS ({claim_sql} RETURNING id, lead_id, policy_id, team, owner_id, "
         "due_at, goal), "
         "detail AS (SELECT f.*, p.name AS policy_name FROM flagged f "
         f"JOIN {POLICIES} p ON p.id = f.policy_id), "
         f"breaches AS (INSERT INTO {BREACHES} (kind, clock_id, policy_id, lead_id, team, "
-        "owner_id, breached_at, summary, created_at, acknowledgement_note) "
+        "owner_id, breached_at, summary, created_at, processed_at, acknowledgement_note) "
         "SELECT %s, d.id, d.policy_id, d.lead_id, d.team, d.owner_id, d.due_at, "
         f"d.policy_name || ': lead ' || d.lead_id || ' missed its ' || {goal_sql} || ' goal', "
-        "%s, '' FROM detail d), "
+        f"%s, %s, '' FROM detail d RETURNING {BREACH_COLUMNS}), "
         f"events AS (INSERT INTO {EVENTS} (lead_id, kind, actor_id, from_stage, to_stage, "
         "changes, note, created_at) "
         "SELECT d.lead_id, %s, NULL, '', '', jsonb_build_object('policy', d.policy_name, "
         "'state', jsonb_build_array(%s::text, %s::text), 'flagged_at', %s::text), '', d.due_at "
-        "FROM detail d) "
-        "SELECT count(*) FROM flagged"
+        f"FROM detail d), {notices_sql} "
+        "SELECT (SELECT count(*) FROM flagged), (SELECT count(*) FROM written)"
     )
     params = [
         *claim_params,
         Breach.Kind.CLOCK.value,
         *goal_params,
         now,
+        now,
         LeadEvent.Kind.CLOCK.value,
         "open",
         ClockState.BREACHED.value,
         now.isoformat(),
+        *notices_params,
     ]
-    flagged = _run(sql, params)[0]
-    return flagged, flagged
+    flagged, written = _run(sql, params)
+    return flagged, written
 
 
 def flag_at_risk(claim: tuple[str, list[object]], now: datetime) -> tuple[int, int]:
@@ -134,17 +142,28 @@ def flag_at_risk(claim: tuple[str, list[object]], now: datetime) -> tuple[int, i
 
 
 def notify_breaches(claim: tuple[str, list[object]], now: datetime) -> tuple[int, int]:
-    """Claimed breaches -> their outbox messages: in-app and email to each recipient, and
-    one per subscribed webhook endpoint. Returns (breaches notified, messages written).
-
-    Recipients as `sla.escalation._recipients`: a clock breach's owner when its policy says
-    so and the owner is active, plus the active users the policy (or commitment) escalates
-    to, or every active manager when there are none."""
+    """Claimed breaches -> their outbox messages. Returns (breaches notified, messages)."""
     claim_sql, claim_params = claim
+    notices_sql, notices_params = _breach_notices("claimed", now)
+    sql = (
+        f"WITH claimed AS ({claim_sql} RETURNING {BREACH_COLUMNS}), {notices_sql} "
+        "SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM written)"
+    )
+    claimed, written = _run(sql, [*claim_params, *notices_params])
+    return claimed, written
+
+
+def _breach_notices(source: str, now: datetime) -> tuple[str, list[object]]:
+    """CTEs that write the outbox messages of the breaches in CTE `source` (with the
+    BREACH_COLUMNS); the last one, `written`, returns a row per message.
+
+    In-app and email (only with an address) to each recipient, and one message per webhook
+    endpoint subscribed to the event. Recipients as `sla.escalation._recipients`: a clock
+    breach's owner when its policy says so and the owner is active, plus the active users
+    the policy (or commitment) escalates to, or every active manager when there are none."""
     minute = _MINUTE.format("c.breached_at")
     iso = _ISO.format("c.breached_at")
     select = (
-        # in-app, then email (only to users with an address), then webhooks
         "SELECT %s AS channel, 'breach:' || n.id || ':in_app:' || u.id AS delivery_key, "
         "u.id AS recipient_id, '' AS target, n.event AS event_type, n.payload "
         "FROM recipients r JOIN notice n ON n.id = r.breach_id "
@@ -158,7 +177,7 @@ def notify_breaches(claim: tuple[str, list[object]], now: datetime) -> tuple[int
         f"n.payload FROM notice n JOIN {ENDPOINTS} w ON w.active "
         "AND (w.event_types ? n.event OR w.event_types ? %s)"
     )
-    notices_sql, notices_params = outbox_insert_sql(
+    insert_sql, insert_params = outbox_insert_sql(
         select,
         [
             OutboxChannel.IN_APP.value,
@@ -169,8 +188,6 @@ def notify_breaches(claim: tuple[str, list[object]], now: datetime) -> tuple[int
         now=now,
     )
     sql = (
-        f"WITH claimed AS ({claim_sql} RETURNING id, kind, policy_id, commitment_id, "
-        "lead_id, owner_id, team, breached_at, summary), "
         "notice AS (SELECT c.id, c.kind, c.policy_id, c.commitment_id, c.owner_id, "
         "CASE c.kind WHEN %s THEN 'commitment.missed' ELSE 'breach.created' END AS event, "
         "COALESCE(c.kind = %s AND p.notify_owner AND o.is_active, false) AS to_owner, "
@@ -182,7 +199,7 @@ def notify_breaches(claim: tuple[str, list[object]], now: datetime) -> tuple[int
         "'data', jsonb_strip_nulls(jsonb_build_object('breach_id', c.id, 'kind', c.kind, "
         f"'team', c.team, 'breached_at', {iso}, 'summary', c.summary, "
         "'lead_id', c.lead_id, 'policy', p.name, 'owner', o.username))) AS payload "
-        f"FROM claimed c LEFT JOIN {POLICIES} p ON p.id = c.policy_id "
+        f"FROM {source} c LEFT JOIN {POLICIES} p ON p.id = c.policy_id "
         f"LEFT JOIN {USERS} o ON o.id = c.owner_id), "
         "escalated AS ("
         f"SELECT n.id AS breach_id, e.user_id FROM notice n JOIN {POLICY_ESCALATE} e "
@@ -197,17 +214,14 @@ def notify_breaches(claim: tuple[str, list[object]], now: datetime) -> tuple[int
         "UNION SELECT breach_id, user_id FROM active_escalated "
         f"UNION SELECT n.id, m.id FROM notice n JOIN {USERS} m ON m.role = %s AND m.is_active "
         "WHERE NOT EXISTS (SELECT 1 FROM active_escalated a WHERE a.breach_id = n.id)), "
-        f"written AS ({notices_sql}) "
-        "SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM written)"
+        f"written AS ({insert_sql})"
     )
     params = [
-        *claim_params,
         Breach.Kind.COMMITMENT.value,
         Breach.Kind.CLOCK.value,
         Breach.Kind.CLOCK.value,
         Breach.Kind.COMMITMENT.value,
         Role.MANAGER.value,
-        *notices_params,
+        *insert_params,
     ]
-    claimed, written = _run(sql, params)
-    return claimed, written
+    return sql, params
