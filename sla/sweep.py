@@ -27,6 +27,7 @@ from sla import sweep_sql
 from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
 from sla.services import breaches_record, record_clock_events
+from sla.sweep_sql import Statement
 
 BATCH_SIZE = 500
 # On PostgreSQL a batch is one set-based statement: bigger batches cost fewer round trips and
@@ -125,30 +126,29 @@ def breaches_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
     return sql, [at, limit]
 
 
-def _work_waiting(now: datetime) -> tuple[bool, bool, bool]:
-    """One cheap read per tick: an idle sweep stops here. Only a hint; the claims decide
-    what a batch takes. Each probe is `ORDER BY <indexed column> LIMIT 1` rather than EXISTS,
-    so the partial index answers it even when statistics expect many matching rows (EXISTS
-    then plans for the first hit of a sequential scan that finds none)."""
+def work_waiting_sql(now: datetime) -> tuple[str, list[object]]:
+    """One cheap read per tick: is anything due, at risk or unnotified? Each probe is
+    `ORDER BY <indexed column> LIMIT 1` rather than EXISTS, so its partial index answers it
+    even when statistics expect many matching rows (EXISTS then plans for the first hit of a
+    sequential scan that finds none)."""
     clocks = SlaClock._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"SELECT (SELECT due_at FROM {clocks} WHERE state IN (%s, %s) AND due_at <= %s "
+        "ORDER BY due_at LIMIT 1), "
+        f"(SELECT at_risk_at FROM {clocks} WHERE state = %s AND at_risk_at <= %s "
+        "AND due_at > %s ORDER BY at_risk_at LIMIT 1), "
+        f"(SELECT id FROM {Breach._meta.db_table} WHERE processed_at IS NULL "
+        "ORDER BY id LIMIT 1)"
+    )
+    running = ClockState.RUNNING.value
+    return sql, [running, ClockState.AT_RISK.value, at, running, at, at]
+
+
+def _work_waiting(now: datetime) -> tuple[bool, bool, bool]:
+    """An idle sweep stops here. Only a hint: the claims decide what a batch takes."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT due_at FROM {clocks} WHERE state IN (%s, %s) AND due_at <= %s "
-            "ORDER BY due_at LIMIT 1), "
-            f"(SELECT at_risk_at FROM {clocks} WHERE state = %s AND at_risk_at <= %s "
-            "AND due_at > %s ORDER BY at_risk_at LIMIT 1), "
-            f"(SELECT id FROM {Breach._meta.db_table} WHERE processed_at IS NULL "
-            "ORDER BY id LIMIT 1)",
-            [
-                ClockState.RUNNING.value,
-                ClockState.AT_RISK.value,
-                at,
-                ClockState.RUNNING.value,
-                at,
-                at,
-            ],
-        )
+        cursor.execute(*work_waiting_sql(now))
         first_due, first_at_risk, first_unprocessed = cursor.fetchone()
     return first_due is not None, first_at_risk is not None, first_unprocessed is not None
 
@@ -200,23 +200,25 @@ def _write_breach_notices(ids: list[int], now: datetime) -> None:
     outbox_write([d for b in breaches for d in breach_deliveries(b, endpoints, managers)], now=now)
 
 
-Claim = Callable[[datetime, int], tuple[str, list[object]]]
+Claim = Callable[[datetime, int], Statement]
 
 
 @dataclass(frozen=True)
 class _Step:
-    """One claimed step: its claim, its writes on PostgreSQL (one set-based statement that
-    returns (claimed, written)) and elsewhere (Python, given the claimed ids), and the hint
-    to send after commit when something was written."""
+    """One claimed step: its claim, its writes on PostgreSQL (one set-based statement built
+    around the claim, returning (claimed, written)) and elsewhere (Python, given the claimed
+    ids), and the hint to send after commit when something was written."""
 
     claim: Claim
-    set_based: Callable[[tuple[str, list[object]], datetime], tuple[int, int]]
+    set_based: Callable[[Statement, datetime], Statement]
     in_python: Callable[[list[int], datetime], None]
     hint: Callable[[], None]
 
     def batch(self, now: datetime, limit: int) -> int:
         if _postgres():
-            claimed, written = self.set_based(self.claim(now, limit), now)
+            with connection.cursor() as cursor:
+                cursor.execute(*self.set_based(self.claim(now, limit), now))
+                claimed, written = cursor.fetchone()
             if written:
                 self.hint()
             return claimed
@@ -227,11 +229,13 @@ class _Step:
 
 
 FLAG_BREACHED = _Step(
-    breached_claim_sql, sweep_sql.flag_breached, _record_breached, outbox_drain_soon
+    breached_claim_sql, sweep_sql.flag_breached_sql, _record_breached, outbox_drain_soon
 )
-FLAG_AT_RISK = _Step(at_risk_claim_sql, sweep_sql.flag_at_risk, _record_at_risk, outbox_drain_soon)
+FLAG_AT_RISK = _Step(
+    at_risk_claim_sql, sweep_sql.flag_at_risk_sql, _record_at_risk, outbox_drain_soon
+)
 NOTIFY = _Step(
-    breaches_claim_sql, sweep_sql.notify_breaches, _write_breach_notices, outbox_drain_soon
+    breaches_claim_sql, sweep_sql.notify_breaches_sql, _write_breach_notices, outbox_drain_soon
 )
 
 
@@ -268,7 +272,7 @@ def sla_sweep(
     breached, at_risk, unprocessed = _work_waiting(now)
     if breached:
         result.breached = _in_batches(FLAG_BREACHED, now, size, max_batches)
-        if _postgres():  # notified in the flagging statement itself (sweep_sql.flag_breached)
+        if _postgres():  # notified in the flagging statement (sweep_sql.flag_breached_sql)
             result.notified = result.breached
     if at_risk:
         result.at_risk = _in_batches(FLAG_AT_RISK, now, size, max_batches)

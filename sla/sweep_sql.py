@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
-
 from crm.models import OutboxChannel, Role, User
 from crm.outbox import outbox_insert_sql
 from leads.models import LeadEvent
@@ -32,6 +30,8 @@ USERS = User._meta.db_table
 ENDPOINTS = WebhookEndpoint._meta.db_table
 POLICY_ESCALATE = SlaPolicy.escalate_to.through._meta.db_table
 COMMITMENT_ESCALATE = Commitment.escalate_to.through._meta.db_table
+
+Statement = tuple[str, list[object]]
 
 # What a breach's notices are built from (`sla.escalation.breach_payload`).
 BREACH_COLUMNS = "id, kind, policy_id, commitment_id, lead_id, owner_id, team, breached_at, summary"
@@ -46,12 +46,6 @@ _ISO = (
 )
 
 
-def _run(sql: str, params: list[object]) -> tuple[int, ...]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return tuple(cursor.fetchone())
-
-
 def _goal_words(column: str) -> tuple[str, list[object]]:
     """`clock.get_goal_display().lower()` in SQL."""
     whens = " ".join("WHEN %s THEN %s" for _ in SlaGoal.choices)
@@ -61,12 +55,12 @@ def _goal_words(column: str) -> tuple[str, list[object]]:
     return f"CASE {column} {whens} ELSE lower({column}) END", params
 
 
-def flag_breached(claim: tuple[str, list[object]], now: datetime) -> tuple[int, int]:
+def flag_breached_sql(claim: Statement, now: datetime) -> Statement:
     """Claimed clocks -> breach rows, "breached" timeline events and the breaches' outbox
     messages, all in the claim's transaction: the breaches are written already processed,
     so the separate notify step has nothing left to do for them.
 
-    Returns (clocks flagged, messages written)."""
+    Returns one row: (clocks flagged, messages written)."""
     claim_sql, claim_params = claim
     goal_sql, goal_params = _goal_words("d.goal")
     notices_sql, notices_params = _breach_notices("breaches", now)
@@ -99,14 +93,13 @@ def flag_breached(claim: tuple[str, list[object]], now: datetime) -> tuple[int, 
         now.isoformat(),
         *notices_params,
     ]
-    flagged, written = _run(sql, params)
-    return flagged, written
+    return sql, params
 
 
-def flag_at_risk(claim: tuple[str, list[object]], now: datetime) -> tuple[int, int]:
+def flag_at_risk_sql(claim: Statement, now: datetime) -> Statement:
     """Claimed clocks -> "at risk" timeline events and a notice to each clock's owner.
 
-    Returns (clocks flagged, notices written)."""
+    Returns one row: (clocks flagged, notices written)."""
     claim_sql, claim_params = claim
     notices_sql, notices_params = outbox_insert_sql(
         "SELECT %s AS channel, 'clock:' || d.id || ':at_risk:' || d.owner_id AS delivery_key, "
@@ -137,20 +130,18 @@ def flag_at_risk(claim: tuple[str, list[object]], now: datetime) -> tuple[int, i
         ClockState.AT_RISK.value,
         *notices_params,
     ]
-    flagged, written = _run(sql, params)
-    return flagged, written
+    return sql, params
 
 
-def notify_breaches(claim: tuple[str, list[object]], now: datetime) -> tuple[int, int]:
-    """Claimed breaches -> their outbox messages. Returns (breaches notified, messages)."""
+def notify_breaches_sql(claim: Statement, now: datetime) -> Statement:
+    """Claimed breaches -> their outbox messages. Returns one row: (breaches, messages)."""
     claim_sql, claim_params = claim
     notices_sql, notices_params = _breach_notices("claimed", now)
     sql = (
         f"WITH claimed AS ({claim_sql} RETURNING {BREACH_COLUMNS}), {notices_sql} "
         "SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM written)"
     )
-    claimed, written = _run(sql, [*claim_params, *notices_params])
-    return claimed, written
+    return sql, [*claim_params, *notices_params]
 
 
 def _breach_notices(source: str, now: datetime) -> tuple[str, list[object]]:

@@ -22,7 +22,14 @@ from crm.celery import app
 from crm.models import OutboxMessage
 from leads.models import LeadEvent
 from sla.models import Breach, ClockState, SlaClock
-from sla.sweep import at_risk_claim_sql, breached_claim_sql, sla_sweep
+from sla.sweep import (
+    at_risk_claim_sql,
+    breached_claim_sql,
+    breaches_claim_sql,
+    sla_sweep,
+    work_waiting_sql,
+)
+from sla.sweep_sql import flag_at_risk_sql, flag_breached_sql, notify_breaches_sql
 from sla.tasks import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,15 +208,26 @@ def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(hand_off, accept_po
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_sweep_updates_use_the_partial_indexes():
+def test_the_sweep_statements_use_the_partial_indexes():
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        for build, index in (
-            (breached_claim_sql, "slaclock_open_due_idx"),
-            (at_risk_claim_sql, "slaclock_running_risk_idx"),
+        for sql, params, indexes in (
+            (*breached_claim_sql(now, 500), ["slaclock_open_due_idx"]),
+            (*at_risk_claim_sql(now, 500), ["slaclock_running_risk_idx"]),
+            (*flag_breached_sql(breached_claim_sql(now, 500), now), ["slaclock_open_due_idx"]),
+            (*flag_at_risk_sql(at_risk_claim_sql(now, 500), now), ["slaclock_running_risk_idx"]),
+            (*notify_breaches_sql(breaches_claim_sql(now, 500), now), ["breach_unprocessed_idx"]),
+            (
+                *work_waiting_sql(now),
+                [
+                    "slaclock_open_due_idx",
+                    "slaclock_running_risk_idx",
+                    "breach_unprocessed_idx",
+                ],
+            ),
         ):
-            sql, params = build(now, 500)
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert index in plan, plan
+            for index in indexes:
+                assert index in plan, plan

@@ -1,5 +1,6 @@
 """A sweep batch costs the same number of queries for 2 breaches as for 6: recipients and
-escalation lists are read once per batch, not once per breach."""
+escalation lists are read once per batch, not once per breach. On PostgreSQL a batch is one
+statement; an idle tick is one read on every database."""
 
 from __future__ import annotations
 
@@ -32,3 +33,35 @@ def test_breach_notices_cost_the_same_queries_for_more_breaches(hand_off, accept
 
     assert many == few
     assert OutboxMessage.objects.count() > 0
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    """What the sweep sent, without the savepoints of its per-batch transactions."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+
+
+def test_an_idle_tick_is_one_read(hand_off, accept_policy):
+    hand_off()
+    with CaptureQueriesContext(connection) as captured:
+        result = sla_sweep(now=MONDAY_10AM + timedelta(minutes=1))
+    assert (result.breached, result.at_risk, result.notified) == (0, 0, 0)
+    assert len(_statements(captured)) == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_batch_is_one_statement(hand_off, accept_policy):
+    for _ in range(6):
+        hand_off()
+    with CaptureQueriesContext(connection) as captured:
+        result = sla_sweep(now=MONDAY_10AM + timedelta(days=2), batch_size=2)
+    assert (result.breached, result.notified) == (6, 6)
+    statements = _statements(captured)
+    # The probe, three full batches and the short one that ends the loop; nothing else:
+    # breaches are notified by the statement that records them.
+    assert len(statements) == 5, statements
+    assert all(s.startswith("WITH flagged AS (UPDATE") for s in statements[1:])
+    assert OutboxMessage.objects.filter(channel="in_app").count() == 12
