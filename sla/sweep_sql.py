@@ -4,7 +4,7 @@ Each statement starts with the same conditional claim as the portable path (an U
 RETURNING whose WHERE repeats the expected state) and feeds its RETURNING rows, through
 data-modifying CTEs, into the inserts that go with it: breach rows, timeline events, outbox
 messages. One statement is one batch and one transaction, so the claim and its writes commit
-or vanish together, as before.
+or vanish together, as before. Nothing is read back: a batch of 5,000 costs one round trip.
 
 What these statements write must equal, field for field, what the portable path builds in
 Python; tests compare the two:
