@@ -30,8 +30,8 @@ from sla.services import breaches_record, record_clock_events
 from sla.sweep_sql import Statement
 
 BATCH_SIZE = 500
-# On PostgreSQL a batch is one set-based statement: bigger batches cost fewer round trips and
-# still hold their locks for well under a second.
+# On PostgreSQL a batch is one set-based statement: bigger batches cost fewer statements and
+# commits, and a batch of 5,000 still holds its clocks' row locks for only a second or two.
 PG_BATCH_SIZE = 5000
 MAX_BATCHES = 40
 

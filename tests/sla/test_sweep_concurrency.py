@@ -108,15 +108,22 @@ def _dsn() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _sweep_is_blocked(blocker_pid: int) -> bool:
-    """A session of this database, other than the blocker and this probe, waits on a lock."""
+def _blocked_session(blocker_pid: int) -> tuple[int, str] | None:
+    """(pid, query) of a session of this database, other than the blocker and this probe,
+    that waits on a lock."""
     with connection.cursor() as probe:
         probe.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            "SELECT pid, query FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock' AND pid NOT IN (pg_backend_pid(), %s)",
             [blocker_pid],
         )
-        return probe.fetchone()[0] > 0
+        return probe.fetchone()
+
+
+def _session_gone(pid: int) -> bool:
+    with connection.cursor() as probe:
+        probe.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+        return probe.fetchone()[0] == 0
 
 
 def _start_worker(tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
@@ -145,40 +152,72 @@ def _wait_until_ready(name: str) -> None:
     )
 
 
+def _empty_broker() -> None:
+    """Purge the queue and forget unacknowledged messages: one that an earlier, failed run
+    left behind would replay into this run and sweep before the test holds its locks."""
+    import redis
+
+    app.control.purge()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+        "unacked", "unacked_index", "unacked_mutex"
+    )
+
+
 def _task_succeeded(log: Path, task_id: str) -> bool:
     return f"sla.tasks.sweep[{task_id}] succeeded" in log.read_text(errors="replace")
+
+
+# Where the worker dies, and what its batch left: all of it or none of it.
+KILL_POINTS = {
+    # The history table held: the batch's statement waits before it writes anything. The
+    # client never sends COMMIT, so the server rolls the batch back when it finds it gone.
+    "mid-batch": ("LOCK TABLE leads_leadevent IN SHARE ROW EXCLUSIVE MODE", "WITH", 0),
+    # The leads held: the batch has flagged the clocks and written breaches, history and
+    # notices, and waits at COMMIT on the deferred foreign-key checks. COMMIT was sent, so
+    # the server completes it once the leads are free, client or no client.
+    "at-commit": ("SELECT id FROM leads_lead WHERE id = ANY(%s) FOR UPDATE", "COMMIT", 5),
+}
 
 
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(hand_off, accept_policy, tmp_path):
+@pytest.mark.parametrize("kill_point", KILL_POINTS)
+def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(
+    hand_off, accept_policy, tmp_path, kill_point
+):
+    hold, waiting_on, flagged = KILL_POINTS[kill_point]
     _due_leads(hand_off, 5)
     lead_ids = list(SlaClock.objects.values_list("lead_id", flat=True))
-    app.control.purge()
+    _empty_broker()
     first = _start_worker(tmp_path, "doomed")
     try:
         _wait_until_ready("doomed")
-        # Hold the leads from another session: the sweep flags the clocks and writes their
-        # breaches and history, then waits at COMMIT, where the deferred foreign-key checks
-        # lock the leads it points at. There, with all its writes done, the worker dies.
         blocker = psycopg2.connect(_dsn())
         try:
             cursor = blocker.cursor()
             cursor.execute("SELECT pg_backend_pid()")
             blocker_pid = cursor.fetchone()[0]
-            cursor.execute("SELECT id FROM leads_lead WHERE id = ANY(%s) FOR UPDATE", [lead_ids])
+            cursor.execute(hold, [lead_ids] if "%s" in hold else None)
             killed = sweep.delay()
-            _wait_for(lambda: _sweep_is_blocked(blocker_pid), what="the sweep to block mid-batch")
+            _wait_for(
+                lambda: _blocked_session(blocker_pid) is not None,
+                what="the sweep to block mid-batch",
+            )
+            pid, query = _blocked_session(blocker_pid)
+            assert query.startswith(waiting_on), query
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:
             blocker.rollback()
             blocker.close()
-        # The killed batch rolled back whole: nothing half-flagged.
-        assert SlaClock.objects.filter(state=ClockState.RUNNING).count() == 5
-        assert not Breach.objects.exists()
-        assert not LeadEvent.objects.filter(changes__state__1="breached").exists()
+        _wait_for(lambda: _session_gone(pid), what="the killed worker's session to end")
+        # The killed batch took effect whole or not at all: nothing half-flagged.
+        assert SlaClock.objects.filter(state=ClockState.BREACHED).count() == flagged
+        assert SlaClock.objects.filter(state=ClockState.RUNNING).count() == 5 - flagged
+        assert Breach.objects.filter(processed_at__isnull=False).count() == flagged
+        assert LeadEvent.objects.filter(changes__state__1="breached").count() == flagged
+        assert OutboxMessage.objects.count() == 4 * flagged
 
         second = _start_worker(tmp_path, "survivor")
         try:
