@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from crm.models import Role, Team, User
+from leads.filter_fields import ListedModelChoiceFilter, PlainSelect
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, Persona
 
@@ -125,21 +126,27 @@ class LeadFilterSet(django_filters.FilterSet):
 
 
 class LeadFilter(LeadFilterSet):
-    """The same filters for the leads page, with the labels a person reads in a form."""
+    """The same filters for the leads page, with the labels a person reads in a form.
 
-    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
-    owner = django_filters.ModelChoiceFilter(
+    Its selects read their options once (shared with the check of the submitted id) and
+    render in Python: see leads.filter_fields."""
+
+    stage = django_filters.ChoiceFilter(
+        choices=Stage.choices, empty_label="Any stage", widget=PlainSelect
+    )
+    owner = ListedModelChoiceFilter(
         queryset=User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION),
         empty_label="Anyone",
+        widget=PlainSelect,
     )
     team = django_filters.ChoiceFilter(
-        field_name="owner_team", choices=Team.choices, empty_label="Any team"
+        field_name="owner_team", choices=Team.choices, empty_label="Any team", widget=PlainSelect
     )
-    campaign = django_filters.ModelChoiceFilter(
-        queryset=Campaign.objects.all(), empty_label="Any campaign"
+    campaign = ListedModelChoiceFilter(
+        queryset=Campaign.objects.all(), empty_label="Any campaign", widget=PlainSelect
     )
-    persona = django_filters.ModelChoiceFilter(
-        queryset=Persona.objects.all(), empty_label="Any persona"
+    persona = ListedModelChoiceFilter(
+        queryset=Persona.objects.all(), empty_label="Any persona", widget=PlainSelect
     )
     # A person picks whole days: "created to" includes that day.
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")

@@ -402,19 +402,13 @@ def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) ->
         "Only marketing, managers and integrations create leads.",
     )
     values = validate_lead_input(data)
-    existing = find_duplicate(
-        email_normalized=values["email_normalized"],
-        source=values["source"],
-        external_id=values["external_id"],
-    )
-    if existing is not None:
-        raise _duplicate_error(existing)
     lead = new_lead(actor=actor, values=values, now=now)
     try:
+        # The unique indexes on (source, external_id) and on an open lead's email decide
+        # what a duplicate is, so a new person costs no lookup before the insert.
         with transaction.atomic():
             lead.save(force_insert=True)
     except IntegrityError as exc:
-        # Another request created the same person between our check and our insert.
         existing = find_duplicate(
             email_normalized=values["email_normalized"],
             source=values["source"],
