@@ -10,15 +10,20 @@ filter and the form's options share one query.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
+
+
+def _escape(value: Any) -> str:
+    """Django's conditional_escape without its lazy-string wrapper (called for every option)."""
+    return value.__html__() if hasattr(value, "__html__") else escape(str(value))
 
 
 def _attrs_html(attrs: dict[str, Any]) -> str:
@@ -27,9 +32,9 @@ def _attrs_html(attrs: dict[str, Any]) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        parts.append(" " + conditional_escape(name))
+        parts.append(" " + _escape(name))
         if value is not True:
-            parts.append(f'="{conditional_escape(str(value))}"')
+            parts.append(f'="{_escape(str(value))}"')
     return "".join(parts)
 
 
@@ -41,7 +46,7 @@ class PlainSelect(forms.Select):
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
         chosen = self.format_value(value)
-        parts = [f'<select name="{conditional_escape(name)}"']
+        parts = [f'<select name="{_escape(name)}"']
         parts.append(_attrs_html(self.build_attrs(self.attrs, attrs)))
         parts.append(">")
         has_selected = False
@@ -52,8 +57,8 @@ class PlainSelect(forms.Select):
             selected = not has_selected and text in chosen
             has_selected = has_selected or selected
             parts.append(
-                f'\n  <option value="{conditional_escape(text)}"'
-                f"{' selected' if selected else ''}>{conditional_escape(label)}</option>\n"
+                f'\n  <option value="{_escape(text)}"'
+                f"{' selected' if selected else ''}>{_escape(label)}</option>\n"
             )
         parts.append("\n</select>")
         return mark_safe("".join(parts))

@@ -7,7 +7,10 @@ query count constant: it is one EXISTS subquery, whatever the page size.
 
 from __future__ import annotations
 
+import copy
+
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -84,6 +87,20 @@ class LeadFilterSet(django_filters.FilterSet):
         model = Lead
         fields: list[str] = []
 
+    @classmethod
+    def form_class(cls) -> type[forms.Form]:
+        """The validating form, built once per class (django-filter builds a new form class
+        for every request): none of these fields depends on the request."""
+        built = cls.__dict__.get("_form_class")
+        if built is None:
+            fields = {name: copy.deepcopy(f).field for name, f in cls.base_filters.items()}
+            built = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._form_class = built
+        return built
+
+    def get_form_class(self) -> type[forms.Form]:
+        return self.form_class()
+
     def filter_open(self, queryset: QuerySet[Lead], name: str, value: bool | None) -> QuerySet:
         if value is None or value == "":
             return queryset
@@ -134,8 +151,11 @@ class LeadFilter(LeadFilterSet):
     stage = django_filters.ChoiceFilter(
         choices=Stage.choices, empty_label="Any stage", widget=PlainSelect
     )
+    # The options need only what they show (a user's label is the username).
     owner = ListedModelChoiceFilter(
-        queryset=User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION),
+        queryset=User.objects.filter(is_active=True)
+        .exclude(role=Role.INTEGRATION)
+        .only("username"),
         empty_label="Anyone",
         widget=PlainSelect,
     )
@@ -143,10 +163,10 @@ class LeadFilter(LeadFilterSet):
         field_name="owner_team", choices=Team.choices, empty_label="Any team", widget=PlainSelect
     )
     campaign = ListedModelChoiceFilter(
-        queryset=Campaign.objects.all(), empty_label="Any campaign", widget=PlainSelect
+        queryset=Campaign.objects.only("name"), empty_label="Any campaign", widget=PlainSelect
     )
     persona = ListedModelChoiceFilter(
-        queryset=Persona.objects.all(), empty_label="Any persona", widget=PlainSelect
+        queryset=Persona.objects.only("name"), empty_label="Any persona", widget=PlainSelect
     )
     # A person picks whole days: "created to" includes that day.
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
