@@ -1,6 +1,7 @@
 """A small HTTP load generator: threads, each with one keep-alive connection to 127.0.0.1,
-bounded by a request count and a time limit. Run as its own process so its CPU is not the
-server's: `python -m bench.loadgen < spec.json` prints one JSON result line.
+bounded by a request count and a time limit, timed after every thread's warm-up. Run as its
+own process so its CPU is not the server's: `python -m bench.loadgen < spec.json` prints one
+JSON result line.
 
 Spec: {"port", "method", "path", "headers", "body" (may hold {n}, replaced by a unique
 number per request), "concurrency", "requests", "seconds", "warmup"}.
@@ -32,7 +33,15 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, int] = {}
     limit = int(spec["requests"])
     issued = itertools.count()
-    deadline = time.perf_counter() + float(spec["seconds"])
+    window: dict[str, float] = {}
+
+    def open_window() -> None:
+        window["began"] = time.perf_counter()
+        window["deadline"] = window["began"] + float(spec["seconds"])
+
+    # Every connection warms up first (a worker's first requests load code and connect to
+    # the database); the measured window opens only when all of them are done.
+    warmed = threading.Barrier(int(spec["concurrency"]), action=open_window)
     body_template: str | None = spec.get("body")
     headers = {"Connection": "keep-alive", **spec.get("headers", {})}
     ok_status = set(spec.get("ok", [200, 201]))
@@ -48,8 +57,13 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", spec["port"], timeout=30)
         for _ in range(int(spec.get("warmup", 0))):
-            one(conn)
-        while next(issued) < limit and time.perf_counter() < deadline:
+            try:
+                one(conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", spec["port"], timeout=30)
+        warmed.wait()
+        while next(issued) < limit and time.perf_counter() < window["deadline"]:
             try:
                 status, took = one(conn)
             except (OSError, http.client.HTTPException) as exc:
@@ -64,12 +78,11 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(int(spec["concurrency"]))]
-    began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = time.perf_counter() - window["began"]
     return {
         "ok": len(latencies),
         "errors": errors,

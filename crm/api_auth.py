@@ -8,7 +8,9 @@ rights of that user, so a key never does more than both allow.
 
 from __future__ import annotations
 
+import functools
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -100,14 +102,53 @@ def required_scope(request: Request, view: Any) -> str | None:
     return getattr(view, "write_scope", None)
 
 
+# One atomic step in Redis per request, with the same rule as DRF's SimpleRateThrottle (at
+# most N requests in any window of the period; refused requests do not count): forget what
+# left the window, refuse when it is full (answering how long until its oldest request
+# leaves), otherwise record this request. Concurrent web processes cannot undercount, and
+# only a few bytes cross the wire whatever the rate.
+SLIDING_WINDOW_SCRIPT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(window))
+return false
+"""
+
+
+@functools.cache
+def _sliding_window(location: str) -> Any:
+    """The script bound to a client of the cache's Redis (one connection pool per process)."""
+    import redis
+
+    client = redis.Redis.from_url(location, socket_connect_timeout=1, socket_timeout=1)
+    return client.register_script(SLIDING_WINDOW_SCRIPT)
+
+
+def _redis_cache_location() -> str | None:
+    cache = settings.CACHES.get("default", {})
+    if cache.get("BACKEND") != "django.core.cache.backends.redis.RedisCache":
+        return None
+    location = cache.get("LOCATION")
+    return location if isinstance(location, str) else None
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Requests per API key, counted in the shared cache (Redis in production).
 
     The rate is read per request from settings.API_KEY_RATE so it can be tuned (and tests
-    can lower it) without a restart of the class-level DRF settings.
+    can lower it) without a restart of the class-level DRF settings. With Redis the window
+    is a sorted set kept by one script call; any other cache (the embedded default) keeps
+    DRF's list of timestamps.
     """
 
     scope = "api_key"
+    _wait: float | None = None
 
     def get_rate(self) -> str:
         return settings.API_KEY_RATE
@@ -116,10 +157,27 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         """Counts in the cache; if the cache (Redis) is down the request is let through:
         losing the rate limit for a while is better than refusing every integration."""
         try:
-            return super().allow_request(request, view)
+            location = _redis_cache_location()
+            if location is None or self.rate is None:
+                return super().allow_request(request, view)
+            key = self.get_cache_key(request, view)
+            if key is None:
+                return True
+            now = self.timer()
+            wait = _sliding_window(location)(
+                keys=[f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{key}"],
+                args=[repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex}"],
+            )
         except Exception:  # the cache backend's connection error, whatever the client library
             logger.warning("rate-limit cache unavailable; letting the request through")
             return True
+        if wait is None:
+            return True
+        self._wait = max(float(wait), 0.0)
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait if self._wait is not None else super().wait()
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         api_key = request_api_key(request)

@@ -107,12 +107,13 @@ def api_key_lookup(raw_key: str) -> ApiKey | None:
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not (0 < len(parts[1]) <= 16):
         return None
-    api_key = (
-        ApiKey.objects.select_related("user")
-        .filter(prefix=parts[1], revoked_at__isnull=True)
-        .first()
-    )
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
+    try:  # the prefix is unique: no ordering to add
+        api_key = ApiKey.objects.select_related("user").get(
+            prefix=parts[1], revoked_at__isnull=True
+        )
+    except ApiKey.DoesNotExist:
+        return None
+    if not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
         return None
     return api_key
 

@@ -213,8 +213,12 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         data = validated(s.LeadCreateSerializer, request.data)
         result = lead_create_or_update(actor=request.user, data=LeadInput(**data))
         assert result.lead is not None
-        lead = Lead.objects.select_related("owner").get(pk=result.lead.pk)
         created = result.outcome == "created"
+        # A new lead is answered from the row just written (its owner is the actor or
+        # nobody); an upserted one is read back with its owner.
+        lead = (
+            result.lead if created else Lead.objects.select_related("owner").get(pk=result.lead.pk)
+        )
         headers = {"ETag": lead_etag(lead)}
         if created:
             headers["Location"] = f"{request.path}{lead.pk}/"

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm.api_serializers import ReadOnlyFieldsBuiltOnce
 from leads.lifecycle import Transition, transitions_from
 from leads.models import (
     MAX_COMPANY,
@@ -252,7 +253,7 @@ class OwnerSerializer(serializers.Serializer):
     display_name = serializers.CharField()
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(ReadOnlyFieldsBuiltOnce):
     owner = OwnerSerializer(read_only=True, allow_null=True)
     owner_team = serializers.CharField(
         read_only=True, help_text="marketing, sales, or empty for a disqualified lead."

@@ -81,12 +81,12 @@ def _update_existing(*, existing: Lead, actor: User, data: LeadInput, now: datet
     return ItemResult("updated", lead=lead, existing_id=lead.pk)
 
 
-@transaction.atomic
 def lead_create_or_update(
     *, actor: User, data: LeadInput, now: datetime | None = None
 ) -> ItemResult:
     """One lead from an integration: created or updated (external id match); a duplicate
-    raises DomainError(DUPLICATE) naming the existing lead."""
+    raises DomainError(DUPLICATE) naming the existing lead. The create and the update are
+    each one transaction; the lookup before them locks nothing, so it needs none."""
     now = now or timezone.now()
     # Rights first: a caller who may not create leads learns nothing about existing ones.
     permissions.require(permissions.can_create_lead(actor), "Your role cannot create leads.")

@@ -7,11 +7,15 @@ query count constant: it is one EXISTS subquery, whatever the page size.
 
 from __future__ import annotations
 
+import copy
+
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from crm.models import Role, Team, User
+from leads.filter_fields import ListedModelChoiceFilter, PlainSelect
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, Persona
 
@@ -83,6 +87,20 @@ class LeadFilterSet(django_filters.FilterSet):
         model = Lead
         fields: list[str] = []
 
+    @classmethod
+    def form_class(cls) -> type[forms.Form]:
+        """The validating form, built once per class (django-filter builds a new form class
+        for every request): none of these fields depends on the request."""
+        built = cls.__dict__.get("_form_class")
+        if built is None:
+            fields = {name: copy.deepcopy(f).field for name, f in cls.base_filters.items()}
+            built = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._form_class = built
+        return built
+
+    def get_form_class(self) -> type[forms.Form]:
+        return self.form_class()
+
     def filter_open(self, queryset: QuerySet[Lead], name: str, value: bool | None) -> QuerySet:
         if value is None or value == "":
             return queryset
@@ -125,21 +143,30 @@ class LeadFilterSet(django_filters.FilterSet):
 
 
 class LeadFilter(LeadFilterSet):
-    """The same filters for the leads page, with the labels a person reads in a form."""
+    """The same filters for the leads page, with the labels a person reads in a form.
 
-    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
-    owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION),
+    Its selects read their options once (shared with the check of the submitted id) and
+    render in Python: see leads.filter_fields."""
+
+    stage = django_filters.ChoiceFilter(
+        choices=Stage.choices, empty_label="Any stage", widget=PlainSelect
+    )
+    # The options need only what they show (a user's label is the username).
+    owner = ListedModelChoiceFilter(
+        queryset=User.objects.filter(is_active=True)
+        .exclude(role=Role.INTEGRATION)
+        .only("username"),
         empty_label="Anyone",
+        widget=PlainSelect,
     )
     team = django_filters.ChoiceFilter(
-        field_name="owner_team", choices=Team.choices, empty_label="Any team"
+        field_name="owner_team", choices=Team.choices, empty_label="Any team", widget=PlainSelect
     )
-    campaign = django_filters.ModelChoiceFilter(
-        queryset=Campaign.objects.all(), empty_label="Any campaign"
+    campaign = ListedModelChoiceFilter(
+        queryset=Campaign.objects.only("name"), empty_label="Any campaign", widget=PlainSelect
     )
-    persona = django_filters.ModelChoiceFilter(
-        queryset=Persona.objects.all(), empty_label="Any persona"
+    persona = ListedModelChoiceFilter(
+        queryset=Persona.objects.only("name"), empty_label="Any persona", widget=PlainSelect
     )
     # A person picks whole days: "created to" includes that day.
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")

@@ -256,7 +256,11 @@ class Lead(models.Model):
         ]
         indexes = [
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
-            models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
+            # A rep's leads in a stage, newest first: the leads page filtered by owner and
+            # stage reads one page of this index instead of sorting all of them.
+            models.Index(
+                fields=["owner", "stage", "-created_at", "-id"], name="lead_owner_stage_new_idx"
+            ),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_stage_idx"),
             # The lead list's default order and keyset pagination (created_at, id), any filter.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),

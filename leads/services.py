@@ -393,7 +393,6 @@ def new_lead(*, actor: User, values: dict[str, Any], now: datetime) -> Lead:
     )
 
 
-@transaction.atomic
 def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) -> Lead:
     """Create an engaged lead, or raise DUPLICATE naming the lead that already exists."""
     now = now or timezone.now()
@@ -402,19 +401,13 @@ def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) ->
         "Only marketing, managers and integrations create leads.",
     )
     values = validate_lead_input(data)
-    existing = find_duplicate(
-        email_normalized=values["email_normalized"],
-        source=values["source"],
-        external_id=values["external_id"],
-    )
-    if existing is not None:
-        raise _duplicate_error(existing)
-    lead = new_lead(actor=actor, values=values, now=now)
     try:
-        with transaction.atomic():
-            lead.save(force_insert=True)
+        return _lead_insert(actor=actor, values=values, now=now)
     except IntegrityError as exc:
-        # Another request created the same person between our check and our insert.
+        # The unique indexes on (source, external_id) and on an open lead's email decide
+        # what a duplicate is, so a new person costs no lookup before the insert; the
+        # refused insert's transaction (or savepoint) is gone when we look for whom it
+        # duplicates.
         existing = find_duplicate(
             email_normalized=values["email_normalized"],
             source=values["source"],
@@ -423,6 +416,14 @@ def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) ->
         if existing is None:
             raise
         raise _duplicate_error(existing) from exc
+
+
+@transaction.atomic
+def _lead_insert(*, actor: User, values: dict[str, Any], now: datetime) -> Lead:
+    """The new lead first (so a duplicate fails before anything else is written), then its
+    creation event and its clocks."""
+    lead = new_lead(actor=actor, values=values, now=now)
+    lead.save(force_insert=True)
     record_event(
         lead=lead,
         kind=LeadEvent.Kind.CREATED,

@@ -157,6 +157,23 @@ def test_it_counts_requests_in_redis_shared_by_all_web_processes(key_client, set
     assert server.keys(f"*throttle:api_key:{prefix}")
 
 
+@pytest.mark.redis
+def test_it_counts_only_accepted_requests_in_one_sorted_set_per_key(key_client, settings) -> None:
+    import redis
+
+    settings.API_KEY_RATE = "2/min"
+    client = key_client(["leads:read"])
+    statuses = [client.get("/api/v1/leads/").status_code for _ in range(4)]
+    prefix = ApiKey.objects.get().prefix
+
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    [key] = server.keys(f"*throttle:api_key:{prefix}")
+    assert statuses == [200, 200, 429, 429]
+    assert server.type(key) == b"zset"
+    assert server.zcard(key) == 2
+    assert 0 < server.ttl(key) <= 60
+
+
 def test_it_lets_only_managers_issue_keys(marketer) -> None:
     from crm.api_keys import api_key_create
     from crm.errors import DomainError

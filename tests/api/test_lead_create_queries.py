@@ -1,0 +1,93 @@
+"""Single-lead ingest: a bounded, constant number of queries per create, and an answer that
+matches what a read of the new lead returns (the create answers without reading it back)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Team
+from leads.lifecycle import Stage
+from leads.models import Lead
+from sla.models import SlaClock, SlaGoal
+from sla.services import calendar_create, policy_create
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def touch_policies(manager):
+    calendar = calendar_create(
+        actor=manager,
+        name="Marketing hours",
+        timezone_name="Europe/London",
+        weekly_hours={str(d): [["09:00", "17:00"]] for d in range(5)},
+        holidays=[],
+    )
+    for name, target in (
+        ("First touch", timedelta(hours=4)),
+        ("Touch by tomorrow", timedelta(days=1)),
+    ):
+        policy_create(
+            actor=manager,
+            fields={
+                "name": name,
+                "goal": SlaGoal.FIRST_TOUCH,
+                "trigger_stage": Stage.ENGAGED,
+                "target": target,
+                "accountable_team": Team.MARKETING,
+                "calendar": calendar,
+            },
+        )
+
+
+def _create(integration, n: int) -> tuple[int, dict]:
+    body = {
+        "email": f"ada{n}@example.com",
+        "first_name": "Ada",
+        "source": "web",
+        "external_id": f"w-{n}",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = integration.post("/api/v1/leads/", body, format="json")
+    assert response.status_code == 201, response.content
+    return len(queries), response.json()
+
+
+def test_it_creates_a_lead_in_the_same_few_queries_whatever_the_data(integration, touch_policies):
+    _create(integration, 0)  # the key's last-use stamp settles first
+    few, _ = _create(integration, 1)
+    LeadFactory.create_batch(30)
+    many, _ = _create(integration, 2)
+
+    # Key, upsert lookup, then one transaction: the lead (the unique indexes find
+    # duplicates), its history event, the policies, their clocks and the clock events.
+    assert few == many <= 9
+    assert SlaClock.objects.filter(lead__external_id="w-2").count() == 2
+
+
+def test_it_answers_a_create_with_what_a_read_returns(integration, touch_policies):
+    _, created = _create(integration, 1)
+
+    read = integration.get(f"/api/v1/leads/{created['id']}/").json()
+
+    assert created == read
+
+
+def test_it_still_names_the_lead_a_new_one_duplicates(integration, make_lead):
+    existing = make_lead(email="Jo@Example.com")
+    Lead.objects.filter(pk=existing.pk).update(source="web", external_id="w-7")
+
+    by_email = integration.post("/api/v1/leads/", {"email": "jo@example.com"}, format="json")
+    upsert = integration.post(
+        "/api/v1/leads/",
+        {"email": "x@example.com", "source": "web", "external_id": "w-7"},
+        format="json",
+    )
+
+    assert by_email.status_code == 409 and by_email.json()["existing_id"] == existing.pk
+    assert upsert.status_code == 200 and upsert.json()["id"] == existing.pk
