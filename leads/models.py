@@ -207,6 +207,12 @@ class Lead(models.Model):
         related_name="+",
     )
     first_touch_at = models.DateTimeField(null=True, blank=True)
+    # Milestones: when the lead first reached each funnel step. Never cleared (a rejected or
+    # re-handed lead keeps them), written in the same UPDATE as the move that reaches them,
+    # so the dashboard funnel counts columns instead of searching every lead's history.
+    first_handed_off_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_opportunity_at = models.DateTimeField(null=True, blank=True, editable=False)
     stage_changed_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     reason = models.ForeignKey(

@@ -39,6 +39,23 @@ def needs_attention(now: datetime) -> Q:
     )
 
 
+_LISTED = (
+    "lead_id",
+    "policy_id",
+    "owner_id",
+    "state",
+    "due_at",
+    "at_risk_at",
+    "lead__first_name",
+    "lead__last_name",
+    "lead__email",
+    "policy__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
 def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
     """Clocks at risk or past due now (whatever the period: they need action today)."""
     waiting = _clocks(filters).filter(needs_attention(now))
@@ -48,7 +65,8 @@ def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 1
     )
     # Two short reads rather than one mixed ordering: what is about to be missed comes first,
     # then the latest misses (old ones are in the breach report).
-    shown = waiting.select_related("lead", "policy", "owner")
+    # Only what the list shows: the lead's name, the promise, the owner and the clock's times.
+    shown = waiting.select_related("lead", "policy", "owner").only(*_LISTED)
     clocks = list(shown.filter(due_at__gt=now).order_by("due_at", "id")[:limit])
     if len(clocks) < limit:
         late = shown.filter(due_at__lte=now).order_by("-due_at", "-id")
