@@ -328,7 +328,9 @@ def _clocks(
 ) -> Iterator[tuple[Any, ...]]:
     for lead in leads:
         pk = lead.row[0]
-        rng = random.Random(-pk)
+        # Its own stream: Random(-pk) would replay the lead's (Python seeds with abs(n)),
+        # whose first draw picked a closed stage and so was never below the late threshold.
+        rng = random.Random(f"clock-{pk}")
         open_lead = lead.stage in OPEN
         policy = ref.policies.get(lead.stage) or ref.policies[Stage.ENGAGED]
         stage = policy.trigger_stage
