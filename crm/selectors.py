@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from leads.lifecycle import OPEN_STAGES, Stage
-from leads.models import Campaign, Lead, LeadEvent
+from leads.models import HANDOFF_AND_ANSWERS, Campaign, Lead, LeadEvent
 from leads.selectors import StageRow, stage_rows
 
 PERIODS: dict[str, tuple[str, int | None]] = {
@@ -185,17 +185,23 @@ class MarketingScorecard(TypedDict):
 
 def marketing_scorecard(filters: DashboardFilters, now: datetime) -> MarketingScorecard:
     """Hand-offs in the period and how sales answered them (accepted vs rejected)."""
-    counts = filters.events(now).aggregate(
-        handed_off=Count("id", filter=Q(kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED)),
-        accepted=Count("id", filter=Q(kind=LeadEvent.Kind.ACCEPTED)),
-        rejected=Count(
-            "id",
-            filter=Q(
-                kind=LeadEvent.Kind.TRANSITION,
-                from_stage=Stage.QUALIFIED,
-                to_stage=Stage.NURTURE,
+    counts = (
+        filters.events(now)
+        .filter(HANDOFF_AND_ANSWERS)
+        .aggregate(
+            handed_off=Count(
+                "id", filter=Q(kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED)
             ),
-        ),
+            accepted=Count("id", filter=Q(kind=LeadEvent.Kind.ACCEPTED)),
+            rejected=Count(
+                "id",
+                filter=Q(
+                    kind=LeadEvent.Kind.TRANSITION,
+                    from_stage=Stage.QUALIFIED,
+                    to_stage=Stage.NURTURE,
+                ),
+            ),
+        )
     )
     answered = counts["accepted"] + counts["rejected"]
     return MarketingScorecard(

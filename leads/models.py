@@ -322,6 +322,13 @@ class Activity(models.Model):
         return f"{self.get_kind_display()} on {self.lead_id}"
 
 
+# Hand-offs and sales' answers to them (accepted; rejected back to nurture): the events the
+# dashboard's marketing scorecard counts per period (crm.selectors.marketing_scorecard).
+HANDOFF_AND_ANSWERS = Q(kind="accepted") | Q(
+    kind="transition", to_stage__in=["qualified", "nurture"]
+)
+
+
 class LeadEvent(models.Model):
     """Append-only history: who changed what on a lead, and when."""
 
@@ -369,6 +376,13 @@ class LeadEvent(models.Model):
             ),
             models.Index(
                 fields=["lead"], condition=Q(kind="accepted"), name="leadevent_accepted_idx"
+            ),
+            # crm.selectors.marketing_scorecard: a period's hand-offs and answers, without
+            # reading the period's clock and activity events.
+            models.Index(
+                fields=["created_at"],
+                condition=HANDOFF_AND_ANSWERS,
+                name="leadevent_handoff_answers_idx",
             ),
         ]
 
