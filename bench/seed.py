@@ -167,6 +167,9 @@ LEAD_COLUMNS = (
     "accepted_at",
     "accepted_by",
     "first_touch_at",
+    "first_handed_off_at",
+    "first_accepted_at",
+    "first_opportunity_at",
     "stage_changed_at",
     "closed_at",
     "reason_note",
@@ -264,6 +267,10 @@ def _leads(start: int, count: int, ref: Reference, now: datetime) -> Iterator[_L
                 accepted,
                 owner if accepted else None,
                 created + timedelta(hours=1) if stage != Stage.ENGAGED else None,
+                # Milestones as the seeded history says: one move, engaged -> stage.
+                changed if stage == Stage.QUALIFIED else None,
+                None,
+                changed if stage == Stage.OPPORTUNITY else None,
                 changed,
                 changed if stage not in OPEN else None,
                 "",
@@ -321,7 +328,9 @@ def _clocks(
 ) -> Iterator[tuple[Any, ...]]:
     for lead in leads:
         pk = lead.row[0]
-        rng = random.Random(-pk)
+        # Its own stream: Random(-pk) would replay the lead's (Python seeds with abs(n)),
+        # whose first draw picked a closed stage and so was never below the late threshold.
+        rng = random.Random(f"clock-{pk}")
         open_lead = lead.stage in OPEN
         policy = ref.policies.get(lead.stage) or ref.policies[Stage.ENGAGED]
         stage = policy.trigger_stage

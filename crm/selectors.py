@@ -5,16 +5,17 @@ Every function runs a fixed number of aggregate queries whatever the number of l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from leads.lifecycle import OPEN_STAGES, Stage
-from leads.models import Campaign, Lead, LeadEvent
-from leads.selectors import StageRow, pipeline_by_stage
+from leads.models import HANDOFF_AND_ANSWERS, Campaign, Lead, LeadEvent
+from leads.selectors import StageRow, stage_rows
 
 PERIODS: dict[str, tuple[str, int | None]] = {
     "7d": ("Last 7 days", 7),
@@ -59,50 +60,11 @@ class DashboardFilters:
         return queryset
 
 
-def pipeline(filters: DashboardFilters, now: datetime) -> list[StageRow]:
-    """Leads and estimated value per current stage, within the dashboard's filters."""
-    return pipeline_by_stage(filters.leads(now))
-
-
 class FunnelStep(TypedDict):
     key: str
     label: str
     count: int
     conversion: float | None  # share of the previous step, in percent
-
-
-def funnel(filters: DashboardFilters, now: datetime) -> list[FunnelStep]:
-    """How far the period's leads got: created, handed off, accepted, opportunity, won.
-
-    A lead counts for a step if it ever reached it (its history says so), not only if it is
-    there now, so a lead that was handed off and later rejected still counts as handed off.
-    """
-    reached = LeadEvent.objects.filter(lead=OuterRef("pk"), kind=LeadEvent.Kind.TRANSITION)
-    accepted = LeadEvent.objects.filter(lead=OuterRef("pk"), kind=LeadEvent.Kind.ACCEPTED)
-    counts = filters.leads(now).aggregate(
-        created=Count("id"),
-        handed_off=Count("id", filter=Q(Exists(reached.filter(to_stage=Stage.QUALIFIED)))),
-        accepted=Count("id", filter=Q(Exists(accepted))),
-        opportunity=Count("id", filter=Q(Exists(reached.filter(to_stage=Stage.OPPORTUNITY)))),
-        won=Count("id", filter=Q(stage=Stage.WON)),
-    )
-    labels = (
-        ("created", "Engaged"),
-        ("handed_off", "Handed off"),
-        ("accepted", "Accepted"),
-        ("opportunity", "Opportunity"),
-        ("won", "Won"),
-    )
-    steps: list[FunnelStep] = []
-    previous: int | None = None
-    for key, label in labels:
-        count = counts[key] or 0
-        conversion = None
-        if previous is not None:
-            conversion = round(100 * count / previous, 1) if previous else None
-        steps.append(FunnelStep(key=key, label=label, count=count, conversion=conversion))
-        previous = count
-    return steps
 
 
 class AgingRow(TypedDict):
@@ -116,37 +78,102 @@ class AgingRow(TypedDict):
     oldest_since: datetime | None
 
 
-def aging(filters: DashboardFilters, now: datetime) -> list[AgingRow]:
-    """Open leads by time spent in their current stage (one GROUP BY, bucketed in SQL)."""
+@dataclass(frozen=True)
+class LeadFigures:
+    pipeline: list[StageRow]
+    funnel: list[FunnelStep]
+    aging: list[AgingRow]
+
+
+FUNNEL_LABELS = (
+    ("created", "Engaged"),
+    ("handed_off", "Handed off"),
+    ("accepted", "Accepted"),
+    ("opportunity", "Opportunity"),
+    ("won", "Won"),
+)
+AGING_BUCKETS = ("count", "under_1d", "d1_7", "d7_30", "over_30d")
+
+
+def lead_figures(filters: DashboardFilters, now: datetime) -> LeadFigures:
+    """The period's pipeline, funnel and aging, all from one GROUP BY stage.
+
+    Funnel: a lead counts for a step if it ever reached it (its milestone is set), not only
+    if it is there now, so a lead that was handed off and later rejected still counts as
+    handed off. Aging: open leads by time spent in their current stage.
+    """
     day, week, month = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
+    changed = "stage_changed_at"
     rows = {
         row["stage"]: row
         for row in filters.leads(now)
-        .filter(stage__in=OPEN_STAGES)
         .values("stage")
         .annotate(
             count=Count("id"),
-            under_1d=Count("id", filter=Q(stage_changed_at__gt=day)),
-            d1_7=Count("id", filter=Q(stage_changed_at__lte=day, stage_changed_at__gt=week)),
-            d7_30=Count("id", filter=Q(stage_changed_at__lte=week, stage_changed_at__gt=month)),
-            over_30d=Count("id", filter=Q(stage_changed_at__lte=month)),
-            oldest_since=Min("stage_changed_at"),
+            value=Sum("estimated_value"),
+            handed_off=Count("id", filter=Q(first_handed_off_at__isnull=False)),
+            accepted=Count("id", filter=Q(first_accepted_at__isnull=False)),
+            opportunity=Count("id", filter=Q(first_opportunity_at__isnull=False)),
+            under_1d=Count("id", filter=Q(**{f"{changed}__gt": day})),
+            d1_7=Count("id", filter=Q(**{f"{changed}__lte": day, f"{changed}__gt": week})),
+            d7_30=Count("id", filter=Q(**{f"{changed}__lte": week, f"{changed}__gt": month})),
+            over_30d=Count("id", filter=Q(**{f"{changed}__lte": month})),
+            oldest_since=Min(changed),
         )
     }
-    empty = {"count": 0, "under_1d": 0, "d1_7": 0, "d7_30": 0, "over_30d": 0}
-    return [
-        AgingRow(
-            stage=stage,
-            label=Stage(stage).label,
-            count=rows.get(stage, empty)["count"],
-            under_1d=rows.get(stage, empty)["under_1d"],
-            d1_7=rows.get(stage, empty)["d1_7"],
-            d7_30=rows.get(stage, empty)["d7_30"],
-            over_30d=rows.get(stage, empty)["over_30d"],
-            oldest_since=rows.get(stage, {}).get("oldest_since"),
+    return LeadFigures(
+        pipeline=stage_rows(rows), funnel=_funnel_steps(rows), aging=_aging_rows(rows)
+    )
+
+
+def _funnel_steps(rows: dict[str, dict[str, Any]]) -> list[FunnelStep]:
+    counts = {
+        key: sum(row[key] for row in rows.values())
+        for key in ("handed_off", "accepted", "opportunity")
+    }
+    counts["created"] = sum(row["count"] for row in rows.values())
+    counts["won"] = rows.get(Stage.WON, {}).get("count", 0)
+    steps: list[FunnelStep] = []
+    previous: int | None = None
+    for key, label in FUNNEL_LABELS:
+        count = counts[key]
+        conversion = None
+        if previous is not None:
+            conversion = round(100 * count / previous, 1) if previous else None
+        steps.append(FunnelStep(key=key, label=label, count=count, conversion=conversion))
+        previous = count
+    return steps
+
+
+def _aging_rows(rows: dict[str, dict[str, Any]]) -> list[AgingRow]:
+    aging: list[AgingRow] = []
+    for stage in OPEN_STAGES:
+        row = rows.get(stage, {})
+        buckets = {key: row.get(key, 0) for key in AGING_BUCKETS}
+        aging.append(
+            AgingRow(
+                stage=stage,
+                label=Stage(stage).label,
+                oldest_since=row.get("oldest_since"),
+                **buckets,  # type: ignore[typeddict-item]
+            )
         )
-        for stage in OPEN_STAGES
-    ]
+    return aging
+
+
+def pipeline(filters: DashboardFilters, now: datetime) -> list[StageRow]:
+    """Leads and estimated value per current stage, within the dashboard's filters."""
+    return lead_figures(filters, now).pipeline
+
+
+def funnel(filters: DashboardFilters, now: datetime) -> list[FunnelStep]:
+    """How far the period's leads got: created, handed off, accepted, opportunity, won."""
+    return lead_figures(filters, now).funnel
+
+
+def aging(filters: DashboardFilters, now: datetime) -> list[AgingRow]:
+    """Open leads by time spent in their current stage."""
+    return lead_figures(filters, now).aging
 
 
 class MarketingScorecard(TypedDict):
@@ -158,17 +185,23 @@ class MarketingScorecard(TypedDict):
 
 def marketing_scorecard(filters: DashboardFilters, now: datetime) -> MarketingScorecard:
     """Hand-offs in the period and how sales answered them (accepted vs rejected)."""
-    counts = filters.events(now).aggregate(
-        handed_off=Count("id", filter=Q(kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED)),
-        accepted=Count("id", filter=Q(kind=LeadEvent.Kind.ACCEPTED)),
-        rejected=Count(
-            "id",
-            filter=Q(
-                kind=LeadEvent.Kind.TRANSITION,
-                from_stage=Stage.QUALIFIED,
-                to_stage=Stage.NURTURE,
+    counts = (
+        filters.events(now)
+        .filter(HANDOFF_AND_ANSWERS)
+        .aggregate(
+            handed_off=Count(
+                "id", filter=Q(kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED)
             ),
-        ),
+            accepted=Count("id", filter=Q(kind=LeadEvent.Kind.ACCEPTED)),
+            rejected=Count(
+                "id",
+                filter=Q(
+                    kind=LeadEvent.Kind.TRANSITION,
+                    from_stage=Stage.QUALIFIED,
+                    to_stage=Stage.NURTURE,
+                ),
+            ),
+        )
     )
     answered = counts["accepted"] + counts["rejected"]
     return MarketingScorecard(
@@ -194,45 +227,47 @@ class CampaignRow(TypedDict):
     conversion: float | None  # won / leads, percent
 
 
+CHANNEL_LABELS: dict[str, str] = dict(Campaign.Channel.choices)
+
+
 def _per(spend: Decimal, count: int) -> Decimal | None:
     return (spend / count).quantize(Decimal("0.01")) if count else None
 
 
-def campaign_performance(campaign_id: int | None = None) -> list[CampaignRow]:
-    """Spend against results for every campaign, all time (spend is not split by period)."""
-    # Two GROUP BYs instead of a history lookup per lead: the second reads only the
-    # "reached opportunity" events (leadevent_reached_opp_idx), not every lead.
-    per_campaign = {
-        row["campaign_id"]: {**row, "opportunities": 0}
-        for row in Lead.objects.order_by()
-        .filter(campaign__isnull=False)
-        .values("campaign_id")
-        .annotate(leads=Count("id"), won=Count("id", filter=Q(stage=Stage.WON)))
-    }
-    reached_opportunity = (
-        LeadEvent.objects.order_by()
-        .filter(
-            kind=LeadEvent.Kind.TRANSITION,
-            to_stage=Stage.OPPORTUNITY,
-            lead__campaign__isnull=False,
-        )
-        .values_list("lead__campaign_id")
-        .annotate(leads=Count("lead_id", distinct=True))
-    )
-    for campaign_pk, reached in reached_opportunity:
-        if campaign_pk in per_campaign:
-            per_campaign[campaign_pk]["opportunities"] = reached
-    campaigns = Campaign.objects.order_by("name")
+def campaign_performance(
+    campaign_id: int | None = None, *, campaigns: Sequence[Campaign] | None = None
+) -> list[CampaignRow]:
+    """Spend against results for every campaign, all time (spend is not split by period).
+
+    One GROUP BY campaign; a lead counts as an opportunity once it ever reached that stage
+    (its milestone). `campaigns`, all of them in name order, saves the caller's second read.
+    """
+    leads = Lead.objects.order_by().filter(campaign__isnull=False)
     if campaign_id:
-        campaigns = campaigns.filter(pk=campaign_id)
+        leads = leads.filter(campaign_id=campaign_id)
+    per_campaign = {
+        row["campaign_id"]: row
+        for row in leads.values("campaign_id").annotate(
+            leads=Count("id"),
+            opportunities=Count("id", filter=Q(first_opportunity_at__isnull=False)),
+            won=Count("id", filter=Q(stage=Stage.WON)),
+        )
+    }
+    if campaigns is None:
+        campaigns = Campaign.objects.order_by("name")
+        if campaign_id:
+            campaigns = campaigns.filter(pk=campaign_id)
+    elif campaign_id:
+        campaigns = [campaign for campaign in campaigns if campaign.pk == campaign_id]
+    none = {"leads": 0, "opportunities": 0, "won": 0}
     rows: list[CampaignRow] = []
     for campaign in campaigns:
-        stats = per_campaign.get(campaign.pk, {"leads": 0, "opportunities": 0, "won": 0})
+        stats = per_campaign.get(campaign.pk, none)
         rows.append(
             CampaignRow(
                 id=campaign.pk,
                 name=campaign.name,
-                channel=campaign.get_channel_display(),
+                channel=CHANNEL_LABELS.get(campaign.channel, campaign.channel),
                 budget=campaign.budget,
                 spend=campaign.spend,
                 leads=stats["leads"],
@@ -255,6 +290,7 @@ __all__ = [
     "aging",
     "campaign_performance",
     "funnel",
+    "lead_figures",
     "marketing_scorecard",
     "pipeline",
 ]

@@ -39,26 +39,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The same page for everyone: both teams read one pipeline and one set of numbers."""
     now = timezone.now()
     filters = _dashboard_filters(request)
-    pipeline = selectors.pipeline(filters, now)
-    funnel = selectors.funnel(filters, now)
+    leads = selectors.lead_figures(filters, now)
+    campaigns = list(Campaign.objects.order_by("name"))
     context = {
         "filters": filters,
         "periods": [(key, label) for key, (label, _) in selectors.PERIODS.items()],
         "teams": Team.choices,
-        "campaigns": list(Campaign.objects.order_by("name").values_list("pk", "name")),
-        "pipeline": pipeline,
-        "funnel": funnel,
-        "aging": selectors.aging(filters, now),
+        "campaigns": [(campaign.pk, campaign.name) for campaign in campaigns],
+        "pipeline": leads.pipeline,
+        "funnel": leads.funnel,
+        "aging": leads.aging,
         "marketing": selectors.marketing_scorecard(filters, now),
-        "campaign_rows": selectors.campaign_performance(filters.campaign_id),
+        "campaign_rows": selectors.campaign_performance(filters.campaign_id, campaigns=campaigns),
         "chart_data": {
             "pipeline": {
-                "labels": [row["label"] for row in pipeline],
-                "counts": [row["count"] for row in pipeline],
+                "labels": [row["label"] for row in leads.pipeline],
+                "counts": [row["count"] for row in leads.pipeline],
             },
             "funnel": {
-                "labels": [step["label"] for step in funnel],
-                "counts": [step["count"] for step in funnel],
+                "labels": [step["label"] for step in leads.funnel],
+                "counts": [step["count"] for step in leads.funnel],
             },
         },
         "now": now,

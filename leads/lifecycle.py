@@ -69,5 +69,14 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
+# Funnel milestones kept on the lead (Lead.first_*_at): the stage whose first arrival sets each.
+MILESTONE_OF_STAGE: dict[str, str] = {
+    Stage.QUALIFIED: "first_handed_off_at",
+    Stage.OPPORTUNITY: "first_opportunity_at",
+}
+ACCEPTED_MILESTONE = "first_accepted_at"
+MILESTONES: frozenset[str] = frozenset({*MILESTONE_OF_STAGE.values(), ACCEPTED_MILESTONE})
+
+
 def transitions_from(stage: str) -> list[str]:
     return [name for name, (sources, _) in TRANSITIONS.items() if stage in sources]

@@ -207,6 +207,12 @@ class Lead(models.Model):
         related_name="+",
     )
     first_touch_at = models.DateTimeField(null=True, blank=True)
+    # Milestones: when the lead first reached each funnel step. Never cleared (a rejected or
+    # re-handed lead keeps them), written in the same UPDATE as the move that reaches them,
+    # so the dashboard funnel counts columns instead of searching every lead's history.
+    first_handed_off_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_opportunity_at = models.DateTimeField(null=True, blank=True, editable=False)
     stage_changed_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     reason = models.ForeignKey(
@@ -320,6 +326,13 @@ class Activity(models.Model):
         return f"{self.get_kind_display()} on {self.lead_id}"
 
 
+# Hand-offs and sales' answers to them (accepted; rejected back to nurture): the events the
+# dashboard's marketing scorecard counts per period (crm.selectors.marketing_scorecard).
+HANDOFF_AND_ANSWERS = Q(kind="accepted") | Q(
+    kind="transition", to_stage__in=["qualified", "nurture"]
+)
+
+
 class LeadEvent(models.Model):
     """Append-only history: who changed what on a lead, and when."""
 
@@ -367,6 +380,13 @@ class LeadEvent(models.Model):
             ),
             models.Index(
                 fields=["lead"], condition=Q(kind="accepted"), name="leadevent_accepted_idx"
+            ),
+            # crm.selectors.marketing_scorecard: a period's hand-offs and answers, without
+            # reading the period's clock and activity events.
+            models.Index(
+                fields=["created_at"],
+                condition=HANDOFF_AND_ANSWERS,
+                name="leadevent_handoff_answers_idx",
             ),
         ]
 

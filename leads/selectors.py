@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db.models import Count, QuerySet, Sum
 
@@ -29,6 +30,11 @@ def pipeline_by_stage(leads: QuerySet[Lead] | None = None) -> list[StageRow]:
         .values("stage")
         .annotate(count=Count("id"), value=Sum("estimated_value"))
     }
+    return stage_rows(totals)
+
+
+def stage_rows(totals: Mapping[str, Mapping[str, Any]]) -> list[StageRow]:
+    """Every stage in funnel order from per-stage `count` and `value` (missing ones are 0)."""
     return [
         StageRow(
             stage=stage,

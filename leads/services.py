@@ -21,7 +21,15 @@ from django.utils import timezone
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
 from leads import permissions
-from leads.lifecycle import STAGE_OWNER, TRANSITIONS, Stage, Transition
+from leads.lifecycle import (
+    ACCEPTED_MILESTONE,
+    MILESTONE_OF_STAGE,
+    MILESTONES,
+    STAGE_OWNER,
+    TRANSITIONS,
+    Stage,
+    Transition,
+)
 from leads.models import (
     MAX_COMPANY,
     MAX_EMAIL,
@@ -241,14 +249,15 @@ def _check_version(lead: Lead, expected_version: int | None) -> None:
 
 def _write(lead: Lead, changes: dict[str, Any], now: datetime) -> dict[str, list[Any]]:
     """Save the changed fields; the version in the WHERE clause refuses a lost update."""
+    values = {name: value for name, value in changes.items() if getattr(lead, name) != value}
+    if not values:
+        return {}
+    # Milestones are bookkeeping derived from the event itself: kept out of its diff.
     diff = {
         name: [_display(getattr(lead, name)), _display(value)]
-        for name, value in changes.items()
-        if getattr(lead, name) != value
+        for name, value in values.items()
+        if name not in MILESTONES
     }
-    if not diff:
-        return {}
-    values = {name: changes[name] for name in diff}
     rows = Lead.objects.filter(pk=lead.pk, version=lead.version).update(
         **values, version=F("version") + 1, updated_at=now
     )
@@ -263,6 +272,11 @@ def _write(lead: Lead, changes: dict[str, Any], now: datetime) -> dict[str, list
     lead.version += 1
     lead.updated_at = now
     return diff
+
+
+def _milestone(lead: Lead, name: str | None, now: datetime) -> dict[str, datetime]:
+    """The first arrival at a funnel step sets its milestone; later arrivals keep it."""
+    return {name: now} if name and getattr(lead, name) is None else {}
 
 
 def _move(
@@ -282,6 +296,7 @@ def _move(
         "owner_team": STAGE_OWNER[target],
         "stage_changed_at": now,
         **(extra or {}),
+        **_milestone(lead, MILESTONE_OF_STAGE.get(target), now),
     }
     diff = _write(lead, changes, now)
     diff["transition"] = transition
@@ -563,7 +578,15 @@ def lead_accept(
             code=ErrorCode.ILLEGAL_TRANSITION,
             field="transition",
         )
-    diff = _write(lead, {"accepted_at": now, "accepted_by": actor}, now)
+    diff = _write(
+        lead,
+        {
+            "accepted_at": now,
+            "accepted_by": actor,
+            **_milestone(lead, ACCEPTED_MILESTONE, now),
+        },
+        now,
+    )
     record_event(lead=lead, kind=LeadEvent.Kind.ACCEPTED, actor=actor, now=now, changes=diff)
     return lead
 

@@ -199,6 +199,22 @@ class SlaClock(models.Model):
             ),
             models.Index(fields=["lead", "state"], name="slaclock_lead_state_idx"),
             models.Index(fields=["started_at"], name="slaclock_started_idx"),
+            # sla.scorecards.dashboard_clocks (needs_attention): open clocks past their
+            # at-risk mark in either open state, OR-ed with the next index (a BitmapOr)...
+            models.Index(
+                fields=["at_risk_at"],
+                condition=Q(state__in=OPEN_CLOCK_STATES),
+                name="slaclock_open_risk_idx",
+            ),
+            # ...and breached clocks still awaiting their goal: without these two, the
+            # dashboard's clock counts and lists read every clock.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(
+                    state=ClockState.BREACHED, met_at__isnull=True, cancelled_at__isnull=True
+                ),
+                name="slaclock_breached_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -39,6 +39,35 @@ def needs_attention(now: datetime) -> Q:
     )
 
 
+_LISTED = (
+    "lead_id",
+    "policy_id",
+    "owner_id",
+    "state",
+    "due_at",
+    "at_risk_at",
+    "lead__first_name",
+    "lead__last_name",
+    "lead__email",
+    "policy__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def _listed(clocks: QuerySet[SlaClock], order: tuple[str, ...], limit: int) -> list[SlaClock]:
+    """The first `limit` clocks with what the list shows (lead name, promise, owner).
+
+    The clocks are picked in a subquery of their own (from the partial indexes, no joins), so
+    the database joins the leads, policies and owners of those few rows only; joined up
+    front, the planner hashed the whole lead table before it sorted.
+    """
+    chosen = clocks.order_by(*order).values("pk")[:limit]
+    shown = SlaClock.objects.filter(pk__in=chosen).select_related("lead", "policy", "owner")
+    return list(shown.only(*_LISTED).order_by(*order))
+
+
 def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
     """Clocks at risk or past due now (whatever the period: they need action today)."""
     waiting = _clocks(filters).filter(needs_attention(now))
@@ -48,11 +77,9 @@ def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 1
     )
     # Two short reads rather than one mixed ordering: what is about to be missed comes first,
     # then the latest misses (old ones are in the breach report).
-    shown = waiting.select_related("lead", "policy", "owner")
-    clocks = list(shown.filter(due_at__gt=now).order_by("due_at", "id")[:limit])
+    clocks = _listed(waiting.filter(due_at__gt=now), ("due_at", "id"), limit)
     if len(clocks) < limit:
-        late = shown.filter(due_at__lte=now).order_by("-due_at", "-id")
-        clocks += list(late[: limit - len(clocks)])
+        clocks += _listed(waiting.filter(due_at__lte=now), ("-due_at", "-id"), limit - len(clocks))
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
     return ClocksAtRisk(at_risk=counts["at_risk"], breached=counts["breached"], clocks=clocks)
@@ -100,24 +127,22 @@ def sales_scorecard(filters: DashboardFilters, now: datetime) -> list[GoalScore]
     if since is not None:
         clocks = clocks.filter(started_at__gte=since)
     past_due = Q(state__in=OPEN_CLOCK_STATES, due_at__lte=now) | Q(state=ClockState.BREACHED)
-    totals = clocks.aggregate(
-        accept_met=Count("id", filter=Q(goal=SlaGoal.ACCEPT, state=ClockState.MET)),
-        accept_breached=Count("id", filter=Q(goal=SlaGoal.ACCEPT) & past_due),
-        touch_met=Count("id", filter=Q(goal=SlaGoal.FIRST_TOUCH, state=ClockState.MET)),
-        touch_breached=Count("id", filter=Q(goal=SlaGoal.FIRST_TOUCH) & past_due),
-    )
+    totals = {
+        row["goal"]: row
+        for row in clocks.values("goal").annotate(
+            met=Count("id", filter=Q(state=ClockState.MET)),
+            breached=Count("id", filter=past_due),
+        )
+    }
     scores = []
-    for goal, prefix, label in (
-        (SlaGoal.ACCEPT, "accept", "Accept or reject"),
-        (SlaGoal.FIRST_TOUCH, "touch", "First touch"),
-    ):
-        met = totals[f"{prefix}_met"]
+    for goal, label in ((SlaGoal.ACCEPT, "Accept or reject"), (SlaGoal.FIRST_TOUCH, "First touch")):
+        met = totals.get(goal, {}).get("met", 0)
         scores.append(
             GoalScore(
                 goal=goal,
                 label=label,
                 met=met,
-                breached=totals[f"{prefix}_breached"],
+                breached=totals.get(goal, {}).get("breached", 0),
                 median=_median_time_to_goal(
                     clocks.filter(goal=goal, state=ClockState.MET, met_at__isnull=False), met
                 ),

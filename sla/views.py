@@ -119,10 +119,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
             {"page": page, "query": _kept_query(request), "ack_form": AcknowledgeForm()},
         )
     window = {"since": selection["since"], "until": selection["until"], "now": now}
-    reports = {
-        group: selectors.compliance_report(group_by=group, **window)
-        for group in selectors.GROUPINGS
-    }
+    reports = selectors.compliance_reports(**window)
     reports["rep"] = _with_rep_names(reports["rep"])
     met = sum(row.met for row in reports["team"])
     decided = met + sum(row.breached for row in reports["team"])

@@ -112,3 +112,12 @@ def test_dashboard_runs_a_constant_number_of_queries(client, manager, history):
     few = count()
     LeadFactory.create_batch(50, campaign=CampaignFactory())
     assert count() == few
+
+
+def test_pipeline_funnel_and_aging_come_from_one_query_on_the_leads(history):
+    with CaptureQueriesContext(connection) as ctx:
+        figures = selectors.lead_figures(selectors.DashboardFilters(period="all"), timezone.now())
+    (query,) = ctx.captured_queries
+    assert "leads_leadevent" not in query["sql"]  # milestones, not a history search per lead
+    assert [step["count"] for step in figures.funnel] == [4, 2, 1, 1, 1]
+    assert sum(row["count"] for row in figures.pipeline) == 4

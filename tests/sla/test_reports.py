@@ -5,21 +5,25 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from statistics import median
 
 import pytest
+from django.utils import timezone
 
 from crm.errors import DomainError
-from leads.services import lead_accept
-from sla.models import Breach
+from leads.services import lead_accept, lead_hand_off
+from sla.models import Breach, SlaClock
 from sla.selectors import (
     breach_list,
     breaches_csv,
     clock_state_counts,
     clocks_for_lead,
     compliance_report,
+    compliance_reports,
 )
 from sla.services import breach_acknowledge
 from sla.sweep import sla_sweep
+from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.sla.conftest import MONDAY_10AM
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +90,51 @@ def test_clocks_for_a_lead_show_their_state(hand_off, accept_policy, touch_polic
     assert sorted(c.shown_state for c in clocks) == ["at_risk", "running"]
     counts = clock_state_counts(now=MONDAY_10AM + timedelta(days=1))
     assert counts == {"breached": 2, "at_risk": 0, "running": 0}
+
+
+def _medians_by_hand(group_of) -> dict[object, timedelta]:
+    """The report's medians computed the slow, obvious way, from every met clock."""
+    times: dict[object, list[timedelta]] = {}
+    for clock in SlaClock.objects.filter(met_at__isnull=False):
+        times.setdefault(group_of(clock), []).append(clock.met_at - clock.started_at)
+    return {group: median(values) for group, values in times.items()}
+
+
+def test_compliance_reports_come_from_two_queries_with_exact_medians(
+    hand_off,
+    make_lead,
+    marketer,
+    accept_policy,
+    sales_rep,
+    other_sales_rep,
+    django_assert_num_queries,
+):
+    # Acceptance after 1..7 hours over two weeks and two reps: odd and even group sizes.
+    for n in range(7):
+        at = MONDAY_10AM + timedelta(days=7 * (n % 2), minutes=n)
+        rep = sales_rep if n % 3 else other_sales_rep
+        lead = lead_hand_off(
+            lead=make_lead(now=at - timedelta(hours=2)),
+            actor=marketer,
+            assignee=rep,
+            criteria=ALL_REQUIRED_CRITERIA,
+            now=at,
+        )
+        lead_accept(lead=lead, actor=rep, now=at + timedelta(hours=n + 1, minutes=n))
+    hand_off(at=MONDAY_10AM + timedelta(hours=2))  # never accepted: breached
+    now = MONDAY_10AM + timedelta(days=20)
+    with django_assert_num_queries(2):
+        reports = compliance_reports(now=now)
+    by_rep = _medians_by_hand(lambda clock: str(clock.owner_id))
+    assert {row.key: row.median_time_to_goal for row in reports["rep"]} == by_rep
+    assert len(by_rep) == 2
+    weeks = _medians_by_hand(lambda clock: timezone.localtime(clock.started_at).date().isoformat())
+    assert [row.median_time_to_goal for row in reports["week"]] == [
+        weeks[key] for key in sorted(weeks)
+    ]
+    (policy,) = reports["policy"]
+    assert (policy.met, policy.breached) == (4, 4)  # three accepted late, one never
+    assert (
+        policy.median_time_to_goal
+        == _medians_by_hand(lambda clock: clock.policy_id)[accept_policy.pk]
+    )
