@@ -105,7 +105,7 @@ def test_the_backfill_rebuilds_the_milestones_from_history(opportunity_lead, mak
     make_lead(company="Never handed off")
     kept = _on_leads()
     Lead.objects.update(first_handed_off_at=None, first_accepted_at=None, first_opportunity_at=None)
-    migration = importlib.import_module("leads.migrations.0006_lead_funnel_milestones")
+    migration = importlib.import_module("leads.migrations.0007_lead_funnel_milestones")
     migration.backfill(apps, None)
     assert _on_leads() == kept
     assert kept[opportunity_lead.pk]["first_opportunity_at"] is not None

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0006_lead_funnel_milestones'),
+        ('leads', '0007_lead_funnel_milestones'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -22,7 +22,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0005_lead_history_append_only"),
+        ("leads", "0006_lead_owner_stage_keyset_index"),
     ]
 
     operations = [
