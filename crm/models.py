@@ -75,12 +75,17 @@ class Notification(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300, blank=True)
-    delivery_key = models.CharField(max_length=200, unique=True)
+    delivery_key = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # A constraint rather than `unique=True`: on PostgreSQL that would also build a
+        # pattern-match index nothing reads, paid for on every insert.
+        constraints = [
+            models.UniqueConstraint(fields=["delivery_key"], name="notification_delivery_key_uniq")
+        ]
         indexes = [
             # notifications_for_user(unread_only=True): the bell's unread count.
             models.Index(
@@ -118,7 +123,7 @@ class OutboxMessage(models.Model):
     Status = OutboxStatus
 
     channel = models.CharField(max_length=10, choices=OutboxChannel.choices)
-    delivery_key = models.CharField(max_length=200, unique=True)
+    delivery_key = models.CharField(max_length=200)
     recipient = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -144,6 +149,7 @@ class OutboxMessage(models.Model):
             models.CheckConstraint(
                 name="outbox_status_valid", condition=models.Q(status__in=OutboxStatus.values)
             ),
+            models.UniqueConstraint(fields=["delivery_key"], name="outbox_delivery_key_uniq"),
         ]
         indexes = [
             # crm.outbox.outbox_drain: only pending rows are ever scanned.

@@ -347,7 +347,8 @@ class LeadEvent(models.Model):
         ERASED = "erased", "Personal data erased"
         EXPORTED = "exported", "Personal data exported"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: leadevent_lead_time_idx (lead, -created_at) serves lookups by lead.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -366,21 +367,6 @@ class LeadEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx"),
-            # crm.selectors funnel and campaign_performance: "did this lead ever reach ...",
-            # answered from a small index instead of the lead's whole history.
-            models.Index(
-                fields=["lead"],
-                condition=Q(kind="transition", to_stage="qualified"),
-                name="leadevent_reached_sales_idx",
-            ),
-            models.Index(
-                fields=["lead"],
-                condition=Q(kind="transition", to_stage="opportunity"),
-                name="leadevent_reached_opp_idx",
-            ),
-            models.Index(
-                fields=["lead"], condition=Q(kind="accepted"), name="leadevent_accepted_idx"
-            ),
             # crm.selectors.marketing_scorecard: a period's hand-offs and answers, without
             # reading the period's clock and activity events.
             models.Index(

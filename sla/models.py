@@ -141,7 +141,10 @@ class SlaClock(models.Model):
 
     State = ClockState
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="clocks")
+    # No index of its own: the (lead, policy, cycle) constraint serves lookups by lead.
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="clocks", db_index=False
+    )
     policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="clocks")
     cycle = models.PositiveIntegerField()
     goal = models.CharField(max_length=20, choices=SlaGoal.choices)
