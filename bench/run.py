@@ -87,8 +87,10 @@ def page_rows(size: int, ref: seed.Reference, repeats: int, label: str) -> tuple
             floor = raw_replay_ms(timing.path, client)
             row.ceiling = f"its SQL replayed raw {fmt(floor, ' ms')}"
             row.ratio = ratio(timing.median_ms, floor, higher_is_better=False)
-            row.target = "<= 1.5x raw or <= 50 ms"
-            row.verdict = verdict(timing.median_ms <= max(1.5 * floor, 50))
+            # The target's other branch, <= 50 ms, is for figures read from kept counters;
+            # the dashboard computes its aggregates per request, so only the ratio applies.
+            row.target = "<= 1.5x raw"
+            row.verdict = verdict(timing.median_ms <= 1.5 * floor)
             raw["raw_sql_ms"] = floor
         rows.append(row)
     with connection.cursor() as cursor:
@@ -292,8 +294,8 @@ def sweep_rows(n: int) -> list[Row]:
         rows.append(
             Row(
                 section,
-                f"{len(ids):,} due: cleared ({result.breached:,} clocks flagged, breach rows, "
-                f"events; {result.notified:,} breaches notified, {messages:,} outbox messages)",
+                # Cleared: flagged, with breach rows, events and notices queued (raw has counts).
+                f"{len(ids):,} due: cleared, {messages:,} notices queued",
                 f"{fmt(took * 1000, ' ms')}",
                 f"bare UPDATE {fmt(bare * 1000, ' ms')}",
                 ratio(took, bare, higher_is_better=False),
@@ -314,7 +316,7 @@ def sweep_rows(n: int) -> list[Row]:
         rows.append(
             Row(
                 section,
-                "  of which the notify step (breaches not notified while flagging)",
+                "  of which the separate notify step",
                 fmt(notify_s * 1000, " ms"),
                 target="(in the total above)",
             )
