@@ -283,13 +283,14 @@ def sweep_rows(n: int) -> list[Row]:
             raw={"ms": idle_ms},
         )
     )
-    for due in (1000, 100_000):
+    for due, rounds in ((1000, 3), (100_000, 1)):
         due = min(due, running // 2)
-        ids = ceilings.make_due(due, now)
-        bare = ceilings.bare_sweep_seconds(now)
-        queued = OutboxMessage.objects.count()
-        took, notify_s, result = _clear(now)
-        messages = OutboxMessage.objects.count() - queued
+        # The bare UPDATE is the best of three; a short sweep gets three rounds too (fresh due
+        # clocks each time) and the round with the median ratio is shown.
+        trials = sorted(
+            (_due_round(due, timezone.now()) for _ in range(rounds)), key=lambda t: t[0] / t[1]
+        )
+        took, bare, notify_s, result, messages, ids = trials[len(trials) // 2]
         ok = took <= 5 * bare if due <= 1000 else took <= 5.0
         rows.append(
             Row(
@@ -322,6 +323,16 @@ def sweep_rows(n: int) -> list[Row]:
             )
         )
     return rows
+
+
+def _due_round(due: int, now: datetime) -> tuple[float, float, float, SweepResult, int, list[int]]:
+    """Bring `due` clocks due, time the bare UPDATE over them, then clear them with the sweep:
+    (sweep seconds, bare seconds, notify seconds, what was done, notices queued, clock ids)."""
+    ids = ceilings.make_due(due, now)
+    bare = ceilings.bare_sweep_seconds(now)
+    queued = OutboxMessage.objects.count()
+    took, notify_s, result = _clear(now)
+    return took, bare, notify_s, result, OutboxMessage.objects.count() - queued, ids
 
 
 def _clear(now: datetime) -> tuple[float, float, SweepResult]:
