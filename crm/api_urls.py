@@ -22,7 +22,6 @@ leads_api.register(router)
 sla_api.register(router)
 
 
-
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """Unknown API paths (or ids that are not ids) answer problem+json too, not a page."""

@@ -48,13 +48,64 @@ PERSONAS: list[tuple[str, str]] = [
     ("Marketing ops", "Runs campaigns and lead scoring; measured on qualified pipeline."),
 ]
 
-FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elif", "Femi", "Gus", "Hana", "Ivan", "Jade", "Kofi",
-         "Lucia", "Mats", "Nia", "Omar", "Pia", "Quinn", "Rosa", "Sven", "Tara", "Uma", "Vik"]
-LAST = ["Adeyemi", "Berg", "Costa", "Dubois", "Eze", "Fischer", "García", "Hughes", "Ito",
-        "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Patel", "Rossi", "Shah"]
-COMPANIES = ["Acme Logistics", "Orchid Hospitality", "Granite Insurance", "Lumen Media",
-             "Northwind Traders", "Kestrel Energy", "Fjord Analytics", "Bluebird Health",
-             "Copperline Retail", "Helix Robotics", "Summit Legal", "Tidewater Foods"]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Kofi",
+    "Lucia",
+    "Mats",
+    "Nia",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Uma",
+    "Vik",
+]
+LAST = [
+    "Adeyemi",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Eze",
+    "Fischer",
+    "García",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Rossi",
+    "Shah",
+]
+COMPANIES = [
+    "Acme Logistics",
+    "Orchid Hospitality",
+    "Granite Insurance",
+    "Lumen Media",
+    "Northwind Traders",
+    "Kestrel Energy",
+    "Fjord Analytics",
+    "Bluebird Health",
+    "Copperline Retail",
+    "Helix Robotics",
+    "Summit Legal",
+    "Tidewater Foods",
+]
 TITLES = ["VP Marketing", "Head of Sales", "Operations Lead", "CFO", "IT Manager", "CEO"]
 
 # How many demo leads end in each stage (about 500 in all).
@@ -213,8 +264,11 @@ def _one_lead(
         return
     if final_stage == Stage.NURTURE and rng.random() < 0.7:
         services.lead_reject(
-            lead=lead, actor=rep, reason=rng.choice(reasons["reject"]),
-            note="Not ready to buy this quarter.", now=step(0.5, 12),
+            lead=lead,
+            actor=rep,
+            reason=rng.choice(reasons["reject"]),
+            note="Not ready to buy this quarter.",
+            now=step(0.5, 12),
         )
         return
     lead = services.lead_accept(lead=lead, actor=rep, now=step(0.2, 8))
@@ -260,7 +314,11 @@ def _touch(
             lead=lead,
             actor=rep,
             kind=kind,
-            summary={"call": "Intro call, confirmed pain", "email": "Sent case study",
-                     "meeting": "Discovery meeting", "note": "Budget owner is the CFO"}[kind],
+            summary={
+                "call": "Intro call, confirmed pain",
+                "email": "Sent case study",
+                "meeting": "Discovery meeting",
+                "note": "Budget owner is the CFO",
+            }[kind],
             now=step(0.5, 30),
         )

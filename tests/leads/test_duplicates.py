@@ -67,7 +67,11 @@ def test_the_database_refuses_a_second_open_lead_with_the_same_email(make_lead):
     now = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
         Lead.objects.create(
-            email="race@acme.example", email_normalized=first.email_normalized,
-            stage="engaged", owner_team="marketing", stage_changed_at=now, created_at=now,
+            email="race@acme.example",
+            email_normalized=first.email_normalized,
+            stage="engaged",
+            owner_team="marketing",
+            stage_changed_at=now,
+            created_at=now,
             updated_at=now,
         )

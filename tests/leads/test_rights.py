@@ -35,7 +35,10 @@ def test_a_marketer_cannot_accept(qualified_lead, marketer):
 
 def test_a_sales_rep_cannot_hand_off(engaged_lead, sales_rep):
     assert_forbidden(
-        lead_hand_off, lead=engaged_lead, actor=sales_rep, assignee=sales_rep,
+        lead_hand_off,
+        lead=engaged_lead,
+        actor=sales_rep,
+        assignee=sales_rep,
         criteria=ALL_REQUIRED_CRITERIA,
     )
     assert Lead.objects.get(pk=engaged_lead.pk).stage == "engaged"
@@ -47,14 +50,20 @@ def test_a_sales_rep_cannot_create_leads(sales_rep):
 
 def test_a_sales_rep_cannot_edit_a_marketing_lead(engaged_lead, sales_rep):
     assert_forbidden(
-        lead_update, lead=engaged_lead, actor=sales_rep, fields={"company": "X"},
+        lead_update,
+        lead=engaged_lead,
+        actor=sales_rep,
+        fields={"company": "X"},
         expected_version=1,
     )
 
 
 def test_a_marketer_cannot_edit_a_sales_lead(qualified_lead, marketer):
     assert_forbidden(
-        lead_update, lead=qualified_lead, actor=marketer, fields={"company": "X"},
+        lead_update,
+        lead=qualified_lead,
+        actor=marketer,
+        fields={"company": "X"},
         expected_version=qualified_lead.version,
     )
 
@@ -91,6 +100,9 @@ def test_an_inactive_user_can_do_nothing(engaged_lead, marketer):
     marketer.is_active = False
     marketer.save()
     assert_forbidden(
-        lead_update, lead=engaged_lead, actor=marketer, fields={"company": "X"},
+        lead_update,
+        lead=engaged_lead,
+        actor=marketer,
+        fields={"company": "X"},
         expected_version=1,
     )

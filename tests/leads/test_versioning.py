@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 def test_an_edit_bumps_the_version_and_records_the_change(engaged_lead, marketer):
     lead = lead_update(
-        lead=engaged_lead, actor=marketer, fields={"company": "Globex", "phone": "+44 1"},
+        lead=engaged_lead,
+        actor=marketer,
+        fields={"company": "Globex", "phone": "+44 1"},
         expected_version=1,
     )
     assert lead.version == 2
@@ -39,8 +41,11 @@ def test_it_refuses_a_stale_transition(engaged_lead, marketer, sales_rep):
     lead_update(lead=engaged_lead, actor=marketer, fields={"company": "New"}, expected_version=1)
     with pytest.raises(DomainError) as err:
         lead_hand_off(
-            lead=engaged_lead, actor=marketer, assignee=sales_rep,
-            criteria=ALL_REQUIRED_CRITERIA, expected_version=1,
+            lead=engaged_lead,
+            actor=marketer,
+            assignee=sales_rep,
+            criteria=ALL_REQUIRED_CRITERIA,
+            expected_version=1,
         )
     assert err.value.code == ErrorCode.STALE
     assert Lead.objects.get(pk=engaged_lead.pk).stage == "engaged"
@@ -48,7 +53,9 @@ def test_it_refuses_a_stale_transition(engaged_lead, marketer, sales_rep):
 
 def test_an_edit_that_changes_nothing_writes_nothing(engaged_lead, marketer):
     lead = lead_update(
-        lead=engaged_lead, actor=marketer, fields={"company": "Acme Logistics"},
+        lead=engaged_lead,
+        actor=marketer,
+        fields={"company": "Acme Logistics"},
         expected_version=1,
     )
     assert lead.version == 1

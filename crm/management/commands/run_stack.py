@@ -29,8 +29,15 @@ class Command(BaseCommand):
         celery = str(bin_dir / "celery")
         schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
         commands = [
-            [celery, "-A", "crm", "worker", "--loglevel=INFO",
-             f"--concurrency={options['concurrency']}", "--hostname=worker@%h"],
+            [
+                celery,
+                "-A",
+                "crm",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={options['concurrency']}",
+                "--hostname=worker@%h",
+            ],
             # Beat runs as its own process: an embedded beat can outlive a killed worker.
             [celery, "-A", "crm", "beat", "--loglevel=INFO", f"--schedule={schedule}"],
             [sys.executable, "manage.py", "runserver", options["addr"], "--noreload"],
