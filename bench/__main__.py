@@ -1,7 +1,8 @@
 """`make bench` (`python -m bench`): seed N leads on PostgreSQL, measure, print one table.
 
 Options: --leads N (default 1,000,000), --seconds per load run, --reuse (keep a database
-already seeded to N), --json PATH (default var/bench/latest.json).
+already seeded to N), --only pages|http|sweep (one part; repeatable), --json PATH (default
+var/bench/latest.json).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from bench import environment
 from bench.servers import WORKERS
+
+PARTS = ("pages", "http", "sweep")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,8 +29,16 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 to post")
     parser.add_argument("--repeats", type=int, default=30, help="requests per page measure")
     parser.add_argument("--reuse", action="store_true", help="keep leads already seeded")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="measure only this part (repeatable; default: all of them)",
+    )
     parser.add_argument("--json", type=Path, default=BASE_DIR / "var" / "bench" / "latest.json")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.only = set(args.only or PARTS)
+    return args
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from crm.models import User
 from leads.models import Lead
+from leads.pagination import PAGE_SIZE
 
 PAGE_BUDGET_SECONDS = 20.0
 
@@ -38,13 +39,13 @@ def _p95(values: list[float]) -> float:
 
 
 def pages_to_measure(manager: User) -> list[tuple[str, str]]:
-    """(row name, path): dashboard, a filtered list of 50, a page of 100, a detail, breaches."""
+    """(row name, path): dashboard, a filtered list page, a page of 100, a detail, breaches."""
     sample = Lead.objects.filter(stage="qualified").order_by("id").values_list("id", "owner_id")
     lead_id, owner_id = sample.first() or (Lead.objects.order_by("id").first().pk, None)
     return [
         ("dashboard", reverse("dashboard")),
-        ("leads list (50, filtered)", f"/leads/?stage=qualified&owner={owner_id}"),
-        ("leads list (50, open, all owners)", "/leads/?is_open=true"),
+        (f"leads list ({PAGE_SIZE}, filtered)", f"/leads/?stage=qualified&owner={owner_id}"),
+        (f"leads list ({PAGE_SIZE}, open, all owners)", "/leads/?is_open=true"),
         ("API leads list (page of 100)", "/api/v1/leads/?page_size=100"),
         ("lead detail", f"/leads/{lead_id}/"),
         ("breach report", reverse("sla:breaches")),

@@ -22,6 +22,7 @@ from bench.report import Row, fmt, ratio, verdict
 from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
 from crm.api_keys import api_key_create
 from crm.models import ApiScope, OutboxMessage
+from leads.pagination import PAGE_SIZE
 from sla.models import ClockState, SlaClock
 from sla.sweep import SweepResult, sla_sweep
 
@@ -35,6 +36,8 @@ LEAD_BODY = json.dumps(
         "external_id": "ingest-{n}",
     }
 )
+# The leads list page under load, and its ceiling: a bare ListView of the same rows.
+LIST_FILTER = "stage=qualified&owner={owner}"
 BARE_BODY = json.dumps(
     {
         "email": "bare{n}@bench.example",
@@ -145,7 +148,7 @@ def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Referen
                 **base,
                 "port": PRODUCT_PORT,
                 "method": "GET",
-                "path": f"/leads/?stage=qualified&owner={owner_id}",
+                "path": f"/leads/?{LIST_FILTER.format(owner=owner_id)}",
                 "headers": {"Cookie": cookie},
                 "ok": [200],
             }
@@ -177,8 +180,14 @@ def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Referen
                 "headers": {"Content-Type": "application/json"},
             }
         )
-        bare_list = servers.load(
-            {**base, "port": BARE_PORT, "method": "GET", "path": "/leads/", "ok": [200]}
+        bare_rows = servers.load(
+            {
+                **base,
+                "port": BARE_PORT,
+                "method": "GET",
+                "path": f"/list/?{LIST_FILTER.format(owner=owner_id)}&rows={PAGE_SIZE}",
+                "ok": [200],
+            }
         )
     section = "HTTP through gunicorn (4 sync workers, loopback)"
     rows.append(
@@ -198,13 +207,13 @@ def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Referen
     rows.append(
         Row(
             section,
-            "leads list page (50, filtered)",
+            f"leads list page ({PAGE_SIZE} rows, filtered)",
             f"{fmt(listing['rate'], '/s')}, p99 {fmt(listing['p99_ms'], ' ms')}" + _errors(listing),
-            f"bare DRF list of 50 {fmt(bare_list['rate'], '/s')}",
-            ratio(listing["rate"], bare_list["rate"], higher_is_better=True),
-            ">= 70%",
-            verdict(listing["rate"] >= 0.7 * bare_list["rate"]),
-            raw={"product": listing, "bare": bare_list},  # type: ignore[dict-item]
+            f"bare ListView of the same rows {fmt(bare_rows['rate'], '/s')}" + _errors(bare_rows),
+            ratio(listing["rate"], bare_rows["rate"], higher_is_better=True),
+            ">= 60%",
+            verdict(listing["rate"] >= 0.6 * bare_rows["rate"]),
+            raw={"product": listing, "bare": bare_rows},  # type: ignore[dict-item]
         )
     )
     _log("batch ceilings: bulk_create, multi-row INSERT, COPY")
@@ -393,12 +402,28 @@ def everything(args: argparse.Namespace, env: dict[str, str]) -> list[Row]:
     small = min(args.small, args.leads)
     took = seed.grow_to(small, ref, now) if seed.seeded_count() < small else 0.0
     _log(f"seeded {small:,} leads in {took:.1f}s")
-    if seed.seeded_count() <= small:
+    parts = args.only
+    if "pages" in parts and seed.seeded_count() <= small:
         rows += page_rows(small, ref, args.repeats, f"{small:,}")[0]
     took = seed.grow_to(args.leads, ref, now)
     _log(f"seeded {args.leads:,} leads in {took:.1f}s")
+    if "pages" in parts:
+        rows += _big_page_rows(args, ref, rows, small)
+    if "http" in parts:
+        _log("HTTP load")
+        rows += ingest_rows(args, env, ref)
+    if "sweep" in parts:
+        _log("sweep")
+        rows += sweep_rows(args.leads)
+        rows.append(celery_row(env))
+    return rows
+
+
+def _big_page_rows(
+    args: argparse.Namespace, ref: seed.Reference, rows: list[Row], small: int
+) -> list[Row]:
+    """The pages at N, each query count checked against the same page at the small size."""
     big_rows, found = page_rows(args.leads, ref, args.repeats, f"{args.leads:,}")
-    rows += big_rows
     small_rows = {r.measure: r for r in rows if r.section.startswith(f"pages at {small:,}")}
     for row in big_rows:
         before = small_rows.get(row.measure)
@@ -408,7 +433,7 @@ def everything(args: argparse.Namespace, env: dict[str, str]) -> list[Row]:
             row.verdict = row.verdict or verdict(same)
     api_page = found.get("API leads list (page of 100)")
     if api_page and api_page.median_ms:
-        rows.append(
+        big_rows.append(
             Row(
                 f"pages at {args.leads:,} leads",
                 "API page of 100 vs peers (500-600 ms)",
@@ -419,9 +444,4 @@ def everything(args: argparse.Namespace, env: dict[str, str]) -> list[Row]:
                 verdict(api_page.median_ms <= 50),
             )
         )
-    _log("HTTP load")
-    rows += ingest_rows(args, env, ref)
-    _log("sweep")
-    rows += sweep_rows(args.leads)
-    rows.append(celery_row(env))
-    return rows
+    return big_rows

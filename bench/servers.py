@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
-PRODUCT_PORT = 18731
-BARE_PORT = 18732
+# Other ports when two benches share a machine (each also needs its own BENCH_DATABASE_NAME).
+PRODUCT_PORT = int(os.environ.get("BENCH_PRODUCT_PORT", "18731"))
+BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "18732"))
 WORKERS = 4  # gunicorn sync workers, for the product and the bare app alike
 
 

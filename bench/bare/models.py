@@ -37,3 +37,87 @@ class BareLead(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+# The leads list page's ceiling reads the product's own tables (no copy, the same rows): the
+# models below map the columns the list shows and are never created or migrated here.
+
+
+class ListedPerson(models.Model):
+    username = models.CharField(max_length=150)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+
+    class Meta:
+        app_label = "bare"
+        db_table = "crm_user"
+        managed = False
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.username
+
+
+class ListedName(models.Model):
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListedCampaign(ListedName):
+    class Meta:
+        app_label = "bare"
+        db_table = "leads_campaign"
+        managed = False
+
+
+class ListedPersona(ListedName):
+    class Meta:
+        app_label = "bare"
+        db_table = "leads_persona"
+        managed = False
+
+
+STAGES = [
+    ("engaged", "Engaged"),
+    ("qualified", "Qualified"),
+    ("opportunity", "Opportunity"),
+    ("won", "Won"),
+    ("lost", "Lost"),
+    ("nurture", "Nurture"),
+    ("disqualified", "Disqualified"),
+]
+
+
+class ListedLead(models.Model):
+    """A row of the leads list: what it shows, read from the product's leads table."""
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254)
+    company = models.CharField(max_length=200)
+    stage = models.CharField(max_length=20, choices=STAGES)
+    accepted_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField()
+    owner = models.ForeignKey(ListedPerson, null=True, on_delete=models.DO_NOTHING)
+    campaign = models.ForeignKey(ListedCampaign, null=True, on_delete=models.DO_NOTHING)
+    persona = models.ForeignKey(ListedPersona, null=True, on_delete=models.DO_NOTHING)
+
+    class Meta:
+        app_label = "bare"
+        db_table = "leads_lead"
+        managed = False
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

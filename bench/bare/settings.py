@@ -1,4 +1,5 @@
-"""Minimal settings for the bare endpoints: same database, no middleware, no auth."""
+"""Minimal settings for the bare endpoints: same database, no middleware, no auth, Django's
+templates with their defaults."""
 
 import os
 
@@ -17,6 +18,14 @@ MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.bare.urls"
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 USE_TZ = True
+TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")  # the product's default zone
+USE_I18N = False
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+    }
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

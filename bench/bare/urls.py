@@ -1,9 +1,12 @@
-"""POST /leads/ creates one row with a plain ModelSerializer; GET /leads/ lists 50."""
+"""POST /leads/ creates one row with a plain ModelSerializer; GET /leads/ lists 50.
+GET /list/?stage=&owner=&rows= renders the leads list page's rows with a plain ListView."""
 
+from django.db.models import QuerySet
 from django.urls import path
+from django.views.generic import ListView
 from rest_framework import generics, serializers
 
-from bench.bare.models import BareLead
+from bench.bare.models import BareLead, ListedLead
 
 
 class BareLeadSerializer(serializers.ModelSerializer):
@@ -36,4 +39,21 @@ class BareLeads(generics.ListCreateAPIView):
         return BareLead.objects.filter(stage="engaged").order_by("-created_at", "-id")[:50]
 
 
-urlpatterns = [path("leads/", BareLeads.as_view())]
+class LeadRows(ListView):
+    """The same rows as the leads list page (its filter, its order, its page size, its
+    columns) through a template, and nothing else: no session, no filter form, no header."""
+
+    template_name = "bare/lead_list.html"
+    context_object_name = "leads"
+
+    def get_queryset(self) -> QuerySet[ListedLead]:
+        wanted = self.request.GET
+        leads = ListedLead.objects.select_related("owner", "campaign", "persona")
+        if "stage" in wanted:
+            leads = leads.filter(stage=wanted["stage"])
+        if "owner" in wanted:
+            leads = leads.filter(owner_id=wanted["owner"])
+        return leads.order_by("-created_at", "-id")[: int(wanted.get("rows", 25))]
+
+
+urlpatterns = [path("leads/", BareLeads.as_view()), path("list/", LeadRows.as_view())]
