@@ -6,9 +6,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from crm import selectors
+from crm.dashboard import dashboard_read
 from crm.models import Team
 from leads.models import Campaign
+from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -21,17 +22,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def _dashboard_filters(request: HttpRequest) -> selectors.DashboardFilters:
+def _dashboard_filters(request: HttpRequest) -> DashboardFilters:
     """Unknown or malformed filter values fall back to the default instead of failing."""
-    period = request.GET.get("period", selectors.DEFAULT_PERIOD)
-    if period not in selectors.PERIODS:
-        period = selectors.DEFAULT_PERIOD
+    period = request.GET.get("period", DEFAULT_PERIOD)
+    if period not in PERIODS:
+        period = DEFAULT_PERIOD
     team = request.GET.get("team", "")
     if team not in Team.values:
         team = ""
     raw_campaign = request.GET.get("campaign", "")
     campaign_id = int(raw_campaign) if raw_campaign.isdigit() and len(raw_campaign) < 12 else None
-    return selectors.DashboardFilters(period=period, team=team, campaign_id=campaign_id)
+    return DashboardFilters(period=period, team=team, campaign_id=campaign_id)
 
 
 @login_required
@@ -39,28 +40,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The same page for everyone: both teams read one pipeline and one set of numbers."""
     now = timezone.now()
     filters = _dashboard_filters(request)
-    leads = selectors.lead_figures(filters, now)
     campaigns = list(Campaign.objects.order_by("name"))
+    figures = dashboard_read(filters, now, campaigns=campaigns)
     context = {
         "filters": filters,
-        "periods": [(key, label) for key, (label, _) in selectors.PERIODS.items()],
+        "periods": [(key, label) for key, (label, _) in PERIODS.items()],
         "teams": Team.choices,
         "campaigns": [(campaign.pk, campaign.name) for campaign in campaigns],
-        "pipeline": leads.pipeline,
-        "funnel": leads.funnel,
-        "aging": leads.aging,
-        "marketing": selectors.marketing_scorecard(filters, now),
-        "campaign_rows": selectors.campaign_performance(filters.campaign_id, campaigns=campaigns),
-        "chart_data": {
-            "pipeline": {
-                "labels": [row["label"] for row in leads.pipeline],
-                "counts": [row["count"] for row in leads.pipeline],
-            },
-            "funnel": {
-                "labels": [step["label"] for step in leads.funnel],
-                "counts": [step["count"] for step in leads.funnel],
-            },
-        },
+        "pipeline": figures.pipeline,
+        "funnel": figures.funnel,
+        "aging": figures.aging,
+        "marketing": figures.marketing,
+        "commitments": figures.commitments,
+        "campaign_rows": figures.campaign_rows,
+        "attention": figures.attention,
+        "sales_scores": figures.sales_scores,
+        "chart_data": figures.chart_data(),
         "now": now,
     }
     template = (

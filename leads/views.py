@@ -31,7 +31,11 @@ from leads.models import (
     StageDefinition,
 )
 from leads.pagination import lead_page
+from leads.selectors import campaign_performance
 from leads.services import LeadInput, activity_log, lead_create, lead_transition, lead_update
+from sla.models import Commitment, SlaPolicy
+from sla.selectors import clocks_for_lead
+from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 # Saved views of the list: a name, a label and the filter they add.
 SAVED_VIEWS: dict[str, str] = {
@@ -157,6 +161,7 @@ def _detail_context(
     request: HttpRequest, lead: Lead, bound: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     bound = bound or {}
+    now = timezone.now()
     definition = (
         StageDefinition.objects.filter(stage=Stage.QUALIFIED, is_current=True)
         .prefetch_related("criteria")
@@ -204,7 +209,8 @@ def _detail_context(
         "timeline": timeline,
         "can_edit": permissions.can_edit_lead(request.user, lead),
         "actions": _available_actions(lead),
-        "now": timezone.now(),
+        "clocks": clocks_for_lead(lead_id=lead.pk, now=now),
+        "now": now,
         "forms": {
             "edit": bound.get("edit")
             or forms.LeadEditForm(
@@ -494,8 +500,6 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    from crm.selectors import campaign_performance
-
     return render(request, "leads/campaigns.html", {"rows": campaign_performance()})
 
 
@@ -516,8 +520,14 @@ def definitions(request: HttpRequest) -> HttpResponse:
         }
         for stage, label in Stage.choices
     ]
+    policies = in_lifecycle_order(SlaPolicy.objects.filter(active=True).select_related("calendar"))
+    commitments = Commitment.objects.filter(active=True)
+    promises = {
+        "policies": [{"policy": p, "words": policy_in_words(p)} for p in policies],
+        "commitments": [{"commitment": c, "words": commitment_in_words(c)} for c in commitments],
+    }
     return render(
         request,
         "leads/definitions.html",
-        {"stages": stages, "personas": Persona.objects.order_by("name")},
+        {"stages": stages, "personas": Persona.objects.order_by("name"), "promises": promises},
     )

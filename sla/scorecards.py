@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
-from crm.selectors import DashboardFilters
+from leads.selectors import DashboardFilters
 from sla.models import OPEN_CLOCK_STATES, ClockState, SlaClock, SlaGoal
 
 

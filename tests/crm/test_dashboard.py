@@ -11,9 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import selectors
 from leads.lifecycle import Stage
 from leads.models import Reason
+from leads.selectors import (
+    DashboardFilters,
+    campaign_performance,
+    lead_figures,
+    marketing_scorecard,
+)
 from leads.services import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity, lead_win
 from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import CampaignFactory, LeadFactory
@@ -43,33 +48,31 @@ def history(make_lead, marketer, sales_rep):
 
 def test_it_counts_the_funnel_from_history(history):
     now = timezone.now()
-    steps = {s["key"]: s for s in selectors.funnel(selectors.DashboardFilters(period="all"), now)}
+    steps = {s["key"]: s for s in lead_figures(DashboardFilters(period="all"), now).funnel}
     assert [
         steps[k]["count"] for k in ("created", "handed_off", "accepted", "opportunity", "won")
     ] == [4, 2, 1, 1, 1]
     assert steps["handed_off"]["conversion"] == 50.0
     assert steps["won"]["conversion"] == 100.0
-    recent = selectors.funnel(selectors.DashboardFilters(period="90d"), now)
+    recent = lead_figures(DashboardFilters(period="90d"), now).funnel
     assert recent[0]["count"] == 3
 
 
 def test_it_scores_marketing_by_acceptance(history):
-    card = selectors.marketing_scorecard(selectors.DashboardFilters(), timezone.now())
+    card = marketing_scorecard(DashboardFilters(), timezone.now())
     assert card == {"handed_off": 2, "accepted": 1, "rejected": 1, "acceptance_rate": 50.0}
 
 
 def test_it_ages_open_leads_by_stage(history):
-    rows = {
-        r["stage"]: r
-        for r in selectors.aging(selectors.DashboardFilters(period="all"), timezone.now())
-    }
+    figures = lead_figures(DashboardFilters(period="all"), timezone.now())
+    rows = {r["stage"]: r for r in figures.aging}
     assert rows[Stage.ENGAGED]["count"] == 2
     assert (rows[Stage.ENGAGED]["under_1d"], rows[Stage.ENGAGED]["over_30d"]) == (1, 1)
     assert rows[Stage.NURTURE]["count"] == 1
 
 
 def test_it_costs_campaigns(history):
-    (row,) = selectors.campaign_performance()
+    (row,) = campaign_performance()
     assert (row["leads"], row["opportunities"], row["won"]) == (3, 1, 1)
     assert row["cost_per_lead"] == Decimal("300.00")
     assert row["cost_per_won"] == Decimal("900.00")
@@ -116,7 +119,7 @@ def test_dashboard_runs_a_constant_number_of_queries(client, manager, history):
 
 def test_pipeline_funnel_and_aging_come_from_one_query_on_the_leads(history):
     with CaptureQueriesContext(connection) as ctx:
-        figures = selectors.lead_figures(selectors.DashboardFilters(period="all"), timezone.now())
+        figures = lead_figures(DashboardFilters(period="all"), timezone.now())
     (query,) = ctx.captured_queries
     assert "leads_leadevent" not in query["sql"]  # milestones, not a history search per lead
     assert [step["count"] for step in figures.funnel] == [4, 2, 1, 1, 1]

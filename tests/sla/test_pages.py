@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from crm.models import Notification, Team
 from crm.outbox import outbox_drain
-from crm.selectors import DashboardFilters
 from leads.lifecycle import Stage
+from leads.selectors import DashboardFilters
 from leads.services import activity_log, lead_accept
 from sla.demo import seed_sla_demo
 from sla.models import Breach, SlaGoal, SlaPolicy
