@@ -72,8 +72,8 @@ def _message_for(error: DomainError) -> str:
 # ---------------------------------------------------------------- list
 
 
-# What a row of the list shows ({% lead_rows %}) and its keyset cursor needs; the rest of a
-# lead (history fields, criteria JSON) and of its owner is not read for the list.
+# What a row of the list shows and its keyset cursor needs; the rest of a lead (history
+# fields, criteria JSON) and of its owner is not read for the list.
 LIST_ROW_FIELDS = (
     "first_name",
     "last_name",
@@ -88,6 +88,21 @@ LIST_ROW_FIELDS = (
     "campaign__name",
     "persona__name",
 )
+
+
+def _filter_options(params: Any, *, whole_page: bool) -> dict[str, list[tuple[int, str]]]:
+    """The owner, campaign and persona options of the list's filter. Each is read when the
+    whole page shows its select, or when an id was chosen in it (to check that id)."""
+
+    def wanted(param: str) -> bool:
+        return whole_page or bool(params.get(param))
+
+    owners = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
+    return {
+        "owners": list(owners.values_list("pk", "username")) if wanted("owner") else [],
+        "campaigns": list(Campaign.objects.values_list("pk", "name")) if wanted("campaign") else [],
+        "personas": list(Persona.objects.values_list("pk", "name")) if wanted("persona") else [],
+    }
 
 
 def _saved_view(queryset: Any, view: str, user: User) -> Any:
@@ -118,7 +133,11 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if view not in SAVED_VIEWS:
         view = ""
     base = Lead.objects.select_related("owner", "campaign", "persona").only(*LIST_ROW_FIELDS)
-    lead_filter = LeadFilter(request.GET, queryset=_saved_view(base, view, request.user))
+    lead_filter = LeadFilter(
+        request.GET,
+        queryset=_saved_view(base, view, request.user),
+        **_filter_options(request.GET, whole_page=not _is_htmx(request)),
+    )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
     page = lead_page(
         queryset,

@@ -1,10 +1,14 @@
-"""The bench harness's own parts: seeded rows obey the lead rules, the table shows ratios."""
+"""The bench harness's own parts: seeded rows obey the lead rules, the table shows ratios, the
+list page's ceiling shows the same rows as the page."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+import bench.bare
 from bench.report import Row, ratio, render
 from bench.seed import OPEN, _leads, reference_data
 from leads.lifecycle import STAGE_OWNER
@@ -37,3 +41,51 @@ def test_the_table_puts_each_figure_beside_its_ceiling_as_a_ratio() -> None:
     assert "60%" in table
     assert "5.00x" in table
     assert table.index("[ingest]") < table.index("[sweep]")
+
+
+def test_the_list_page_ceiling_renders_the_same_rows_as_the_page(client, manager, sales_rep):
+    """The bare ListView reads the product's tables with its own models and template: for the
+    same filter it must show exactly the rows and cells the leads list page shows."""
+    from django.template import Context, Engine
+    from django.test import RequestFactory
+
+    from bench.bare.urls import LeadRows
+    from leads.lifecycle import Stage
+    from leads.pagination import PAGE_SIZE
+    from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
+
+    LeadFactory.create_batch(
+        PAGE_SIZE + 2,
+        stage=Stage.QUALIFIED,
+        owner=sales_rep,
+        owner_team="sales",
+        campaign=CampaignFactory(name="Spring <sale>"),
+        persona=PersonaFactory(),
+    )
+    for accepted_at in (None, timezone.now()):
+        LeadFactory(
+            first_name="",
+            company="",
+            stage=Stage.QUALIFIED,
+            owner=sales_rep,
+            owner_team="sales",
+            accepted_at=accepted_at,
+        )
+    LeadFactory.create_batch(3, stage=Stage.ENGAGED)
+    query = f"stage=qualified&owner={sales_rep.pk}"
+    client.force_login(manager)
+    product = client.get(f"/leads/?{query}").content.decode()
+
+    view = LeadRows()
+    view.setup(RequestFactory().get(f"/list/?{query}&rows={PAGE_SIZE}"))
+    engine = Engine(dirs=[Path(bench.bare.__file__).parent / "templates"])
+    bare = engine.get_template("bare/lead_list.html").render(
+        Context({"leads": view.get_queryset()})
+    )
+
+    def rows(page: str) -> list[str]:
+        body = page[page.index("<tbody>") : page.index("</tbody>")]
+        return [" ".join(row.split()) for row in body.split("<tr>")[1:]]
+
+    assert len(rows(product)) == PAGE_SIZE
+    assert rows(bare) == rows(product)
