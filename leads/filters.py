@@ -150,9 +150,9 @@ class LeadFilter(LeadFilterSet):
         data: Mapping[str, Any] | None = None,
         queryset: QuerySet[Lead] | None = None,
         *,
-        owners: Sequence[tuple[int, str]] = (),
-        campaigns: Sequence[tuple[int, str]] = (),
-        personas: Sequence[tuple[int, str]] = (),
+        owners: Sequence[tuple[str, str]] = (),
+        campaigns: Sequence[tuple[str, str]] = (),
+        personas: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(data, queryset=queryset)
         for name, choices in (("owner", owners), ("campaign", campaigns), ("persona", personas)):

@@ -11,8 +11,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -90,18 +90,19 @@ LIST_ROW_FIELDS = (
 )
 
 
-def _filter_options(params: Any, *, whole_page: bool) -> dict[str, list[tuple[int, str]]]:
-    """The owner, campaign and persona options of the list's filter. Each is read when the
-    whole page shows its select, or when an id was chosen in it (to check that id)."""
+def _filter_options(params: QueryDict, *, whole_page: bool) -> dict[str, list[tuple[str, str]]]:
+    """The owner, campaign and persona options of the list's filter, ids as the form sends
+    them. Each is read when the whole page shows its select, or when an id was chosen in it
+    (to check that id)."""
 
-    def wanted(param: str) -> bool:
-        return whole_page or bool(params.get(param))
+    def options(param: str, rows: QuerySet) -> list[tuple[str, str]]:
+        return [(str(pk), label) for pk, label in rows] if whole_page or params.get(param) else []
 
     owners = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
     return {
-        "owners": list(owners.values_list("pk", "username")) if wanted("owner") else [],
-        "campaigns": list(Campaign.objects.values_list("pk", "name")) if wanted("campaign") else [],
-        "personas": list(Persona.objects.values_list("pk", "name")) if wanted("persona") else [],
+        "owners": options("owner", owners.values_list("pk", "username")),
+        "campaigns": options("campaign", Campaign.objects.values_list("pk", "name")),
+        "personas": options("persona", Persona.objects.values_list("pk", "name")),
     }
 
 
