@@ -16,7 +16,7 @@ from django.utils import timezone
 from crm.models import Notification, Team, User
 from leads.lifecycle import Stage
 from leads.models import Lead
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.models import Commitment, SlaGoal, SlaPolicy
 from sla.services import commitment_create, policy_create
 from sla.sweep import sla_sweep

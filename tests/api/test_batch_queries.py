@@ -87,10 +87,10 @@ def test_a_lead_created_by_another_writer_meanwhile_sinks_only_its_own_item(
 ) -> None:
     """The duplicate lookup ran before another writer committed the same person: the bulk
     insert hits the unique index, and the batch falls back to one savepoint per item."""
-    from leads import batch_services
+    from leads.services import batch
 
     make_lead(email="raced@acme.example")
-    monkeypatch.setattr(batch_services, "_existing_maps", lambda items: ({}, {}))
+    monkeypatch.setattr(batch, "_existing_maps", lambda items: ({}, {}))
     items = [{"email": "raced@acme.example"}, {"email": "calm@acme.example"}]
 
     body = integration.post("/api/v1/leads/batch/", {"items": items}, format="json").json()

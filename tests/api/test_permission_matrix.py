@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from crm.api_keys import api_key_create, api_key_revoke
 from crm.models import ApiKey, ApiScope, Role, User
 from leads.models import Lead
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.models import Breach, BusinessCalendar, SlaClock, WebhookEndpoint
 from sla.services import calendar_create, webhook_endpoint_create
 from tests.api.schema_operations import Operation, published_schema, schema_operations

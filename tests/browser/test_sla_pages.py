@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from crm.models import Team
 from crm.outbox import outbox_drain
 from leads.lifecycle import Stage
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.models import Breach, SlaGoal
 from sla.services import policy_create
 from sla.sweep import sla_sweep

@@ -6,7 +6,8 @@ import pytest
 
 from crm.errors import DomainError
 from leads.models import Lead, LeadEvent
-from leads.services import LeadInput, lead_create, lead_transition, lead_update
+from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.transitions import lead_transition
 
 pytestmark = pytest.mark.django_db
 

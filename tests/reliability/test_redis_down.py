@@ -15,7 +15,7 @@ from crm.api_keys import api_key_create
 from crm.models import ApiScope, Notification, OutboxChannel, OutboxMessage, Team
 from leads.lifecycle import Stage
 from leads.models import Lead
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.models import Breach, SlaGoal
 from sla.services import calendar_create, policy_create
 from tests.conftest import ALL_REQUIRED_CRITERIA

@@ -28,7 +28,7 @@ from crm.models import Notification, OutboxChannel, OutboxMessage, Team
 from crm.outbox import outbox_drain
 from leads.lifecycle import Stage
 from leads.models import LeadEvent
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.commitments import commitments_evaluate
 from sla.models import Breach, ClockState, CommitmentResult, SlaClock, SlaGoal
 from sla.services import (

@@ -13,21 +13,16 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
 
 from crm.models import Team
-from leads.catalog_services import (
+from leads.lifecycle import Stage
+from leads.models import Reason
+from leads.services.activities import activity_log
+from leads.services.catalog import (
     campaign_create,
     definition_publish,
     persona_create,
     reason_create,
 )
-from leads.lifecycle import Stage
-from leads.models import Reason
-from leads.services import (
-    activity_log,
-    lead_accept,
-    lead_hand_off,
-    lead_reject,
-    lead_to_opportunity,
-)
+from leads.services.transitions import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity
 from sla.models import Breach, SlaGoal
 from sla.services import breach_acknowledge, calendar_create, policy_create
 from sla.sweep import sla_sweep

@@ -86,7 +86,7 @@ def opportunity_policy(manager: User) -> SlaPolicy:
 @pytest.fixture
 def hand_off(make_lead, marketer: User, sales_rep: User):
     """A lead handed to `sales_rep` at `at` (created two hours earlier)."""
-    from leads.services import lead_hand_off
+    from leads.services.transitions import lead_hand_off
     from tests.conftest import ALL_REQUIRED_CRITERIA
 
     def make(at: datetime = MONDAY_10AM, **fields: object):

@@ -18,7 +18,8 @@ from crm.models import Notification, Team
 from crm.outbox import outbox_drain
 from crm.selectors import DashboardFilters
 from leads.lifecycle import Stage
-from leads.services import activity_log, lead_accept
+from leads.services.activities import activity_log
+from leads.services.transitions import lead_accept
 from sla.demo import seed_sla_demo
 from sla.models import Breach, SlaGoal, SlaPolicy
 from sla.scorecards import dashboard_clocks, sales_scorecard
