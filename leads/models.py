@@ -464,19 +464,3 @@ def field_max_amount(model: type[models.Model], name: str) -> Decimal:
     digits = field_digits(model, name)
     whole = digits["max_digits"] - digits["decimal_places"]
     return Decimal(10) ** whole - Decimal(10) ** -digits["decimal_places"]
-
-
-__all__ = [
-    "CLOSED_STAGES",
-    "Activity",
-    "AssignmentCursor",
-    "Campaign",
-    "ImportJob",
-    "Lead",
-    "LeadEvent",
-    "Persona",
-    "QualificationCriterion",
-    "Reason",
-    "Stage",
-    "StageDefinition",
-]
