@@ -2,7 +2,7 @@
 
 Reads are viewsets scoped in `get_queryset()`; every write is an explicit action with a
 small input serializer that calls a service. Errors become problem+json in
-crm.api_errors; POSTs accept an Idempotency-Key (crm.idempotency).
+crm.api.errors; POSTs accept an Idempotency-Key (crm.api.idempotency).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api_errors import ApiProblem, domain_error_item, flatten_validation, problem_responses
-from crm.api_filtering import StrictFilterBackend
-from crm.api_pagination import StrictCursorPagination
-from crm.idempotency import idempotent
+from crm.api.errors import ApiProblem, domain_error_item, flatten_validation, problem_responses
+from crm.api.filtering import StrictFilterBackend
+from crm.api.idempotency import idempotent
+from crm.api.pagination import StrictCursorPagination
 from crm.models import ApiScope
 from leads import api_serializers as s
 from leads.batch_services import MAX_BATCH, lead_create_batch, lead_create_or_update
@@ -563,7 +563,7 @@ class MetricsViewSet(viewsets.ViewSet):
 
 
 def register(router: Any) -> None:
-    """Add the leads endpoints to the API router (crm/api_urls.py)."""
+    """Add the leads endpoints to the API router (crm/api/urls.py)."""
     router.register("leads", LeadViewSet, basename="lead")
     router.register("campaigns", CampaignViewSet, basename="campaign")
     router.register("personas", PersonaViewSet, basename="persona")

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from crm.api_serializers import ReadOnlyFieldsBuiltOnce
+from crm.api.serializers import ReadOnlyFieldsBuiltOnce
 from leads.lifecycle import Transition, transitions_from
 from leads.models import (
     MAX_COMPANY,

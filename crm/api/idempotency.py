@@ -29,8 +29,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api_auth import request_api_key
-from crm.api_errors import ApiProblem
+from crm.api.auth import request_api_key
+from crm.api.errors import ApiProblem
 from crm.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
