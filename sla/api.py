@@ -35,11 +35,11 @@ from rest_framework.response import Response
 from crm.api.auth import HasScope, request_api_key
 from crm.api.errors import problem_responses
 from crm.api.filtering import StrictFilterBackend
-from crm.api.idempotency import idempotent
+from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
+from crm.api.serializers import validated
 from crm.models import ApiScope, Notification, Role
 from crm.notifications import notifications_for_user, notifications_mark_read
-from leads.api import IDEMPOTENCY_KEY, validated
 from sla import api_serializers as s
 from sla.commitments import CommitmentProgress, commitment_progress, period_bounds
 from sla.filters import BreachFilterSet, ClockFilterSet
