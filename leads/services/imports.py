@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
-from crm.celery import app as celery_app
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
@@ -165,8 +165,9 @@ def import_start(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> Imp
 
 def _enqueue(job_id: int) -> None:
     try:
-        # By name: the domain sends the task without importing the task module.
-        celery_app.send_task(IMPORT_TASK, args=[job_id])
+        # By name, so the domain never imports the task module. `current_app` is the project's
+        # app in every thread: Celery's Django fixup makes it the default.
+        current_app.send_task(IMPORT_TASK, args=[job_id])
     except Exception:
         # A broker outage must not turn the page into a 500: the job stays queued and the
         # progress page offers to send it again.
