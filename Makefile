@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run web worker beat test lint migrate seed bench backup restore clean
+.PHONY: install run test lint migrate seed bench backup restore clean
 
 install: $(VENV)/.installed
 
