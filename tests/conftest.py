@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from crm.models import Role, User
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD, ManagerFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("HANDOFF_REQUIRE_SERVICES") == "1"
 
@@ -96,7 +96,7 @@ def other_sales_rep(db: None) -> User:
 
 @pytest.fixture
 def manager(db: None) -> User:
-    return UserFactory(username="max.manager", role=Role.MANAGER, first_name="Max")
+    return ManagerFactory()
 
 
 @pytest.fixture

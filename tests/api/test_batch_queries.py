@@ -9,24 +9,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Team, User
-from leads.lifecycle import Stage
+from crm.models import User
 from leads.models import Lead, LeadEvent
-from sla.models import SlaClock, SlaGoal
-from sla.services import policy_create
+from sla.models import SlaClock
+from tests.factories import SlaPolicyFactory
 
 
 @pytest.fixture
 def engaged_policy(manager: User) -> None:
-    policy_create(
+    SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "Touch new leads within a day",
-            "goal": SlaGoal.FIRST_TOUCH,
-            "trigger_stage": Stage.ENGAGED,
-            "target": timedelta(hours=24),
-            "accountable_team": Team.MARKETING,
-        },
+        name="Touch new leads within a day",
+        new_lead_touch=True,
+        target=timedelta(hours=24),
     )
 
 
