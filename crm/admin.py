@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from crm.api_keys import api_key_create, api_key_revoke
+from crm.keys import api_key_create, api_key_revoke
 from crm.models import ApiKey, ApiScope, User
 
 
@@ -35,7 +35,7 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.action(description="Revoke selected keys")
-def revoke_keys(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: object) -> None:
+def revoke_keys(_modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: object) -> None:
     for api_key in queryset:  # type: ignore[attr-defined]
         api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, "Revoked.")

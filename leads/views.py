@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
-from leads import forms, import_services, permissions
+from leads import forms, permissions
 from leads.filters import LeadFilter
-from leads.lifecycle import STAGE_OWNER, Stage, Transition, transitions_from
+from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
     ImportJob,
@@ -32,7 +32,10 @@ from leads.models import (
 )
 from leads.pagination import lead_page
 from leads.selectors import campaign_performance
-from leads.services import LeadInput, activity_log, lead_create, lead_transition, lead_update
+from leads.services import imports
+from leads.services.activities import activity_log
+from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.transitions import lead_transition
 from sla.models import Commitment, SlaPolicy
 from sla.selectors import clocks_for_lead
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -163,20 +166,6 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- detail and actions
 
 
-def _available_actions(lead: Lead) -> list[str]:
-    """What the lifecycle allows from this stage (rights are checked by the services)."""
-    actions = list(transitions_from(lead.stage))
-    if lead.stage == Stage.QUALIFIED:
-        if lead.accepted_at is None:
-            actions = [
-                "accept",
-                *[a for a in actions if a not in {Transition.TO_OPPORTUNITY, Transition.LOSE}],
-            ]
-        else:
-            actions = [a for a in actions if a != Transition.REJECT]
-    return actions
-
-
 def _detail_context(
     request: HttpRequest, lead: Lead, bound: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -228,7 +217,7 @@ def _detail_context(
         "criteria": [{"criterion": c, "met": c.key in (lead.criteria_met or [])} for c in criteria],
         "timeline": timeline,
         "can_edit": permissions.can_edit_lead(request.user, lead),
-        "actions": _available_actions(lead),
+        "actions": available_moves(lead),
         "clocks": clocks_for_lead(lead_id=lead.pk, now=now),
         "now": now,
         "forms": {
@@ -306,7 +295,7 @@ def _form_errors(form: Any) -> str:
 
 
 ACTION_SUCCESS = {
-    "accept": "Lead accepted.",
+    Transition.ACCEPT: "Lead accepted.",
     Transition.HAND_OFF: "Lead handed off to sales.",
     Transition.REJECT: "Lead rejected back to marketing's nurture.",
     Transition.TO_OPPORTUNITY: "Lead moved to opportunity.",
@@ -451,11 +440,11 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = forms.ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > import_services.MAX_IMPORT_BYTES:
+        if upload.size > imports.MAX_IMPORT_BYTES:
             form.add_error("file", "The file is larger than 5 MB; split it.")
         else:
             try:
-                job = import_services.import_upload(
+                job = imports.import_upload(
                     actor=request.user, filename=upload.name, raw=upload.read()
                 )
             except DomainError as error:
@@ -475,7 +464,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.ImportMappingForm(request.POST or None, headers=job.headers, initial=job.mapping)
     if request.method == "POST" and form.is_valid():
         try:
-            import_services.import_start(job=job, actor=request.user, mapping=form.cleaned_data)
+            imports.import_start(job=job, actor=request.user, mapping=form.cleaned_data)
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
@@ -498,7 +487,7 @@ def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the task again when the broker was down at upload (a second run is harmless)."""
     job = _own_job(request, pk)
     if job.status in {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING}:
-        import_services.import_requeue(job=job)
+        imports.import_requeue(job=job)
         messages.info(request, "Import sent to the worker again.")
     return redirect("leads:import_progress", pk=job.pk)
 
@@ -508,7 +497,7 @@ def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
     response = HttpResponse(
-        import_services.import_error_report(job), content_type="text/csv; charset=utf-8"
+        imports.import_error_report(job), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response

@@ -44,7 +44,6 @@ class LeadRows(ListView):
     columns) through a template, and nothing else: no session, no filter form, no header."""
 
     template_name = "bare/lead_list.html"
-    context_object_name = "leads"
 
     def get_queryset(self) -> QuerySet[ListedLead]:
         wanted = self.request.GET

@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.idempotency import idempotency_purge
+from crm.api.idempotency import idempotency_purge
 from crm.models import IdempotencyRecord
 from leads.models import Lead
-from leads.privacy_services import allow_history_rewrite
+from leads.services.privacy import allow_history_rewrite
 
 LEAD = {"email": "jo.bloggs@acme.example", "first_name": "Jo", "company": "Acme"}
 

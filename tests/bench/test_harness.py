@@ -80,7 +80,7 @@ def test_the_list_page_ceiling_renders_the_same_rows_as_the_page(client, manager
     view.setup(RequestFactory().get(f"/list/?{query}&rows={PAGE_SIZE}"))
     engine = Engine(dirs=[Path(bench.bare.__file__).parent / "templates"])
     bare = engine.get_template("bare/lead_list.html").render(
-        Context({"leads": view.get_queryset()})
+        Context({"object_list": view.get_queryset()})
     )
 
     def rows(page: str) -> list[str]:

@@ -19,7 +19,13 @@ from leads.selectors import (
     lead_figures,
     marketing_scorecard,
 )
-from leads.services import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity, lead_win
+from leads.services.transitions import (
+    lead_accept,
+    lead_hand_off,
+    lead_reject,
+    lead_to_opportunity,
+    lead_win,
+)
 from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import CampaignFactory, LeadFactory
 

@@ -8,7 +8,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from crm.outbox import send_hint
-from leads.services import lead_accept
+from leads.services.transitions import lead_accept
 from tests.sla.conftest import MONDAY_10AM
 
 pytestmark = pytest.mark.django_db
