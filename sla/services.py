@@ -23,6 +23,7 @@ from leads.lifecycle import Stage
 from sla.business_time import ScheduleError, add_business_time
 from sla.models import (
     OPEN_CLOCK_STATES,
+    WEEKDAYS,
     Breach,
     BusinessCalendar,
     ClockState,
@@ -86,7 +87,7 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
         raise DomainError(
             "weekly_hours must map weekdays to lists of [start, end] times.", field="weekly_hours"
         )
-    names = {name.lower(): n for n, name in enumerate(_WEEKDAY_NAMES)}
+    names = {name.lower(): n for n, name in enumerate(WEEKDAYS)}
     cleaned: dict[str, list[list[str]]] = {}
     for key, spans in raw.items():
         day = names.get(str(key).lower()) if not str(key).isdigit() else int(str(key))
@@ -96,13 +97,13 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
             )
         if not isinstance(spans, list | tuple):
             raise DomainError(
-                f"{_WEEKDAY_NAMES[day]}: expected a list of intervals.", field="weekly_hours"
+                f"{WEEKDAYS[day]}: expected a list of intervals.", field="weekly_hours"
             )
         intervals = []
         for span in spans:
             if not isinstance(span, list | tuple) or len(span) != 2:
                 raise DomainError(
-                    f"{_WEEKDAY_NAMES[day]}: each interval is a [start, end] pair.",
+                    f"{WEEKDAYS[day]}: each interval is a [start, end] pair.",
                     field="weekly_hours",
                 )
             try:
@@ -111,16 +112,13 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
                 )
             except ValueError as exc:
                 raise DomainError(
-                    f"{_WEEKDAY_NAMES[day]}: {span!r} is not a pair of HH:MM times.",
+                    f"{WEEKDAYS[day]}: {span!r} is not a pair of HH:MM times.",
                     field="weekly_hours",
                 ) from exc
             intervals.append([start, "24:00" if end == "00:00" else end])
         if intervals:
             cleaned[str(day)] = intervals
     return cleaned
-
-
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def clean_holidays(raw: Any) -> list[str]:
