@@ -32,7 +32,7 @@ from leads.services import (
     normalize_email,
     validate_lead_input,
 )
-from sla.services import clocks_start_many
+from sla.clocks import clocks_start_many
 
 MAX_BATCH = 1000
 UPSERT_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title")

@@ -43,7 +43,7 @@ from leads.models import (
     Reason,
     StageDefinition,
 )
-from sla.services import clocks_on_lead_event
+from sla.clocks import clocks_on_lead_event
 
 MAX_VALUE = Decimal("9999999999.99")
 

@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from crm.outbox import outbox_drain_soon, outbox_write
 from sla import sweep_sql
+from sla.clocks import breaches_record, record_clock_events
 from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
-from sla.services import breaches_record, record_clock_events
 from sla.sweep_sql import Statement
 
 BATCH_SIZE = 500
