@@ -4,6 +4,10 @@ A row is claimed with a short lease before it is delivered, so two drains never 
 at once and a worker killed mid-delivery only delays it until the lease runs out. In-app
 notifications are delivered exactly once (a unique key on Notification); email and webhooks
 at least once, with the delivery key in the message so that a receiver can drop a repeat.
+
+Each channel's sender is named in `settings.OUTBOX_HANDLERS` (the webhook sender lives in the
+SLA app, which crm must not import), and work is handed to a worker as a hint: a task sent by
+name, never by importing the tasks module, which is interface code.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -28,6 +34,8 @@ logger = logging.getLogger("handoff.outbox")
 
 LEASE = timedelta(seconds=120)  # default for OUTBOX_LEASE_SECONDS; above the webhook timeout
 MAX_ATTEMPTS = 8
+# The task a drain hint wakes (registered by crm.tasks under this name).
+DRAIN_TASK = "crm.tasks.drain_outbox"
 
 
 @dataclass(frozen=True)
@@ -98,24 +106,23 @@ HINT_BACKOFF_SECONDS = 5.0
 _hints_paused_until = 0.0
 
 
-def send_hint(task: Any, *args: Any) -> None:
-    """Publish a task as a hint. Never raises: beat re-drains whatever a lost hint carried."""
+def send_hint(task_name: str, *args: Any) -> None:
+    """Send the task named `task_name` as a hint. Never raises: beat re-runs whatever a lost
+    hint carried."""
     global _hints_paused_until
     if not getattr(settings, "OUTBOX_ENQUEUE_HINTS", True):
         return
     if time.monotonic() < _hints_paused_until:
         return
     try:
-        task.apply_async(args=args, retry=False)
+        current_app.send_task(task_name, args=args, retry=False)
     except Exception:  # the broker is down or slow: the request must not fail for it
         _hints_paused_until = time.monotonic() + HINT_BACKOFF_SECONDS
-        logger.warning("could not publish %s; beat will pick the work up", task.name)
+        logger.warning("could not publish %s; beat will pick the work up", task_name)
 
 
 def _drain_hint() -> None:
-    from crm.tasks import drain_outbox
-
-    send_hint(drain_outbox)
+    send_hint(DRAIN_TASK)
 
 
 def outbox_drain_soon() -> None:
@@ -171,11 +178,12 @@ def _deliver(message: OutboxMessage, *, now: datetime, result: DrainResult) -> N
 
 
 def _handler(channel: str) -> Callable[[OutboxMessage, datetime], None]:
-    return {
-        OutboxMessage.Channel.IN_APP: deliver_in_app,
-        OutboxMessage.Channel.EMAIL: deliver_email,
-        OutboxMessage.Channel.WEBHOOK: import_string("sla.webhooks.deliver_webhook"),
-    }[channel]
+    return _resolve(settings.OUTBOX_HANDLERS[channel])
+
+
+@cache
+def _resolve(path: str) -> Callable[[OutboxMessage, datetime], None]:
+    return import_string(path)
 
 
 def retry_delay(attempts: int) -> timedelta:

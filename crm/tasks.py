@@ -1,7 +1,11 @@
+"""Celery tasks of crm core: thin wrappers around the outbox and housekeeping."""
+
 import logging
 
 from celery import shared_task
 from django.utils import timezone
+
+from crm.outbox import DRAIN_TASK, outbox_drain
 
 logger = logging.getLogger("handoff.heartbeat")
 
@@ -14,11 +18,9 @@ def heartbeat() -> str:
     return stamp
 
 
-@shared_task(name="crm.tasks.drain_outbox", ignore_result=True)
+@shared_task(name=DRAIN_TASK, ignore_result=True)
 def drain_outbox() -> int:
     """Deliver pending notifications, emails and webhooks (after a commit, and every minute)."""
-    from crm.outbox import outbox_drain
-
     return outbox_drain().sent
 
 

@@ -16,11 +16,15 @@ from django.db import transaction
 from django.db.models import Max
 
 from crm.models import User
-from crm.outbox import outbox_drain_soon
+from crm.outbox import outbox_drain_soon, send_hint
 from crm.set_insert import insert_for_each
 from leads.models import Lead, LeadEvent
 from sla.business_time import add_business_time
 from sla.models import OPEN_CLOCK_STATES, Breach, ClockState, SlaClock, SlaGoal, SlaPolicy
+
+# The task a new breach wakes to notify it (registered by sla.tasks under this name); the
+# sweep notifies it anyway if the hint is lost.
+NOTIFY_BREACHES_TASK = "sla.tasks.notify_breaches"
 
 
 def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None:
@@ -274,10 +278,7 @@ def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:
 
 
 def _notify_breaches_soon() -> None:
-    from crm.outbox import send_hint
-    from sla.tasks import notify_breaches
-
-    send_hint(notify_breaches)
+    send_hint(NOTIFY_BREACHES_TASK)
 
 
 def record_clock_events(

@@ -1,0 +1,51 @@
+"""Each outbox channel is delivered by the handler `settings.OUTBOX_HANDLERS` names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from crm.models import OutboxChannel, OutboxMessage
+from crm.outbox import Delivery, outbox_drain, outbox_write
+
+pytestmark = pytest.mark.django_db
+
+delivered: list[str] = []
+
+
+def deliver_to_list(message: OutboxMessage, now: datetime) -> None:
+    delivered.append(message.delivery_key)
+
+
+def test_every_channel_names_a_handler_that_imports(settings):
+    from django.utils.module_loading import import_string
+
+    assert set(settings.OUTBOX_HANDLERS) == set(OutboxChannel.values)
+    for path in settings.OUTBOX_HANDLERS.values():
+        assert callable(import_string(path)), path
+
+
+def test_the_drain_calls_the_handler_named_for_the_channel(settings):
+    settings.OUTBOX_HANDLERS = {
+        **settings.OUTBOX_HANDLERS,
+        OutboxChannel.EMAIL: f"{__name__}.deliver_to_list",
+    }
+    now = timezone.now()
+    outbox_write(
+        [
+            Delivery(
+                channel=OutboxChannel.EMAIL,
+                delivery_key="handler-test:1",
+                event_type="test",
+                payload={"title": "t"},
+                target="someone@example.com",
+            )
+        ],
+        now=now,
+    )
+    delivered.clear()
+    result = outbox_drain(now=now)
+    assert (result.sent, delivered) == (1, ["handler-test:1"])
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
