@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from crm.models import User
-from crm.outbox import outbox_drain_soon, send_hint
+from crm.outbox import send_hint
 from crm.set_insert import insert_for_each
 from leads.models import Lead, LeadEvent
 from sla.business_time import add_business_time
@@ -274,7 +274,6 @@ def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:
         ]
     )
     transaction.on_commit(_notify_breaches_soon)
-    outbox_drain_soon()
 
 
 def _notify_breaches_soon() -> None:

@@ -244,13 +244,15 @@ class SlaClock(models.Model):
             ),
         ]
         indexes = [
-            # sla.sweep.sla_sweep (_flag_breached): open clocks that have come due.
+            # sla.sweep.sla_sweep (breached_claim_sql, SlaClock.objects.past_due): open clocks
+            # that have come due.
             models.Index(
                 fields=["due_at"],
                 condition=Q(state__in=OPEN_CLOCK_STATES),
                 name="slaclock_open_due_idx",
             ),
-            # sla.sweep.sla_sweep (_flag_at_risk): running clocks past their at-risk mark.
+            # sla.sweep.sla_sweep (at_risk_claim_sql, SlaClock.objects.turning_at_risk):
+            # running clocks past their at-risk mark.
             models.Index(
                 fields=["at_risk_at"],
                 condition=Q(state=ClockState.RUNNING),
@@ -258,8 +260,8 @@ class SlaClock(models.Model):
             ),
             models.Index(fields=["lead", "state"], name="slaclock_lead_state_idx"),
             models.Index(fields=["started_at"], name="slaclock_started_idx"),
-            # sla.scorecards.dashboard_clocks (needs_attention): open clocks past their
-            # at-risk mark in either open state, OR-ed with the next index (a BitmapOr)...
+            # SlaClock.objects.needs_attention (the dashboard, the at-risk list): open clocks
+            # past their at-risk mark, OR-ed with the next index (a BitmapOr)...
             models.Index(
                 fields=["at_risk_at"],
                 condition=Q(state__in=OPEN_CLOCK_STATES),
@@ -361,6 +363,12 @@ class BreachKind(models.TextChoices):
     COMMITMENT = "commitment", "Commitment"
 
 
+class BreachQuerySet(models.QuerySet["Breach"]):
+    def unprocessed(self) -> BreachQuerySet:
+        """Not notified yet: the notify step claims these (`sla.sweep.breaches_notify`)."""
+        return self.filter(processed_at__isnull=True)
+
+
 class Breach(models.Model):
     """A promise broken. Written with the change that breaks it; notified in a claimed step."""
 
@@ -396,6 +404,8 @@ class Breach(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledgement_note = models.CharField(max_length=1000, blank=True)
+
+    objects = BreachQuerySet.as_manager()
 
     class Meta:
         ordering = ["-breached_at", "-id"]
