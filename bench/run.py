@@ -20,7 +20,7 @@ from bench import ceilings, seed, servers
 from bench.pages import measure_pages
 from bench.report import Row, fmt, ratio, verdict
 from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
-from crm.api_keys import api_key_create
+from crm.keys import api_key_create
 from crm.models import ApiScope, OutboxMessage
 from sla.models import ClockState, SlaClock
 from sla.sweep import SweepResult, sla_sweep

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from crm.api_keys import api_key_create, api_key_revoke
+from crm.keys import api_key_create, api_key_revoke
 from crm.models import ApiKey, ApiScope, User
 
 

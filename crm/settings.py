@@ -264,19 +264,19 @@ LOGGING = {
 
 # ---------------------------------------------------------------- REST API
 # Session for the browser, `Authorization: Bearer <API key>` for integrations; every error is
-# problem+json (crm.api_errors). API_KEY_RATE is per key, counted in the shared cache.
+# problem+json (crm.api.errors). API_KEY_RATE is per key, counted in the shared cache.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "crm.api_auth.ApiKeyAuthentication",
+        "crm.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["crm.api_auth.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["crm.api_auth.ApiKeyRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["crm.api_parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "crm.api_errors.ProblemAutoSchema",
-    "EXCEPTION_HANDLER": "crm.api_errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "crm.api_pagination.StrictCursorPagination",
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.BoundedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "crm.api.errors.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "crm.api.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StrictCursorPagination",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_KEY_RATE = env_str("API_KEY_RATE", "1200/min")

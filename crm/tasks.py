@@ -27,6 +27,6 @@ def drain_outbox() -> int:
 @shared_task(name="crm.tasks.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     """Forget Idempotency-Key answers past their retention (24 h by default)."""
-    from crm.idempotency import idempotency_purge
+    from crm.api.idempotency import idempotency_purge
 
     return idempotency_purge(now=timezone.now())

@@ -11,7 +11,7 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/", include("crm.api_urls")),
+    path("api/", include("crm.api.urls")),
     path("", include("leads.urls")),
     path("", include("sla.urls")),
 ]

@@ -2,7 +2,7 @@
 
 Reads are viewsets scoped in `get_queryset()`; every write is an explicit action with a
 small input serializer that calls a service. Errors become problem+json in
-crm.api_errors; POSTs accept an Idempotency-Key (crm.idempotency).
+crm.api.errors; POSTs accept an Idempotency-Key (crm.api.idempotency).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api_errors import ApiProblem, domain_error_item, flatten_validation, problem_responses
-from crm.api_filtering import StrictFilterBackend
-from crm.api_pagination import StrictCursorPagination
-from crm.idempotency import idempotent
+from crm.api.errors import ApiProblem, domain_error_item, flatten_validation, problem_responses
+from crm.api.filtering import StrictFilterBackend
+from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from crm.api.pagination import StrictCursorPagination
+from crm.api.serializers import validated
 from crm.models import ApiScope
 from leads import api_serializers as s
 from leads.batch_services import MAX_BATCH, lead_create_batch, lead_create_or_update
@@ -44,17 +45,6 @@ from leads.services import LeadInput, activity_log, lead_transition, lead_update
 
 ETAG = re.compile(r'\s*(?:W/)?"(\d{1,10})"\s*')
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="A unique string of 8 to 255 printable ASCII characters (a UUID is fine). "
-    "A retry with the same key and body gets the first answer again "
-    "(header Idempotent-Replayed: true); the same key with another body is refused "
-    "with 422; while the first request is still running, 409 `in_progress`. "
-    "Keys are kept for 24 hours.",
-    pattern=r"^[!-~]{8,255}$",
-)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -111,12 +101,6 @@ def expected_version(request: Request, body_version: int | None, *, required: bo
             errors=[{"pointer": "/version", "message": "Required.", "code": "required"}],
         )
     return body_version
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class LeadsScoped:
@@ -523,7 +507,7 @@ class ReasonViewSet(CatalogViewSet):
 # ---------------------------------------------------------------- metrics
 
 
-class ConversionQuerySerializer(s.StrictSerializer):
+class ConversionQuerySerializer(s.LeadsStrictSerializer):
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
 
@@ -563,7 +547,7 @@ class MetricsViewSet(viewsets.ViewSet):
 
 
 def register(router: Any) -> None:
-    """Add the leads endpoints to the API router (crm/api_urls.py)."""
+    """Add the leads endpoints to the API router (crm/api/urls.py)."""
     router.register("leads", LeadViewSet, basename="lead")
     router.register("campaigns", CampaignViewSet, basename="campaign")
     router.register("personas", PersonaViewSet, basename="persona")

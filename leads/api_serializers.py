@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from crm.api_serializers import ReadOnlyFieldsBuiltOnce
+from crm.api.serializers import OwnerSerializer, ReadOnlyFieldsBuiltOnce, StrictSerializer
 from leads.lifecycle import Transition, transitions_from
 from leads.models import (
     MAX_COMPANY,
@@ -38,25 +38,9 @@ PROTECTED_FIELDS: dict[str, str] = {
 }
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, by name, instead of silently ignoring them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(str(k) for k in set(data) - set(self.fields))[:20]
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [
-                            f"{name} cannot be set here; {PROTECTED_FIELDS[name]}."
-                            if name in PROTECTED_FIELDS
-                            else f"Unknown field {name}."
-                        ]
-                        for name in unknown
-                    },
-                    code="unknown_field",
-                )
-        return super().to_internal_value(data)
+# Strict input for the leads API: a protected lead field is refused with where to go instead.
+class LeadsStrictSerializer(StrictSerializer):
+    protected_fields = PROTECTED_FIELDS
 
 
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
@@ -74,7 +58,7 @@ def _money() -> serializers.DecimalField:
     )
 
 
-class LeadCreateSerializer(StrictSerializer):
+class LeadCreateSerializer(LeadsStrictSerializer):
     email = serializers.EmailField(max_length=MAX_EMAIL)
     first_name = _text(MAX_NAME)
     last_name = _text(MAX_NAME)
@@ -104,7 +88,7 @@ class LeadCreateSerializer(StrictSerializer):
     estimated_value = _money()
 
 
-class LeadUpdateSerializer(StrictSerializer):
+class LeadUpdateSerializer(LeadsStrictSerializer):
     email = serializers.EmailField(max_length=MAX_EMAIL, required=False)
     first_name = _text(MAX_NAME)
     last_name = _text(MAX_NAME)
@@ -130,7 +114,7 @@ class LeadUpdateSerializer(StrictSerializer):
     )
 
 
-class TransitionSerializer(StrictSerializer):
+class TransitionSerializer(LeadsStrictSerializer):
     transition = serializers.ChoiceField(choices=["accept", *Transition.values])
     version = serializers.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1, help_text="Optional precondition."
@@ -152,13 +136,13 @@ class TransitionSerializer(StrictSerializer):
     next_step = _text(300, help_text="to_opportunity")
 
 
-class ActivityCreateSerializer(StrictSerializer):
+class ActivityCreateSerializer(LeadsStrictSerializer):
     kind = serializers.ChoiceField(choices=Activity.Kind.choices)
     summary = _text(2000)
     occurred_at = serializers.DateTimeField(required=False)
 
 
-class BatchSerializer(StrictSerializer):
+class BatchSerializer(LeadsStrictSerializer):
     items = serializers.ListField(
         child=serializers.JSONField(),
         min_length=1,
@@ -245,12 +229,6 @@ class BatchItemChecker:
 
 
 # ---------------------------------------------------------------- output
-
-
-class OwnerSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    display_name = serializers.CharField()
 
 
 class LeadSerializer(ReadOnlyFieldsBuiltOnce):
@@ -356,7 +334,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CampaignWriteSerializer(StrictSerializer):
+class CampaignWriteSerializer(LeadsStrictSerializer):
     name = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=Campaign.Channel.choices, required=False)
     starts_on = serializers.DateField(required=False, allow_null=True)
@@ -376,7 +354,7 @@ class PersonaSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PersonaWriteSerializer(StrictSerializer):
+class PersonaWriteSerializer(LeadsStrictSerializer):
     name = serializers.CharField(max_length=120)
     description = _text(5000)
 
@@ -408,13 +386,13 @@ class StageDefinitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CriterionInputSerializer(StrictSerializer):
+class CriterionInputSerializer(LeadsStrictSerializer):
     key = serializers.CharField(max_length=50, required=False, allow_blank=True)
     label = serializers.CharField(max_length=200)
     required = serializers.BooleanField(required=False, default=True)
 
 
-class StageDefinitionWriteSerializer(StrictSerializer):
+class StageDefinitionWriteSerializer(LeadsStrictSerializer):
     stage = serializers.ChoiceField(choices=StageDefinition._meta.get_field("stage").choices)
     title = serializers.CharField(max_length=120)
     description = _text(5000)

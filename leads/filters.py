@@ -14,6 +14,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from crm.filters import BOOLEAN_CHOICES, as_bool
 from crm.models import Role, Team, User
 from leads.filter_fields import ListedModelChoiceFilter, PlainSelect
 from leads.lifecycle import OPEN_STAGES, Stage
@@ -33,14 +34,6 @@ LEAD_ORDERINGS: dict[str, tuple[str, ...]] = {
 DEFAULT_LEAD_ORDERING = LEAD_ORDERINGS["-created_at"]
 
 
-# Booleans are strict: anything but true/false is an error, not silently "no filter".
-BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
-
-
-def _as_bool(value: str) -> bool:
-    return value == "true"
-
-
 SLA_STATE_CHOICES = [("running", "Running"), ("at_risk", "At risk"), ("breached", "Breached")]
 
 
@@ -49,7 +42,7 @@ class LeadFilterSet(django_filters.FilterSet):
         choices=Stage.choices, help_text="One or more stages (repeat the parameter)."
     )
     is_open = django_filters.TypedChoiceFilter(
-        choices=BOOLEAN_CHOICES, coerce=_as_bool, method="filter_open", help_text="Open stages."
+        choices=BOOLEAN_CHOICES, coerce=as_bool, method="filter_open", help_text="Open stages."
     )
     team = django_filters.ChoiceFilter(
         field_name="owner_team", choices=Team.choices, help_text="Owning team."
@@ -61,7 +54,7 @@ class LeadFilterSet(django_filters.FilterSet):
     persona = django_filters.ModelChoiceFilter(queryset=Persona.objects.all())
     accepted = django_filters.TypedChoiceFilter(
         choices=BOOLEAN_CHOICES,
-        coerce=_as_bool,
+        coerce=as_bool,
         method="filter_accepted",
         help_text="Accepted by sales.",
     )

@@ -32,14 +32,14 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api_auth import HasScope, request_api_key
-from crm.api_errors import problem_responses
-from crm.api_filtering import StrictFilterBackend
-from crm.api_pagination import StrictCursorPagination
-from crm.idempotency import idempotent
+from crm.api.auth import HasScope, request_api_key
+from crm.api.errors import problem_responses
+from crm.api.filtering import StrictFilterBackend
+from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from crm.api.pagination import StrictCursorPagination
+from crm.api.serializers import validated
 from crm.models import ApiScope, Notification, Role
 from crm.notifications import notifications_for_user, notifications_mark_read
-from leads.api import IDEMPOTENCY_KEY, validated
 from sla import api_serializers as s
 from sla.commitments import CommitmentProgress, commitment_progress, period_bounds
 from sla.filters import BreachFilterSet, ClockFilterSet
@@ -527,7 +527,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 def register(router: Any) -> None:
-    """Add the SLA endpoints to the API router (crm/api_urls.py)."""
+    """Add the SLA endpoints to the API router (crm/api/urls.py)."""
     router.register("calendars", CalendarViewSet, basename="sla-calendar")
     router.register("sla-policies", PolicyViewSet, basename="sla-policy")
     router.register("clocks", ClockViewSet, basename="sla-clock")

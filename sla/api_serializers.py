@@ -10,8 +10,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.serializers import OwnerSerializer, StrictSerializer
 from crm.models import Team
-from leads.api_serializers import OwnerSerializer, StrictSerializer
 from leads.lifecycle import Stage
 from sla.models import (
     Breach,

@@ -10,8 +10,8 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm.filters import BOOLEAN_CHOICES, as_bool
 from crm.models import Team, User
-from leads.filters import BOOLEAN_CHOICES, _as_bool
 from leads.models import Lead
 from sla.models import Breach, ClockState, SlaClock, SlaClockQuerySet, SlaPolicy
 
@@ -44,7 +44,7 @@ class BreachFilterSet(django_filters.FilterSet):
     policy = django_filters.ModelChoiceFilter(queryset=SlaPolicy.objects.all())
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all(), help_text="User id.")
     acknowledged = django_filters.TypedChoiceFilter(
-        choices=BOOLEAN_CHOICES, coerce=_as_bool, method="filter_acknowledged"
+        choices=BOOLEAN_CHOICES, coerce=as_bool, method="filter_acknowledged"
     )
     since = django_filters.IsoDateTimeFilter(
         field_name="breached_at", lookup_expr="gte", help_text="Breached at or after (ISO 8601)."

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from crm.api_keys import IssuedKey, api_key_create
+from crm.keys import IssuedKey, api_key_create
 from crm.models import ApiScope, User
 
 ALL_SCOPES = list(ApiScope.values)

@@ -14,7 +14,7 @@ from typing import Any
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 
-from crm.api_auth import required_scope
+from crm.api.auth import required_scope
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -59,7 +59,7 @@ class Operation:
         return schema.get("properties", {})
 
     def declared_scope(self) -> str | None:
-        """The API-key scope the view declares for this operation (crm.api_auth.HasScope)."""
+        """The API-key scope the view declares for this operation (crm.api.auth.HasScope)."""
         match = resolve(self.url(1))
         view_class = match.func.cls
         view = view_class(**match.func.initkwargs)

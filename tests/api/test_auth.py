@@ -10,7 +10,7 @@ from django.core import serializers
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from crm.api_keys import api_key_revoke
+from crm.keys import api_key_revoke
 from crm.models import ApiKey, IdempotencyRecord
 from leads.models import Lead
 
@@ -175,8 +175,8 @@ def test_it_counts_only_accepted_requests_in_one_sorted_set_per_key(key_client, 
 
 
 def test_it_lets_only_managers_issue_keys(marketer) -> None:
-    from crm.api_keys import api_key_create
     from crm.errors import DomainError
+    from crm.keys import api_key_create
 
     with pytest.raises(DomainError):
         api_key_create(actor=marketer, name="Sneaky", scopes=["manage"])

@@ -119,7 +119,7 @@ def test_it_serves_the_schema_and_offline_docs(integration, client, manager) -> 
 def test_it_hides_unexpected_errors_behind_a_plain_500(rf) -> None:
     from rest_framework.request import Request
 
-    from crm.api_errors import api_exception_handler
+    from crm.api.errors import api_exception_handler
 
     request = Request(rf.get("/api/v1/leads/"))
     response = api_exception_handler(

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.idempotency import idempotency_purge
+from crm.api.idempotency import idempotency_purge
 from crm.models import IdempotencyRecord
 from leads.models import Lead
 from leads.privacy_services import allow_history_rewrite

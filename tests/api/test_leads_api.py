@@ -115,6 +115,16 @@ def test_it_refuses_protected_and_unknown_fields_by_name(
     assert Lead.objects.get().version == 1
 
 
+def test_it_says_where_a_protected_field_is_changed_instead(integration, engaged_lead) -> None:
+    response = integration.patch(
+        f"/api/v1/leads/{engaged_lead.pk}/", {"stage": "won", "colour": "red"}, format="json"
+    )
+
+    messages = {item["pointer"]: item["message"] for item in response.json()["errors"]}
+    assert messages["/stage"] == "stage cannot be set here; use POST /leads/{id}/transitions/."
+    assert messages["/colour"] == "Unknown field colour."
+
+
 def test_it_moves_a_lead_through_hand_off_and_acceptance(
     as_user, marketer, sales_rep, engaged_lead
 ) -> None:

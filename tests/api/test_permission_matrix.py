@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from crm.api_keys import api_key_create, api_key_revoke
+from crm.keys import api_key_create, api_key_revoke
 from crm.models import ApiKey, ApiScope, Role, User
 from leads.models import Lead
 from leads.services import lead_hand_off

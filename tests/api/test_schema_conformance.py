@@ -17,7 +17,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from crm.api_keys import api_key_create
+from crm.keys import api_key_create
 from crm.models import ApiScope
 from crm.wsgi import application
 from tests.api.sla_world import build_sla_world

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.api_keys import api_key_create
+from crm.keys import api_key_create
 from crm.models import ApiScope, Notification, OutboxChannel, OutboxMessage
 from crm.outbox import Delivery, outbox_drain, outbox_write
 from leads.import_services import import_run, import_start, import_upload

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.api_keys import api_key_create
+from crm.keys import api_key_create
 from crm.models import ApiScope, User
 from leads.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
 from tests.reliability.conftest import tables_mentioning

@@ -19,7 +19,7 @@ import requests
 from tests.reliability.conftest import ROOT, PrivateCluster, Processes, app_env, wait_for
 
 SETUP = """
-from crm.api_keys import api_key_create
+from crm.keys import api_key_create
 from crm.models import ApiScope, Role
 from crm.services import user_create
 user_create(username="max", role=Role.MANAGER, password="a-long-enough-password-1")

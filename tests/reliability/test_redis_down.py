@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.db.models import Count
 
-from crm.api_keys import api_key_create
+from crm.keys import api_key_create
 from crm.models import ApiScope, Notification, OutboxChannel, OutboxMessage, Team
 from leads.lifecycle import Stage
 from leads.models import Lead

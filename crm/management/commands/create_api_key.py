@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.api_keys import api_key_create
 from crm.errors import DomainError
+from crm.keys import api_key_create
 from crm.models import ApiScope, User
 
 

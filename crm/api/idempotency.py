@@ -26,11 +26,13 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api_auth import request_api_key
-from crm.api_errors import ApiProblem
+from crm.api.auth import request_api_key
+from crm.api.errors import ApiProblem
 from crm.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -39,6 +41,19 @@ KEY_PATTERN = re.compile(r"[!-~]{8,255}")  # printable ASCII without spaces; UUI
 # A claim whose request died without answering is taken over after this long.
 ABANDONED_AFTER = timedelta(minutes=2)
 REPLAYED_HEADERS = ("Location", "ETag")
+
+# The header as the schema documents it on every idempotent POST.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=f"A unique string of 8 to {MAX_KEY_LENGTH} printable ASCII characters "
+    "(a UUID is fine). A retry with the same key and body gets the first answer again "
+    "(header Idempotent-Replayed: true); the same key with another body is refused "
+    "with 422; while the first request is still running, 409 `in_progress`. "
+    "Keys are kept for 24 hours.",
+    pattern=f"^{KEY_PATTERN.pattern}$",
+)
 
 
 def _retention() -> timedelta:

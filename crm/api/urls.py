@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from crm.api_errors import PROBLEM_CONTENT_TYPE, problem_body
+from crm.api.errors import PROBLEM_CONTENT_TYPE, problem_body
 from leads import api as leads_api
 from sla import api as sla_api
 

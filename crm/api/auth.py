@@ -22,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from crm.api_keys import api_key_lookup, api_key_touch
+from crm.keys import api_key_lookup, api_key_touch
 from crm.models import ApiKey, User
 
 logger = logging.getLogger("handoff.api")
@@ -56,7 +56,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class ApiKeySchemeExtension(OpenApiAuthenticationExtension):
-    target_class = "crm.api_auth.ApiKeyAuthentication"
+    target_class = "crm.api.auth.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
