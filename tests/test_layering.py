@@ -24,18 +24,9 @@ import pytest
 # with the change that fixes it.
 KNOWN_VIOLATIONS: frozenset[str] = frozenset(
     {
-        # Removed by outbox handlers named in a setting instead of imported by string.
-        "crm.outbox -> sla.webhooks: crm core imports no app",
-        # Removed by the clock engine's move to sla.clocks, which the lead services then call.
-        "leads.services -> sla.services: leads reaches sla only through sla.clocks",
-        "leads.batch_services -> sla.services: leads reaches sla only through sla.clocks",
         # Removed by hints sent without importing the task modules (the cycles go with them).
-        "crm.outbox -> crm.tasks: domain imports interface",
-        "import cycle: crm.outbox, crm.tasks",
         "leads.import_services -> leads.tasks: domain imports interface",
         "import cycle: leads.import_services, leads.tasks",
-        "sla.services -> sla.tasks: domain imports interface",
-        "import cycle: sla.services, sla.sweep, sla.tasks",
         # Removed by erasure reaching the SLA's webhook log through sla.clocks (or sla erasing
         # its own rows): leads.privacy_services reads sla.models today.
         "leads.privacy_services -> sla.models: leads reaches sla only through sla.clocks",
