@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from crm.api.idempotency import idempotency_purge
 from crm.outbox import DRAIN_TASK, outbox_drain
 
 logger = logging.getLogger("handoff.heartbeat")
@@ -27,6 +28,4 @@ def drain_outbox() -> int:
 @shared_task(name="crm.tasks.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     """Forget Idempotency-Key answers past their retention (24 h by default)."""
-    from crm.api.idempotency import idempotency_purge
-
     return idempotency_purge(now=timezone.now())
