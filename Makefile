@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run web worker beat test lint migrate seed bench backup restore clean
+.PHONY: install run test lint migrate seed bench backup restore clean
 
 install: $(VENV)/.installed
 
@@ -27,14 +27,16 @@ run: seed
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Style, formatting and dead code (vulture reads [tool.vulture] in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/vulture
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
-# Embedded SQLite only; PostgreSQL uses pg_dump/pg_restore (README, Backups).
+# Embedded SQLite only; PostgreSQL uses pg_dump/pg_restore (docs/operations.md, Backups).
 backup: install
 	$(PY) manage.py backup_db $(if $(FILE),--output $(FILE),)
 

@@ -172,12 +172,3 @@ def bare_sweep_seconds(now: datetime) -> float:
             )
 
     return min(_timed_rolled_back(work) for _ in range(3))
-
-
-def group_by_stage_seconds() -> float:
-    """The raw aggregate a dashboard needs at least: leads per stage."""
-    with connection.cursor() as cursor:
-        began = time.perf_counter()
-        cursor.execute(f"SELECT stage, count(*) FROM {Lead._meta.db_table} GROUP BY stage")
-        cursor.fetchall()
-        return time.perf_counter() - began

@@ -35,7 +35,7 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.action(description="Revoke selected keys")
-def revoke_keys(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: object) -> None:
+def revoke_keys(_modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: object) -> None:
     for api_key in queryset:  # type: ignore[attr-defined]
         api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, "Revoked.")

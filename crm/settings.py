@@ -129,7 +129,6 @@ DATABASES["default"]["TEST"] = {
     "NAME": os.environ.get("TEST_DATABASE_NAME")
     or (None if "sqlite" in DATABASES["default"]["ENGINE"] else "test_handoff")
 }
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"

@@ -31,17 +31,19 @@ from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import validated
 from crm.models import ApiScope
 from leads import api_serializers as s
-from leads.batch_services import MAX_BATCH, lead_create_batch, lead_create_or_update
-from leads.catalog_services import (
+from leads.filters import DEFAULT_LEAD_ORDERING, LEAD_ORDERINGS, LeadFilterSet
+from leads.models import Campaign, Lead, Persona, Reason, StageDefinition
+from leads.selectors import conversion_between_stages, pipeline_by_stage
+from leads.services.activities import activity_log
+from leads.services.batch import MAX_BATCH, lead_create_batch
+from leads.services.catalog import (
     campaign_create,
     campaign_update,
     definition_publish,
     persona_create,
 )
-from leads.filters import DEFAULT_LEAD_ORDERING, LEAD_ORDERINGS, LeadFilterSet
-from leads.models import Campaign, Lead, Persona, Reason, StageDefinition
-from leads.selectors import conversion_between_stages, pipeline_by_stage
-from leads.services import LeadInput, activity_log, lead_transition, lead_update
+from leads.services.leads import LeadInput, lead_create_or_update, lead_update
+from leads.services.transitions import lead_transition
 
 ETAG = re.compile(r'\s*(?:W/)?"(\d{1,10})"\s*')
 

@@ -9,11 +9,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from crm.api.serializers import OwnerSerializer, ReadOnlyFieldsBuiltOnce, StrictSerializer
-from leads.lifecycle import Transition, transitions_from
+from leads.lifecycle import Transition, available_moves
 from leads.models import (
-    MAX_COMPANY,
-    MAX_EMAIL,
-    MAX_NAME,
     Activity,
     Campaign,
     Lead,
@@ -22,7 +19,9 @@ from leads.models import (
     QualificationCriterion,
     Reason,
     StageDefinition,
+    field_max_length,
 )
+from leads.services.batch import MAX_BATCH
 
 # Fields a PATCH may not set, and where to go instead: named in the 400 answer.
 PROTECTED_FIELDS: dict[str, str] = {
@@ -47,6 +46,14 @@ def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=max_length, required=False, allow_blank=True, **kwargs)
 
 
+def _lead_text(name: str, **kwargs: Any) -> serializers.CharField:
+    """An optional text input as long as the Lead field it fills."""
+    return _text(field_max_length(Lead, name), **kwargs)
+
+
+CRITERION_KEY = field_max_length(QualificationCriterion, "key")
+
+
 def _money() -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=12,
@@ -59,12 +66,12 @@ def _money() -> serializers.DecimalField:
 
 
 class LeadCreateSerializer(LeadsStrictSerializer):
-    email = serializers.EmailField(max_length=MAX_EMAIL)
-    first_name = _text(MAX_NAME)
-    last_name = _text(MAX_NAME)
-    phone = _text(40)
-    company = _text(MAX_COMPANY)
-    job_title = _text(MAX_NAME)
+    email = serializers.EmailField(max_length=field_max_length(Lead, "email"))
+    first_name = _lead_text("first_name")
+    last_name = _lead_text("last_name")
+    phone = _lead_text("phone")
+    company = _lead_text("company")
+    job_title = _lead_text("job_title")
     campaign = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**53
     )
@@ -72,13 +79,13 @@ class LeadCreateSerializer(LeadsStrictSerializer):
         required=False, allow_null=True, min_value=1, max_value=2**53
     )
     source = serializers.CharField(
-        max_length=50,
+        max_length=field_max_length(Lead, "source"),
         required=False,
         help_text="Where the lead came from (default `manual`). With `external_id` it "
         "identifies the lead in the sending system.",
     )
     external_id = serializers.CharField(
-        max_length=100,
+        max_length=field_max_length(Lead, "external_id"),
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -89,13 +96,13 @@ class LeadCreateSerializer(LeadsStrictSerializer):
 
 
 class LeadUpdateSerializer(LeadsStrictSerializer):
-    email = serializers.EmailField(max_length=MAX_EMAIL, required=False)
-    first_name = _text(MAX_NAME)
-    last_name = _text(MAX_NAME)
-    phone = _text(40)
-    company = _text(MAX_COMPANY)
-    job_title = _text(MAX_NAME)
-    next_step = _text(300)
+    email = serializers.EmailField(max_length=field_max_length(Lead, "email"), required=False)
+    first_name = _lead_text("first_name")
+    last_name = _lead_text("last_name")
+    phone = _lead_text("phone")
+    company = _lead_text("company")
+    job_title = _lead_text("job_title")
+    next_step = _lead_text("next_step")
     campaign = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**53
     )
@@ -104,7 +111,7 @@ class LeadUpdateSerializer(LeadsStrictSerializer):
     )
     estimated_value = _money()
     criteria_met = serializers.ListField(
-        child=serializers.CharField(max_length=50), max_length=50, required=False
+        child=serializers.CharField(max_length=CRITERION_KEY), max_length=50, required=False
     )
     version = serializers.IntegerField(
         required=False,
@@ -115,7 +122,7 @@ class LeadUpdateSerializer(LeadsStrictSerializer):
 
 
 class TransitionSerializer(LeadsStrictSerializer):
-    transition = serializers.ChoiceField(choices=["accept", *Transition.values])
+    transition = serializers.ChoiceField(choices=Transition.values)
     version = serializers.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1, help_text="Optional precondition."
     )
@@ -123,7 +130,7 @@ class TransitionSerializer(LeadsStrictSerializer):
         required=False, allow_null=True, min_value=1, max_value=2**53, help_text="hand_off"
     )
     criteria = serializers.ListField(
-        child=serializers.CharField(max_length=50),
+        child=serializers.CharField(max_length=CRITERION_KEY),
         max_length=50,
         required=False,
         help_text="hand_off: criterion keys to tick.",
@@ -131,14 +138,14 @@ class TransitionSerializer(LeadsStrictSerializer):
     reason = serializers.IntegerField(
         required=False, min_value=1, max_value=2**53, help_text="reject, lose, disqualify"
     )
-    note = _text(500, help_text="reject, lose, disqualify")
+    note = _lead_text("reason_note", help_text="reject, lose, disqualify")
     estimated_value = _money()
-    next_step = _text(300, help_text="to_opportunity")
+    next_step = _lead_text("next_step", help_text="to_opportunity")
 
 
 class ActivityCreateSerializer(LeadsStrictSerializer):
     kind = serializers.ChoiceField(choices=Activity.Kind.choices)
-    summary = _text(2000)
+    summary = _text(field_max_length(Activity, "summary"))
     occurred_at = serializers.DateTimeField(required=False)
 
 
@@ -146,7 +153,7 @@ class BatchSerializer(LeadsStrictSerializer):
     items = serializers.ListField(
         child=serializers.JSONField(),
         min_length=1,
-        max_length=1000,
+        max_length=MAX_BATCH,
         help_text="Up to 1,000 lead objects shaped like the single create.",
     )
 
@@ -278,7 +285,7 @@ class LeadSerializer(ReadOnlyFieldsBuiltOnce):
         read_only_fields = fields
 
     def get_allowed_transitions(self, lead: Lead) -> list[str]:
-        return transitions_from(lead.stage)
+        return list(available_moves(lead))
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -335,7 +342,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class CampaignWriteSerializer(LeadsStrictSerializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=field_max_length(Campaign, "name"))
     channel = serializers.ChoiceField(choices=Campaign.Channel.choices, required=False)
     starts_on = serializers.DateField(required=False, allow_null=True)
     ends_on = serializers.DateField(required=False, allow_null=True)
@@ -344,7 +351,7 @@ class CampaignWriteSerializer(LeadsStrictSerializer):
 
 
 class CampaignPatchSerializer(CampaignWriteSerializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = serializers.CharField(max_length=field_max_length(Campaign, "name"), required=False)
 
 
 class PersonaSerializer(serializers.ModelSerializer):
@@ -355,8 +362,8 @@ class PersonaSerializer(serializers.ModelSerializer):
 
 
 class PersonaWriteSerializer(LeadsStrictSerializer):
-    name = serializers.CharField(max_length=120)
-    description = _text(5000)
+    name = serializers.CharField(max_length=field_max_length(Persona, "name"))
+    description = _text(field_max_length(Persona, "description"))
 
 
 class CriterionSerializer(serializers.ModelSerializer):
@@ -387,15 +394,15 @@ class StageDefinitionSerializer(serializers.ModelSerializer):
 
 
 class CriterionInputSerializer(LeadsStrictSerializer):
-    key = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    label = serializers.CharField(max_length=200)
+    key = serializers.CharField(max_length=CRITERION_KEY, required=False, allow_blank=True)
+    label = serializers.CharField(max_length=field_max_length(QualificationCriterion, "label"))
     required = serializers.BooleanField(required=False, default=True)
 
 
 class StageDefinitionWriteSerializer(LeadsStrictSerializer):
     stage = serializers.ChoiceField(choices=StageDefinition._meta.get_field("stage").choices)
-    title = serializers.CharField(max_length=120)
-    description = _text(5000)
+    title = serializers.CharField(max_length=field_max_length(StageDefinition, "title"))
+    description = _text(field_max_length(StageDefinition, "description"))
     criteria = CriterionInputSerializer(many=True, required=False, max_length=50)
 
 

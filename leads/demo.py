@@ -17,9 +17,20 @@ from django.db import transaction
 
 from crm.models import Role, User
 from crm.services import user_create
-from leads import services
 from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, Persona, Reason
+from leads.services.activities import activity_log
+from leads.services.leads import LeadInput, lead_create
+from leads.services.transitions import (
+    lead_accept,
+    lead_disqualify,
+    lead_hand_off,
+    lead_lose,
+    lead_recycle,
+    lead_reject,
+    lead_to_opportunity,
+    lead_win,
+)
 
 DEMO_SOURCE = "demo"
 DEMO_PASSWORD = "handoff-demo"  # documented in README; stored only as an Argon2 hash
@@ -231,10 +242,10 @@ def _one_lead(
         t = min(t + timedelta(hours=rng.uniform(hours_low, hours_high)), now)
         return t
 
-    lead = services.lead_create(
+    lead = lead_create(
         actor=marketer,
         now=t,
-        data=services.LeadInput(
+        data=LeadInput(
             email=f"{_ascii(first)}.{_ascii(last)}.{index}@{domain}.example",
             first_name=first,
             last_name=last,
@@ -250,20 +261,20 @@ def _one_lead(
     if final_stage == Stage.ENGAGED:
         return
     if final_stage == Stage.DISQUALIFIED and rng.random() < 0.6:
-        services.lead_disqualify(
+        lead_disqualify(
             lead=lead, actor=marketer, reason=rng.choice(reasons["disqualify"]), now=step(1, 48)
         )
         return
-    lead = services.lead_hand_off(
+    lead = lead_hand_off(
         lead=lead, actor=marketer, assignee=rep, criteria=criteria, now=step(2, 120)
     )
     if final_stage == Stage.QUALIFIED:
         if rng.random() < 0.5:
-            lead = services.lead_accept(lead=lead, actor=rep, now=step(0.2, 8))
+            lead = lead_accept(lead=lead, actor=rep, now=step(0.2, 8))
             _touch(lead, rep, rng, step)
         return
     if final_stage == Stage.NURTURE and rng.random() < 0.7:
-        services.lead_reject(
+        lead_reject(
             lead=lead,
             actor=rep,
             reason=rng.choice(reasons["reject"]),
@@ -271,19 +282,19 @@ def _one_lead(
             now=step(0.5, 12),
         )
         return
-    lead = services.lead_accept(lead=lead, actor=rep, now=step(0.2, 8))
+    lead = lead_accept(lead=lead, actor=rep, now=step(0.2, 8))
     _touch(lead, rep, rng, step)
     if final_stage == Stage.DISQUALIFIED:
-        services.lead_disqualify(
+        lead_disqualify(
             lead=lead, actor=rep, reason=rng.choice(reasons["disqualify"]), now=step(1, 48)
         )
         return
     if final_stage in (Stage.LOST, Stage.NURTURE) and rng.random() < 0.4:
-        lead = services.lead_lose(
+        lead = lead_lose(
             lead=lead, actor=rep, reason=rng.choice(reasons["lost"]), now=step(24, 200)
         )
     else:
-        lead = services.lead_to_opportunity(
+        lead = lead_to_opportunity(
             lead=lead,
             actor=rep,
             estimated_value=rng.choice([4800, 9600, 12000, 18000, 24000, 36000, 60000]),
@@ -293,13 +304,13 @@ def _one_lead(
         if final_stage == Stage.OPPORTUNITY:
             return
         if final_stage == Stage.WON:
-            services.lead_win(lead=lead, actor=rep, now=step(48, 500))
+            lead_win(lead=lead, actor=rep, now=step(48, 500))
             return
-        lead = services.lead_lose(
+        lead = lead_lose(
             lead=lead, actor=rep, reason=rng.choice(reasons["lost"]), now=step(48, 400)
         )
     if final_stage == Stage.NURTURE:
-        services.lead_recycle(lead=lead, actor=rep, now=step(1, 72))
+        lead_recycle(lead=lead, actor=rep, now=step(1, 72))
 
 
 def _ascii(name: str) -> str:
@@ -310,7 +321,7 @@ def _touch(
     lead: Lead, rep: User, rng: random.Random, step: Callable[[float, float], datetime]
 ) -> None:
     for kind in rng.sample(["call", "email", "meeting", "note"], k=rng.randint(1, 3)):
-        services.activity_log(
+        activity_log(
             lead=lead,
             actor=rep,
             kind=kind,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from leads.import_services import IMPORT_FIELDS
-from leads.models import MAX_COMPANY, MAX_EMAIL, MAX_NAME, Activity
+from leads.models import Activity, Lead, field_digits, field_max_length
+from leads.services.imports import IMPORT_FIELDS
 
 
 class VersionForm(forms.Form):
@@ -14,13 +14,23 @@ class VersionForm(forms.Form):
     version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
 
+def _lead_text(name: str, *, required: bool = False, **kwargs: object) -> forms.CharField:
+    """A text input as long as the Lead field it fills."""
+    return forms.CharField(max_length=field_max_length(Lead, name), required=required, **kwargs)
+
+
+def _amount(**kwargs: object) -> forms.DecimalField:
+    """An estimated value, with the digits the Lead field holds."""
+    return forms.DecimalField(min_value=0, **field_digits(Lead, "estimated_value"), **kwargs)
+
+
 class ContactFields(forms.Form):
-    first_name = forms.CharField(max_length=MAX_NAME, required=False)
-    last_name = forms.CharField(max_length=MAX_NAME, required=False)
-    email = forms.CharField(max_length=MAX_EMAIL, widget=forms.EmailInput)
-    company = forms.CharField(max_length=MAX_COMPANY, required=False)
-    job_title = forms.CharField(max_length=MAX_NAME, required=False)
-    phone = forms.CharField(max_length=40, required=False)
+    first_name = _lead_text("first_name")
+    last_name = _lead_text("last_name")
+    email = _lead_text("email", required=True, widget=forms.EmailInput)
+    company = _lead_text("company")
+    job_title = _lead_text("job_title")
+    phone = _lead_text("phone")
     campaign = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     persona = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
 
@@ -41,10 +51,8 @@ class LeadCreateForm(ContactFields):
 
 
 class LeadEditForm(ContactFields, VersionForm):
-    estimated_value = forms.DecimalField(
-        required=False, min_value=0, max_digits=12, decimal_places=2
-    )
-    next_step = forms.CharField(max_length=300, required=False)
+    estimated_value = _amount(required=False)
+    next_step = _lead_text("next_step")
 
 
 class HandOffForm(VersionForm):
@@ -69,7 +77,7 @@ class HandOffForm(VersionForm):
 
 class ReasonForm(VersionForm):
     reason = forms.TypedChoiceField(coerce=int, empty_value=None)
-    note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = _lead_text("reason_note", widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(
         self, *args: object, reasons: list[tuple[int, str]] = (), **kwargs: object
@@ -79,14 +87,16 @@ class ReasonForm(VersionForm):
 
 
 class OpportunityForm(VersionForm):
-    estimated_value = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
-    next_step = forms.CharField(max_length=300)
+    estimated_value = _amount()
+    next_step = _lead_text("next_step", required=True)
 
 
 class ActivityForm(forms.Form):
     kind = forms.ChoiceField(choices=Activity.Kind.choices)
     summary = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=field_max_length(Activity, "summary"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
+from typing import Protocol
+
 from django.db import models
 
+from crm.errors import DomainError, ErrorCode
 from crm.models import Team
 
 
@@ -43,6 +48,9 @@ OPEN_STAGES: tuple[str, ...] = tuple(s for s in STAGE_ORDER if s not in CLOSED_S
 
 
 class Transition(models.TextChoices):
+    # Accepting is an event on a qualified lead, not a stage change: it has no row in
+    # TRANSITIONS, only in ACCEPTANCE_RULES below. First, as the API has always listed it.
+    ACCEPT = "accept", "Accept lead"
     HAND_OFF = "hand_off", "Hand off to sales"
     REJECT = "reject", "Reject to nurture"
     TO_OPPORTUNITY = "to_opportunity", "Move to opportunity"
@@ -78,5 +86,73 @@ ACCEPTED_MILESTONE = "first_accepted_at"
 MILESTONES: frozenset[str] = frozenset({*MILESTONE_OF_STAGE.values(), ACCEPTED_MILESTONE})
 
 
-def transitions_from(stage: str) -> list[str]:
-    return [name for name, (sources, _) in TRANSITIONS.items() if stage in sources]
+# A qualified lead's moves also depend on whether its rep accepted it:
+# (transition) -> (must the lead be accepted?, why the move is refused otherwise, error code).
+ACCEPTANCE_RULES: dict[str, tuple[bool, str, ErrorCode]] = {
+    Transition.ACCEPT: (False, "This lead was already accepted.", ErrorCode.ILLEGAL_TRANSITION),
+    Transition.REJECT: (
+        False,
+        "An accepted lead cannot be rejected; mark it lost instead.",
+        ErrorCode.ILLEGAL_TRANSITION,
+    ),
+    Transition.TO_OPPORTUNITY: (
+        True,
+        "Accept the lead before moving it to opportunity.",
+        ErrorCode.MISSING_REQUIREMENT,
+    ),
+    Transition.LOSE: (
+        True,
+        "A lead not yet accepted is rejected, not lost.",
+        ErrorCode.ILLEGAL_TRANSITION,
+    ),
+}
+
+
+class LeadState(Protocol):
+    """What the lifecycle reads of a lead: its stage and whether it was accepted."""
+
+    stage: str
+    accepted_at: datetime | None
+
+
+def move_refusal(transition: str, *, stage: str, accepted: bool) -> DomainError | None:
+    """Why the lifecycle refuses `transition` from this state, or None when it allows it."""
+    if transition == Transition.ACCEPT:
+        if stage != Stage.QUALIFIED:
+            return DomainError(
+                f"Only a qualified lead can be accepted; this one is {stage}.",
+                code=ErrorCode.ILLEGAL_TRANSITION,
+                field="transition",
+            )
+    elif stage not in (sources := TRANSITIONS[transition][0]):
+        return DomainError(
+            f"Cannot {Transition(transition).label.lower()}: the lead is {stage}, "
+            f"and this move starts only from {', '.join(sorted(sources))}.",
+            code=ErrorCode.ILLEGAL_TRANSITION,
+            field="transition",
+        )
+    if stage == Stage.QUALIFIED and transition in ACCEPTANCE_RULES:
+        needs_acceptance, message, code = ACCEPTANCE_RULES[transition]
+        if accepted != needs_acceptance:
+            return DomainError(message, code=code, field="transition")
+    return None
+
+
+def require_move(lead: LeadState, transition: str) -> None:
+    """Raise the lifecycle's reason when `transition` is not available to this lead."""
+    refusal = move_refusal(transition, stage=lead.stage, accepted=lead.accepted_at is not None)
+    if refusal is not None:
+        raise refusal
+
+
+def available_moves(lead: LeadState) -> tuple[str, ...]:
+    """The moves the lifecycle allows this lead now (rights are the services' business):
+    what the lead page offers and the API lists as `allowed_transitions`."""
+    return _available(lead.stage, lead.accepted_at is not None)
+
+
+@cache
+def _available(stage: str, accepted: bool) -> tuple[str, ...]:
+    return tuple(
+        str(t) for t in Transition if move_refusal(t, stage=stage, accepted=accepted) is None
+    )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,10 +9,6 @@ from django.db.models import Q
 from crm.models import Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
 
-MAX_NAME = 100
-MAX_COMPANY = 200
-MAX_EMAIL = 254
-
 
 class StageDefinition(models.Model):
     """One version of what a stage means. Editing writes a new version; old ones stay."""
@@ -21,7 +16,8 @@ class StageDefinition(models.Model):
     stage = models.CharField(max_length=20, choices=Stage.choices)
     version = models.PositiveIntegerField()
     title = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    # TextField does not enforce max_length; the services and the API read it as the limit.
+    description = models.TextField(max_length=5000, blank=True)
     owner_team = models.CharField(max_length=20, choices=Team.choices, blank=True)
     is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -116,7 +112,8 @@ class Persona(models.Model):
     """An ideal customer profile a lead can be tagged with."""
 
     name = models.CharField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
+    # TextField does not enforce max_length; the services and the API read it as the limit.
+    description = models.TextField(max_length=5000, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -157,22 +154,21 @@ class LeadQuerySet(models.QuerySet["Lead"]):
     def open(self) -> LeadQuerySet:
         return self.filter(stage__in=OPEN_STAGES)
 
-    def owned_by_team(self, team: str) -> LeadQuerySet:
-        return self.filter(owner_team=team)
-
     def waiting_for_acceptance(self) -> LeadQuerySet:
         return self.filter(stage=Stage.QUALIFIED, accepted_at__isnull=True)
 
 
 class Lead(models.Model):
-    first_name = models.CharField(max_length=MAX_NAME, blank=True)
-    last_name = models.CharField(max_length=MAX_NAME, blank=True)
-    email = models.EmailField(max_length=MAX_EMAIL)
+    # Each field's limit is declared here only: forms, serializers and services read it with
+    # field_max_length() below.
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254)
     # Lower-cased, trimmed, plus-tag removed: the key for de-duplication among open leads.
-    email_normalized = models.CharField(max_length=MAX_EMAIL, db_index=True)
+    email_normalized = models.CharField(max_length=254, db_index=True)
     phone = models.CharField(max_length=40, blank=True)
-    company = models.CharField(max_length=MAX_COMPANY, blank=True)
-    job_title = models.CharField(max_length=MAX_NAME, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=100, blank=True)
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
     )
@@ -282,13 +278,6 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage not in CLOSED_STAGES
-
-    @property
-    def is_accepted(self) -> bool:
-        return self.accepted_at is not None
-
-    def age_in_stage(self, *, at: datetime) -> float:
-        return (at - self.stage_changed_at).total_seconds()
 
 
 class ActivityKind(models.TextChoices):
@@ -456,17 +445,22 @@ class ImportJob(models.Model):
         return min(100, round(100 * self.processed_rows / self.total_rows))
 
 
-__all__ = [
-    "CLOSED_STAGES",
-    "Activity",
-    "AssignmentCursor",
-    "Campaign",
-    "ImportJob",
-    "Lead",
-    "LeadEvent",
-    "Persona",
-    "QualificationCriterion",
-    "Reason",
-    "Stage",
-    "StageDefinition",
-]
+# ---------------------------------------------------------------- field limits
+
+
+def field_max_length(model: type[models.Model], name: str) -> int:
+    """The longest text `model.name` holds, as the field declares it."""
+    return model._meta.get_field(name).max_length
+
+
+def field_digits(model: type[models.Model], name: str) -> dict[str, int]:
+    """A DecimalField's `max_digits` and `decimal_places`, ready to pass to a form field."""
+    field = model._meta.get_field(name)
+    return {"max_digits": field.max_digits, "decimal_places": field.decimal_places}
+
+
+def field_max_amount(model: type[models.Model], name: str) -> Decimal:
+    """The largest amount a DecimalField holds (12 digits, 2 of them cents: 9999999999.99)."""
+    digits = field_digits(model, name)
+    whole = digits["max_digits"] - digits["decimal_places"]
+    return Decimal(10) ** whole - Decimal(10) ** -digits["decimal_places"]

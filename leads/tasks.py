@@ -5,12 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from leads.import_services import import_fail, import_run
+from leads.services.imports import IMPORT_TASK, import_fail, import_run
 
 MAX_RETRIES = 3
 
 
-@shared_task(name="leads.tasks.import_csv", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+@shared_task(name=IMPORT_TASK, bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def import_csv(self, import_id: int) -> None:
     """Run (or resume) a CSV import; safe to deliver twice (see `import_run`).
 

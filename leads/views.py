@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
-from leads import forms, import_services, permissions
+from leads import forms, permissions
 from leads.filters import LeadFilter
-from leads.lifecycle import STAGE_OWNER, Stage, Transition, transitions_from
+from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
     ImportJob,
@@ -31,7 +31,10 @@ from leads.models import (
     StageDefinition,
 )
 from leads.pagination import lead_page
-from leads.services import LeadInput, activity_log, lead_create, lead_transition, lead_update
+from leads.services import imports
+from leads.services.activities import activity_log
+from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.transitions import lead_transition
 
 # Saved views of the list: a name, a label and the filter they add.
 SAVED_VIEWS: dict[str, str] = {
@@ -138,20 +141,6 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- detail and actions
 
 
-def _available_actions(lead: Lead) -> list[str]:
-    """What the lifecycle allows from this stage (rights are checked by the services)."""
-    actions = list(transitions_from(lead.stage))
-    if lead.stage == Stage.QUALIFIED:
-        if lead.accepted_at is None:
-            actions = [
-                "accept",
-                *[a for a in actions if a not in {Transition.TO_OPPORTUNITY, Transition.LOSE}],
-            ]
-        else:
-            actions = [a for a in actions if a != Transition.REJECT]
-    return actions
-
-
 def _detail_context(
     request: HttpRequest, lead: Lead, bound: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -202,7 +191,7 @@ def _detail_context(
         "criteria": [{"criterion": c, "met": c.key in (lead.criteria_met or [])} for c in criteria],
         "timeline": timeline,
         "can_edit": permissions.can_edit_lead(request.user, lead),
-        "actions": _available_actions(lead),
+        "actions": available_moves(lead),
         "now": timezone.now(),
         "forms": {
             "edit": bound.get("edit")
@@ -279,7 +268,7 @@ def _form_errors(form: Any) -> str:
 
 
 ACTION_SUCCESS = {
-    "accept": "Lead accepted.",
+    Transition.ACCEPT: "Lead accepted.",
     Transition.HAND_OFF: "Lead handed off to sales.",
     Transition.REJECT: "Lead rejected back to marketing's nurture.",
     Transition.TO_OPPORTUNITY: "Lead moved to opportunity.",
@@ -424,11 +413,11 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = forms.ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > import_services.MAX_IMPORT_BYTES:
+        if upload.size > imports.MAX_IMPORT_BYTES:
             form.add_error("file", "The file is larger than 5 MB; split it.")
         else:
             try:
-                job = import_services.import_upload(
+                job = imports.import_upload(
                     actor=request.user, filename=upload.name, raw=upload.read()
                 )
             except DomainError as error:
@@ -448,7 +437,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.ImportMappingForm(request.POST or None, headers=job.headers, initial=job.mapping)
     if request.method == "POST" and form.is_valid():
         try:
-            import_services.import_start(job=job, actor=request.user, mapping=form.cleaned_data)
+            imports.import_start(job=job, actor=request.user, mapping=form.cleaned_data)
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
@@ -471,7 +460,7 @@ def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the task again when the broker was down at upload (a second run is harmless)."""
     job = _own_job(request, pk)
     if job.status in {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING}:
-        import_services.import_requeue(job=job)
+        imports.import_requeue(job=job)
         messages.info(request, "Import sent to the worker again.")
     return redirect("leads:import_progress", pk=job.pk)
 
@@ -481,7 +470,7 @@ def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
     response = HttpResponse(
-        import_services.import_error_report(job), content_type="text/csv; charset=utf-8"
+        imports.import_error_report(job), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response

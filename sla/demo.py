@@ -153,15 +153,10 @@ def _backfill_clocks(now: datetime) -> None:
 
 
 def _demo_leads(manager: User, now: datetime) -> list[str]:
-    from leads.services import (
-        LeadInput,
-        activity_log,
-        current_definition,
-        lead_accept,
-        lead_create,
-        lead_hand_off,
-        lead_to_opportunity,
-    )
+    from leads.services.activities import activity_log
+    from leads.services.cleaning import current_definition
+    from leads.services.leads import LeadInput, lead_create
+    from leads.services.transitions import lead_accept, lead_hand_off, lead_to_opportunity
 
     marketer = User.objects.filter(role=Role.MARKETER, is_active=True).order_by("id").first()
     rep = User.objects.filter(role=Role.SALES_REP, is_active=True).order_by("id").first()

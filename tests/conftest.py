@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from crm.models import Role, User
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD, ManagerFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("HANDOFF_REQUIRE_SERVICES") == "1"
 
@@ -96,7 +96,7 @@ def other_sales_rep(db: None) -> User:
 
 @pytest.fixture
 def manager(db: None) -> User:
-    return UserFactory(username="max.manager", role=Role.MANAGER, first_name="Max")
+    return ManagerFactory()
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ ALL_REQUIRED_CRITERIA = ["fits-icp", "budget-confirmed", "decision-maker", "need
 
 @pytest.fixture
 def make_lead(marketer: User):
-    from leads.services import LeadInput, lead_create
+    from leads.services.leads import LeadInput, lead_create
 
     counter = iter(range(1, 1_000_000))
 
@@ -133,7 +133,7 @@ def engaged_lead(make_lead):
 
 @pytest.fixture
 def qualified_lead(engaged_lead, marketer: User, sales_rep: User):
-    from leads.services import lead_hand_off
+    from leads.services.transitions import lead_hand_off
 
     return lead_hand_off(
         lead=engaged_lead, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA
@@ -142,14 +142,14 @@ def qualified_lead(engaged_lead, marketer: User, sales_rep: User):
 
 @pytest.fixture
 def accepted_lead(qualified_lead, sales_rep: User):
-    from leads.services import lead_accept
+    from leads.services.transitions import lead_accept
 
     return lead_accept(lead=qualified_lead, actor=sales_rep)
 
 
 @pytest.fixture
 def opportunity_lead(accepted_lead, sales_rep: User):
-    from leads.services import lead_to_opportunity
+    from leads.services.transitions import lead_to_opportunity
 
     return lead_to_opportunity(
         lead=accepted_lead, actor=sales_rep, estimated_value="12000", next_step="Demo on Tuesday"

@@ -13,14 +13,14 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from crm.models import Notification, Team, User
-from leads.lifecycle import Stage
+from crm.models import Notification, User
 from leads.models import Lead
-from leads.services import lead_hand_off
-from sla.models import Commitment, SlaGoal, SlaPolicy
-from sla.services import commitment_create, policy_create
+from leads.services.transitions import lead_hand_off
+from sla.models import Commitment, SlaPolicy
+from sla.services import commitment_create
 from sla.sweep import sla_sweep
 from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import SlaPolicyFactory
 
 
 @dataclass
@@ -44,15 +44,10 @@ def build_sla_world(
     commitments: int = 1,
 ) -> SlaWorld:
     now = timezone.now()
-    policy = policy_create(
+    policy = SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "Accept within an hour",
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=1),
-            "accountable_team": Team.SALES,
-        },
+        name="Accept within an hour",
+        target=timedelta(hours=1),
         now=now - timedelta(days=1),
     )
     world = SlaWorld(policy=policy)

@@ -9,24 +9,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Team, User
-from leads.lifecycle import Stage
+from crm.models import User
 from leads.models import Lead, LeadEvent
-from sla.models import SlaClock, SlaGoal
-from sla.services import policy_create
+from sla.models import SlaClock
+from tests.factories import SlaPolicyFactory
 
 
 @pytest.fixture
 def engaged_policy(manager: User) -> None:
-    policy_create(
+    SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "Touch new leads within a day",
-            "goal": SlaGoal.FIRST_TOUCH,
-            "trigger_stage": Stage.ENGAGED,
-            "target": timedelta(hours=24),
-            "accountable_team": Team.MARKETING,
-        },
+        name="Touch new leads within a day",
+        new_lead_touch=True,
+        target=timedelta(hours=24),
     )
 
 
@@ -87,10 +82,10 @@ def test_a_lead_created_by_another_writer_meanwhile_sinks_only_its_own_item(
 ) -> None:
     """The duplicate lookup ran before another writer committed the same person: the bulk
     insert hits the unique index, and the batch falls back to one savepoint per item."""
-    from leads import batch_services
+    from leads.services import batch
 
     make_lead(email="raced@acme.example")
-    monkeypatch.setattr(batch_services, "_existing_maps", lambda items: ({}, {}))
+    monkeypatch.setattr(batch, "_existing_maps", lambda items: ({}, {}))
     items = [{"email": "raced@acme.example"}, {"email": "calm@acme.example"}]
 
     body = integration.post("/api/v1/leads/batch/", {"items": items}, format="json").json()

@@ -10,11 +10,11 @@ import pytest
 import time_machine
 from django.db.models import Model
 
-from crm.models import Team, User
+from crm.models import User
 from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, LeadEvent, Persona
 from sla.models import SlaClock, SlaGoal
-from sla.services import calendar_create, policy_create
+from tests.factories import BusinessCalendarFactory, SlaPolicyFactory, weekday_hours
 
 NOW = datetime(2026, 3, 4, 15, 30, 12, 345678, tzinfo=UTC)
 
@@ -23,22 +23,18 @@ NOW = datetime(2026, 3, 4, 15, 30, 12, 345678, tzinfo=UTC)
 def two_engaged_policies(manager: User) -> None:
     """Two policies start on a new lead, one on a business calendar: their clocks differ in
     goal, team, target and deadlines."""
-    calendar = calendar_create(
-        actor=manager,
-        name="London office",
-        timezone_name="Europe/London",
-        weekly_hours={str(day): [["09:00", "17:30"]] for day in range(5)},
+    calendar = BusinessCalendarFactory(
+        actor=manager, name="London office", weekly_hours=weekday_hours(("09:00", "17:30"))
     )
-    policies = [
-        ("Touch new leads within four hours", SlaGoal.FIRST_TOUCH, 4, Team.MARKETING, None),
-        ("Qualify within ten working days", SlaGoal.EXIT_STAGE, 240, Team.SALES, calendar.pk),
-    ]
-    for name, goal, hours, team, calendar_id in policies:
-        fields = {"name": name, "goal": goal, "trigger_stage": Stage.ENGAGED}
-        fields |= {"target": timedelta(hours=hours), "accountable_team": team}
-        policy_create(
-            actor=manager, fields=fields | ({"calendar": calendar_id} if calendar_id else {})
-        )
+    SlaPolicyFactory(actor=manager, name="Touch new leads within four hours", new_lead_touch=True)
+    SlaPolicyFactory(
+        actor=manager,
+        name="Qualify within ten working days",
+        goal=SlaGoal.EXIT_STAGE,
+        trigger_stage=Stage.ENGAGED,
+        target=timedelta(hours=240),
+        calendar=calendar.pk,
+    )
 
 
 def _row(instance: Model, *skip: str) -> dict[str, Any]:

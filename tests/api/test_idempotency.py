@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from crm.api.idempotency import idempotency_purge
 from crm.models import IdempotencyRecord
 from leads.models import Lead
-from leads.privacy_services import allow_history_rewrite
+from leads.services.privacy import allow_history_rewrite
 
 LEAD = {"email": "jo.bloggs@acme.example", "first_name": "Jo", "company": "Acme"}
 

@@ -9,39 +9,26 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Team
-from leads.lifecycle import Stage
 from leads.models import Lead
-from sla.models import SlaClock, SlaGoal
-from sla.services import calendar_create, policy_create
-from tests.factories import LeadFactory
+from sla.models import SlaClock
+from tests.factories import BusinessCalendarFactory, LeadFactory, SlaPolicyFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def touch_policies(manager):
-    calendar = calendar_create(
-        actor=manager,
-        name="Marketing hours",
-        timezone_name="Europe/London",
-        weekly_hours={str(d): [["09:00", "17:00"]] for d in range(5)},
-        holidays=[],
-    )
+    calendar = BusinessCalendarFactory(actor=manager, name="Marketing hours")
     for name, target in (
         ("First touch", timedelta(hours=4)),
         ("Touch by tomorrow", timedelta(days=1)),
     ):
-        policy_create(
+        SlaPolicyFactory(
             actor=manager,
-            fields={
-                "name": name,
-                "goal": SlaGoal.FIRST_TOUCH,
-                "trigger_stage": Stage.ENGAGED,
-                "target": target,
-                "accountable_team": Team.MARKETING,
-                "calendar": calendar,
-            },
+            name=name,
+            new_lead_touch=True,
+            target=target,
+            calendar=calendar,
         )
 
 

@@ -233,7 +233,7 @@ def test_it_serves_metrics_from_the_selectors(integration, qualified_lead, make_
 
 
 def test_it_does_not_upsert_into_a_lead_sales_owns_now(integration, marketer, sales_rep) -> None:
-    from leads.services import lead_hand_off
+    from leads.services.transitions import lead_hand_off
 
     data = {"email": "jo@acme.example", "source": "webform", "external_id": "wf-9"}
     lead_id = integration.post("/api/v1/leads/", data, format="json").json()["id"]
@@ -247,7 +247,7 @@ def test_it_does_not_upsert_into_a_lead_sales_owns_now(integration, marketer, sa
 
 
 def test_it_reads_history_in_constant_queries(integration, engaged_lead) -> None:
-    from leads.services import lead_update
+    from leads.services.leads import lead_update
 
     url = f"/api/v1/leads/{engaged_lead.pk}/history/"
     integration.get(url)

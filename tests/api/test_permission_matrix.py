@@ -22,13 +22,13 @@ from rest_framework.test import APIClient
 from crm.keys import api_key_create, api_key_revoke
 from crm.models import ApiKey, ApiScope, Role, User
 from leads.models import Lead
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.models import Breach, BusinessCalendar, SlaClock, WebhookEndpoint
-from sla.services import calendar_create, webhook_endpoint_create
+from sla.services import webhook_endpoint_create
 from tests.api.schema_operations import Operation, published_schema, schema_operations
 from tests.api.sla_world import build_sla_world, notify
 from tests.conftest import ALL_REQUIRED_CRITERIA
-from tests.factories import CampaignFactory, PersonaFactory
+from tests.factories import BusinessCalendarFactory, CampaignFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,12 +115,7 @@ def world(manager, marketer, sales_rep, other_sales_rep, make_lead) -> dict[str,
         assignee=other_sales_rep,
         criteria=ALL_REQUIRED_CRITERIA,
     )
-    calendar_create(
-        actor=manager,
-        name="London",
-        timezone_name="Europe/London",
-        weekly_hours={"0": [["09:00", "17:00"]]},
-    )
+    BusinessCalendarFactory(actor=manager, name="London", weekly_hours={"0": [["09:00", "17:00"]]})
     webhook_endpoint_create(
         actor=manager, name="Ops", url="https://ops.acme.example/h", secret="s3cret"
     )

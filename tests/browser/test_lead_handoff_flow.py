@@ -7,11 +7,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from crm.models import Team
-from leads.lifecycle import Stage
 from leads.models import Lead
 from sla.models import SlaGoal
-from sla.services import policy_create
+from tests.factories import SlaPolicyFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,20 +20,13 @@ pytestmark = [
 @pytest.fixture
 def response_policies(manager) -> None:
     """Around-the-clock promises, so the clocks do not depend on when the test runs."""
-    for name, goal in (
-        ("Sales accepts within 4 hours", SlaGoal.ACCEPT),
-        ("First touch within 8 hours", SlaGoal.FIRST_TOUCH),
-    ):
-        policy_create(
-            actor=manager,
-            fields={
-                "name": name,
-                "goal": goal,
-                "trigger_stage": Stage.QUALIFIED,
-                "target": timedelta(hours=4 if goal == SlaGoal.ACCEPT else 8),
-                "accountable_team": Team.SALES,
-            },
-        )
+    SlaPolicyFactory(actor=manager, name="Sales accepts within 4 hours")
+    SlaPolicyFactory(
+        actor=manager,
+        name="First touch within 8 hours",
+        goal=SlaGoal.FIRST_TOUCH,
+        target=timedelta(hours=8),
+    )
 
 
 def test_marketer_hands_off_and_sales_rep_accepts_and_logs_a_call(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from leads.services import LeadInput, lead_create
+from leads.services.leads import LeadInput, lead_create
 from tests.factories import CampaignFactory, PersonaFactory
 
 pytestmark = [

@@ -9,14 +9,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm.models import Team
 from crm.outbox import outbox_drain
-from leads.lifecycle import Stage
-from leads.services import lead_hand_off
-from sla.models import Breach, SlaGoal
-from sla.services import policy_create
+from leads.services.transitions import lead_hand_off
+from sla.models import Breach
 from sla.sweep import sla_sweep
 from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import SlaPolicyFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,17 +28,7 @@ XSS = "<script>alert(1)</script>"
 def breached(manager, marketer, sales_rep, make_lead):
     """Two leads handed off three days ago, never answered; the sweep has flagged them."""
     now = timezone.now()
-    policy = policy_create(
-        actor=manager,
-        fields={
-            "name": XSS,
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=4),
-            "accountable_team": Team.SALES,
-        },
-        now=now - timedelta(days=4),
-    )
+    policy = SlaPolicyFactory(actor=manager, name=XSS, now=now - timedelta(days=4))
     for n, company in enumerate(("Initech", "Globex")):
         started = now - timedelta(days=3, hours=n)
         lead = make_lead(first_name="Ada", last_name=f"Lovelace {n}", company=company, now=started)

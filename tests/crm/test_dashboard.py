@@ -14,7 +14,13 @@ from django.utils import timezone
 from crm import selectors
 from leads.lifecycle import Stage
 from leads.models import Reason
-from leads.services import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity, lead_win
+from leads.services.transitions import (
+    lead_accept,
+    lead_hand_off,
+    lead_reject,
+    lead_to_opportunity,
+    lead_win,
+)
 from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import CampaignFactory, LeadFactory
 

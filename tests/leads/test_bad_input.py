@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import DomainError
+from leads import forms
+from leads.api_serializers import LeadUpdateSerializer
 from leads.models import Lead, LeadEvent
-from leads.services import LeadInput, lead_create, lead_transition, lead_update
+from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.transitions import lead_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +86,23 @@ def test_it_refuses_an_unknown_reason(qualified_lead, sales_rep):
             lead=qualified_lead, actor=sales_rep, transition="reject", params={"reason": "abc"}
         )
     assert err.value.message == "Unknown reason 'abc'."
+
+
+@pytest.mark.parametrize(
+    "field", ["first_name", "last_name", "phone", "company", "job_title", "next_step"]
+)
+def test_the_form_the_api_and_the_service_take_the_limit_the_model_field_declares(
+    engaged_lead, marketer, field
+):
+    limit = Lead._meta.get_field(field).max_length
+    fits, too_long = "x" * limit, "x" * (limit + 1)
+    form_data = {"email": "a@b.example", "version": 1}
+    assert forms.LeadEditForm({**form_data, field: fits}).is_valid()
+    assert field in forms.LeadEditForm({**form_data, field: too_long}).errors
+    assert LeadUpdateSerializer(data={field: fits}).is_valid()
+    assert not LeadUpdateSerializer(data={field: too_long}).is_valid()
+    with pytest.raises(DomainError) as err:
+        lead_update(lead=engaged_lead, actor=marketer, fields={field: too_long}, expected_version=1)
+    assert err.value.message == f"{field} is too long ({limit + 1} characters; at most {limit})."
+    lead = lead_update(lead=engaged_lead, actor=marketer, fields={field: fits}, expected_version=1)
+    assert getattr(lead, field) == fits

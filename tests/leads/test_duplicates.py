@@ -6,7 +6,9 @@ import pytest
 
 from crm.errors import DomainError, ErrorCode
 from leads.models import Lead, Reason
-from leads.services import LeadInput, lead_create, lead_disqualify, normalize_email
+from leads.services.cleaning import normalize_email
+from leads.services.leads import LeadInput, lead_create
+from leads.services.transitions import lead_disqualify
 
 pytestmark = pytest.mark.django_db
 

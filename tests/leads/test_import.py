@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from crm.errors import DomainError
-from leads.import_services import (
+from leads.models import ImportJob, Lead
+from leads.services.imports import (
     guess_mapping,
     import_error_report,
     import_run,
     import_start,
     import_upload,
 )
-from leads.models import ImportJob, Lead
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from crm.errors import DomainError, ErrorCode
-from leads.lifecycle import TRANSITIONS, Stage, Transition
+from leads.lifecycle import TRANSITIONS, Stage, Transition, available_moves
 from leads.models import Lead, LeadEvent, Reason
-from leads.services import (
+from leads.services.transitions import (
     lead_accept,
     lead_disqualify,
     lead_hand_off,
@@ -202,3 +205,91 @@ def test_it_refuses_an_assignee_who_is_not_a_sales_rep(engaged_lead, marketer):
         )
     assert err.value.field == "assignee"
     assert "is not an active sales rep" in err.value.message
+
+
+# ---------------------------------------------------------------- one rule for what is allowed
+
+
+class _Undo(Exception):
+    """Rolls a trial move back."""
+
+
+def _lead_in(state: str, make_lead, marketer, sales_rep) -> Lead:
+    lead = make_lead()
+    steps = {
+        "engaged": [],
+        "qualified": ["hand_off"],
+        "accepted": ["hand_off", "accept"],
+        "opportunity": ["hand_off", "accept", "to_opportunity"],
+        "won": ["hand_off", "accept", "to_opportunity", "win"],
+        "lost": ["hand_off", "accept", "lose"],
+        "nurture": ["hand_off", "reject"],
+        "disqualified": ["disqualify"],
+    }[state]
+    for move in steps:
+        actor = marketer if move in {Transition.HAND_OFF, Transition.DISQUALIFY} else sales_rep
+        params = _params(move, sales_rep)
+        lead = lead_transition(lead=lead, actor=actor, transition=move, params=params)
+    return Lead.objects.get(pk=lead.pk)
+
+
+def _params(move: str, sales_rep) -> dict[str, object]:
+    return {
+        Transition.HAND_OFF: {"assignee": sales_rep, "criteria": ALL_REQUIRED_CRITERIA},
+        Transition.REJECT: {"reason": reason("reject")},
+        Transition.LOSE: {"reason": reason("lost")},
+        Transition.DISQUALIFY: {"reason": reason("disqualify")},
+        Transition.TO_OPPORTUNITY: {"estimated_value": "100", "next_step": "Call"},
+    }.get(move, {})
+
+
+def _services_allow(lead: Lead, move: str, actor, sales_rep) -> bool:
+    try:
+        with transaction.atomic():
+            lead_transition(
+                lead=lead.pk, actor=actor, transition=move, params=_params(move, sales_rep)
+            )
+            raise _Undo
+    except _Undo:
+        return True
+    except DomainError as error:
+        assert error.field == "transition", error.message
+        return False
+
+
+@pytest.mark.parametrize(
+    ("state", "moves"),
+    [
+        ("engaged", ["hand_off", "disqualify"]),
+        ("qualified", ["accept", "reject", "disqualify"]),
+        ("accepted", ["to_opportunity", "lose", "disqualify"]),
+        ("opportunity", ["win", "lose", "disqualify"]),
+        ("won", []),
+        ("lost", ["recycle"]),
+        ("nurture", ["disqualify", "re_engage"]),
+        ("disqualified", []),
+    ],
+)
+def test_the_page_the_api_and_the_services_agree_on_the_moves(
+    client, make_lead, marketer, sales_rep, manager, state, moves
+):
+    lead = _lead_in(state, make_lead, marketer, sales_rep)
+    assert list(available_moves(lead)) == moves
+    assert [m for m in Transition.values if _services_allow(lead, m, manager, sales_rep)] == moves
+    api = APIClient()
+    api.force_login(manager)
+    assert api.get(f"/api/v1/leads/{lead.pk}/").json()["allowed_transitions"] == moves
+    client.force_login(manager)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    offered = [m for m in Transition.values if reverse("leads:action", args=[lead.pk, m]) in page]
+    assert offered == moves
+
+
+def test_accept_is_a_named_move_of_the_lifecycle():
+    assert Transition.ACCEPT == "accept"
+    assert Transition.ACCEPT not in TRANSITIONS  # an event on a qualified lead, not a stage
+    assert available_moves(Lead(stage=Stage.QUALIFIED)) == (
+        Transition.ACCEPT,
+        Transition.REJECT,
+        Transition.DISQUALIFY,
+    )

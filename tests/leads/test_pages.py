@@ -23,7 +23,8 @@ def _queries(client, url: str) -> int:
 
 
 def _history(lead: Lead, marketer, sales_rep) -> None:
-    from leads.services import activity_log, lead_accept, lead_hand_off
+    from leads.services.activities import activity_log
+    from leads.services.transitions import lead_accept, lead_hand_off
 
     lead_hand_off(lead=lead, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA)
     lead_accept(lead=lead, actor=sales_rep)
@@ -101,7 +102,7 @@ def test_it_hands_off_accepts_and_logs_a_call_through_the_pages(
 
 
 def test_it_refuses_a_stale_edit_with_a_message(client, marketer, engaged_lead):
-    from leads.services import lead_update
+    from leads.services.leads import lead_update
 
     lead_update(lead=engaged_lead, actor=marketer, fields={"company": "New"}, expected_version=1)
     client.force_login(marketer)
@@ -230,7 +231,7 @@ def test_detail_runs_a_constant_number_of_queries(client, manager, marketer, sal
     _history(lead, marketer, sales_rep)
     url = reverse("leads:detail", args=[lead.pk])
     few = _queries(client, url)
-    from leads.services import activity_log
+    from leads.services.activities import activity_log
 
     for n in range(30):
         activity_log(lead=lead, actor=sales_rep, kind="email", summary=f"Follow-up {n}")

@@ -6,9 +6,10 @@ import pytest
 
 from crm.errors import DomainError, ErrorCode
 from leads.models import Activity, Lead, LeadEvent
-from leads.privacy_services import person_erase, person_export
 from leads.selectors import pipeline_by_stage
-from leads.services import activity_log, lead_update
+from leads.services.activities import activity_log
+from leads.services.leads import lead_update
+from leads.services.privacy import person_erase, person_export
 
 pytestmark = pytest.mark.django_db
 

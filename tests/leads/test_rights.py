@@ -6,15 +6,9 @@ import pytest
 
 from crm.errors import DomainError, ErrorCode
 from leads.models import Lead, Reason
-from leads.services import (
-    LeadInput,
-    activity_log,
-    lead_accept,
-    lead_create,
-    lead_hand_off,
-    lead_reject,
-    lead_update,
-)
+from leads.services.activities import activity_log
+from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.transitions import lead_accept, lead_hand_off, lead_reject
 from tests.conftest import ALL_REQUIRED_CRITERIA
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ import pytest
 
 from crm.errors import DomainError, ErrorCode
 from leads.models import Lead, LeadEvent
-from leads.services import lead_hand_off, lead_update
+from leads.services.leads import lead_update
+from leads.services.transitions import lead_hand_off
 from tests.conftest import ALL_REQUIRED_CRITERIA
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,11 @@ from rest_framework.test import APIClient
 from crm.keys import api_key_create
 from crm.models import ApiScope, Notification, OutboxChannel, OutboxMessage
 from crm.outbox import Delivery, outbox_drain, outbox_write
-from leads.import_services import import_run, import_start, import_upload
 from leads.models import Lead
-from leads.privacy_services import person_erase, person_export
 from leads.selectors import pipeline_by_stage
-from leads.services import activity_log
+from leads.services.activities import activity_log
+from leads.services.imports import import_run, import_start, import_upload
+from leads.services.privacy import person_erase, person_export
 from sla.models import WebhookDelivery
 from sla.services import webhook_endpoint_create
 from tests.conftest import ALL_REQUIRED_CRITERIA

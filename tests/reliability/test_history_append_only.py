@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 
 from leads.models import Lead, LeadEvent
-from leads.privacy_services import person_erase
+from leads.services.privacy import person_erase
 from tests.factories import UserFactory
 
 

@@ -12,13 +12,12 @@ import requests
 from django.db.models import Count
 
 from crm.keys import api_key_create
-from crm.models import ApiScope, Notification, OutboxChannel, OutboxMessage, Team
-from leads.lifecycle import Stage
+from crm.models import ApiScope, Notification, OutboxChannel, OutboxMessage
 from leads.models import Lead
-from leads.services import lead_hand_off
-from sla.models import Breach, SlaGoal
-from sla.services import calendar_create, policy_create
+from leads.services.transitions import lead_hand_off
+from sla.models import Breach
 from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import BusinessCalendarFactory, SlaPolicyFactory
 from tests.reliability.conftest import (
     MONDAY_10AM,
     PrivateRedis,
@@ -34,24 +33,11 @@ NEW_LEADS = 100
 
 @pytest.fixture
 def accept_policy(manager):
-    calendar = calendar_create(
+    calendar = BusinessCalendarFactory(actor=manager, name="Sales hours", now=MONDAY_10AM)
+    return SlaPolicyFactory(
         actor=manager,
-        name="Sales hours",
-        timezone_name="Europe/London",
-        weekly_hours={str(d): [["09:00", "17:00"]] for d in range(5)},
-        holidays=[],
-        now=MONDAY_10AM,
-    )
-    return policy_create(
-        actor=manager,
-        fields={
-            "name": "Accept within 4 business hours",
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=4),
-            "accountable_team": Team.SALES,
-            "calendar": calendar,
-        },
+        name="Accept within 4 business hours",
+        calendar=calendar,
         now=MONDAY_10AM,
     )
 

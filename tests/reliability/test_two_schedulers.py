@@ -24,21 +24,16 @@ from django.db import connections
 from django.db.models import Count
 from django.utils import timezone
 
-from crm.models import Notification, OutboxChannel, OutboxMessage, Team
+from crm.models import Notification, OutboxChannel, OutboxMessage
 from crm.outbox import outbox_drain
-from leads.lifecycle import Stage
 from leads.models import LeadEvent
-from leads.services import lead_hand_off
+from leads.services.transitions import lead_hand_off
 from sla.commitments import commitments_evaluate
-from sla.models import Breach, ClockState, CommitmentResult, SlaClock, SlaGoal
-from sla.services import (
-    calendar_create,
-    commitment_create,
-    policy_create,
-    webhook_endpoint_create,
-)
+from sla.models import Breach, ClockState, CommitmentResult, SlaClock
+from sla.services import commitment_create, webhook_endpoint_create
 from sla.sweep import sla_sweep
 from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import BusinessCalendarFactory, SlaPolicyFactory
 
 # Sunday 8 March 2026, 09:58 UTC: two minutes before a new week starts in Kiritimati (UTC+14),
 # so a weekly commitment there closes a period inside the simulated five minutes.
@@ -84,24 +79,12 @@ def receiver():
 def scenario(manager, marketer, sales_rep, make_lead, receiver):
     """Clocks that go at risk and breach during the window, a commitment period that closes
     (and is missed) in it, and a webhook endpoint that hears about every breach."""
-    always = calendar_create(
+    always = BusinessCalendarFactory(actor=manager, name="Always open", always_open=True, now=START)
+    SlaPolicyFactory(
         actor=manager,
-        name="Always open",
-        timezone_name="UTC",
-        weekly_hours={str(d): [["00:00", "00:00"]] for d in range(7)},
-        holidays=[],
-        now=START,
-    )
-    policy_create(
-        actor=manager,
-        fields={
-            "name": "Accept within two minutes",
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(minutes=2),
-            "accountable_team": Team.SALES,
-            "calendar": always,
-        },
+        name="Accept within two minutes",
+        target=timedelta(minutes=2),
+        calendar=always,
         now=START,
     )
     commitment_create(

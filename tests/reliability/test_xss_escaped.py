@@ -12,26 +12,21 @@ import pytest
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
 
-from crm.models import Team
-from leads.catalog_services import (
+from leads.lifecycle import Stage
+from leads.models import Reason
+from leads.services.activities import activity_log
+from leads.services.catalog import (
     campaign_create,
     definition_publish,
     persona_create,
     reason_create,
 )
-from leads.lifecycle import Stage
-from leads.models import Reason
-from leads.services import (
-    activity_log,
-    lead_accept,
-    lead_hand_off,
-    lead_reject,
-    lead_to_opportunity,
-)
-from sla.models import Breach, SlaGoal
-from sla.services import breach_acknowledge, calendar_create, policy_create
+from leads.services.transitions import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity
+from sla.models import Breach
+from sla.services import breach_acknowledge
 from sla.sweep import sla_sweep
 from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import BusinessCalendarFactory, SlaPolicyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,24 +59,14 @@ def hostile_data(make_lead, marketer, sales_rep, manager) -> dict[str, object]:
         actor=manager, name=value("persona name"), description=value("persona description", "img")
     )
     reason = reason_create(actor=manager, kind=Reason.Kind.REJECT, label=value("reason label"))
-    calendar = calendar_create(
-        actor=manager,
-        name=value("calendar name", "img"),
-        timezone_name="UTC",
-        weekly_hours={str(d): [["00:00", "00:00"]] for d in range(7)},
-        holidays=[],
-        now=now,
+    calendar = BusinessCalendarFactory(
+        actor=manager, name=value("calendar name", "img"), always_open=True, now=now
     )
-    policy_create(
+    SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": value("policy name"),
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=1),
-            "accountable_team": Team.SALES,
-            "calendar": calendar,
-        },
+        name=value("policy name"),
+        target=timedelta(hours=1),
+        calendar=calendar,
         now=now,
     )
     handed_at = now - timedelta(days=2)

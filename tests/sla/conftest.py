@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm.models import Team, User
+from crm.models import User
 from leads.lifecycle import Stage
 from sla.models import BusinessCalendar, SlaGoal, SlaPolicy
-from sla.services import calendar_create, policy_create
+from tests.factories import BusinessCalendarFactory, SlaPolicyFactory, weekday_hours
 
 # Monday 2 March 2026, 10:00 in London (GMT, no DST): inside working hours.
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -25,11 +25,10 @@ def _no_broker_hints(settings) -> None:
 
 @pytest.fixture
 def sales_calendar(manager: User) -> BusinessCalendar:
-    return calendar_create(
+    return BusinessCalendarFactory(
         actor=manager,
         name="Sales hours",
-        timezone_name="Europe/London",
-        weekly_hours={str(d): [["09:00", "12:30"], ["13:30", "18:00"]] for d in range(5)},
+        weekly_hours=weekday_hours(("09:00", "12:30"), ("13:30", "18:00")),
         holidays=["2026-04-03"],
         now=MONDAY_10AM,
     )
@@ -37,48 +36,35 @@ def sales_calendar(manager: User) -> BusinessCalendar:
 
 @pytest.fixture
 def accept_policy(manager: User, sales_calendar: BusinessCalendar) -> SlaPolicy:
-    return policy_create(
+    return SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "Accept within 4 business hours",
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=4),
-            "accountable_team": Team.SALES,
-            "calendar": sales_calendar,
-        },
+        name="Accept within 4 business hours",
+        calendar=sales_calendar,
         now=MONDAY_10AM,
     )
 
 
 @pytest.fixture
 def touch_policy(manager: User, sales_calendar: BusinessCalendar) -> SlaPolicy:
-    return policy_create(
+    return SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "First touch within a business day",
-            "goal": SlaGoal.FIRST_TOUCH,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=8),
-            "accountable_team": Team.SALES,
-            "calendar": sales_calendar,
-        },
+        name="First touch within a business day",
+        goal=SlaGoal.FIRST_TOUCH,
+        target=timedelta(hours=8),
+        calendar=sales_calendar,
         now=MONDAY_10AM,
     )
 
 
 @pytest.fixture
 def opportunity_policy(manager: User) -> SlaPolicy:
-    return policy_create(
+    return SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "Opportunity moves within 14 days",
-            "goal": SlaGoal.EXIT_STAGE,
-            "trigger_stage": Stage.OPPORTUNITY,
-            "target": timedelta(days=14),
-            "accountable_team": Team.SALES,
-            "met_by_update": True,
-        },
+        name="Opportunity moves within 14 days",
+        goal=SlaGoal.EXIT_STAGE,
+        trigger_stage=Stage.OPPORTUNITY,
+        target=timedelta(days=14),
+        met_by_update=True,
         now=MONDAY_10AM,
     )
 
@@ -86,7 +72,7 @@ def opportunity_policy(manager: User) -> SlaPolicy:
 @pytest.fixture
 def hand_off(make_lead, marketer: User, sales_rep: User):
     """A lead handed to `sales_rep` at `at` (created two hours earlier)."""
-    from leads.services import lead_hand_off
+    from leads.services.transitions import lead_hand_off
     from tests.conftest import ALL_REQUIRED_CRITERIA
 
     def make(at: datetime = MONDAY_10AM, **fields: object):

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leads.models import LeadEvent, Reason
-from leads.services import (
-    activity_log,
+from leads.services.activities import activity_log
+from leads.services.leads import lead_update
+from leads.services.transitions import (
     lead_accept,
     lead_hand_off,
     lead_re_engage,
     lead_reject,
     lead_to_opportunity,
-    lead_update,
 )
 from sla.models import Breach, ClockState, SlaClock
 from sla.services import policy_update
@@ -171,7 +171,7 @@ def test_inactive_policies_start_nothing(hand_off, accept_policy, manager):
 
 def test_running_clocks_follow_a_reassignment(hand_off, accept_policy, other_sales_rep):
     from leads.models import Lead
-    from leads.services import record_event
+    from leads.services.history import record_event
 
     lead = hand_off()
     Lead.objects.filter(pk=lead.pk).update(owner=other_sales_rep)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from crm.models import OutboxMessage
-from leads.services import lead_accept
+from leads.services.transitions import lead_accept
 from sla.commitments import commitment_progress, commitments_evaluate, period_bounds
 from sla.models import Breach, CommitmentResult
 from sla.services import commitment_create

@@ -37,7 +37,7 @@ def test_it_is_idempotent(manager, marketer, sales_rep):
 
 
 def test_it_gives_existing_leads_in_a_trigger_stage_their_clocks(manager, hand_off, sales_rep):
-    from leads.services import lead_accept
+    from leads.services.transitions import lead_accept
 
     waiting = hand_off(at=datetime(2026, 3, 17, 9, 30, tzinfo=UTC))
     accepted = hand_off(at=datetime(2026, 3, 17, 9, 30, tzinfo=UTC))

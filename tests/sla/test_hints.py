@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 from crm import outbox
 from crm.celery import app as celery_app
 from crm.outbox import DRAIN_TASK, send_hint
-from leads.services import lead_accept
+from leads.services.transitions import lead_accept
 from sla.clocks import NOTIFY_BREACHES_TASK
 from tests.sla.conftest import MONDAY_10AM
 

@@ -17,15 +17,16 @@ from django.utils import timezone
 from crm.models import Notification, Team
 from crm.outbox import outbox_drain
 from crm.selectors import DashboardFilters
-from leads.lifecycle import Stage
-from leads.services import activity_log, lead_accept
+from leads.services.activities import activity_log
+from leads.services.transitions import lead_accept
 from sla.demo import seed_sla_demo
 from sla.models import Breach, SlaGoal, SlaPolicy
 from sla.scorecards import dashboard_clocks, sales_scorecard
 from sla.selectors import compliance_report
-from sla.services import breach_acknowledge, policy_create
+from sla.services import breach_acknowledge
 from sla.sweep import sla_sweep
 from sla.wording import duration_in_words, policy_in_words
+from tests.factories import SlaPolicyFactory
 from tests.sla.conftest import MONDAY_10AM
 
 pytestmark = pytest.mark.django_db
@@ -222,17 +223,7 @@ def test_policies_are_said_in_plain_words(client, accept_policy, opportunity_pol
 
 
 def test_a_policy_named_with_a_script_tag_is_shown_as_text(client, manager, hand_off):
-    policy_create(
-        actor=manager,
-        fields={
-            "name": XSS,
-            "goal": SlaGoal.ACCEPT,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=1),
-            "accountable_team": Team.SALES,
-        },
-        now=MONDAY_10AM,
-    )
+    SlaPolicyFactory(actor=manager, name=XSS, target=timedelta(hours=1), now=MONDAY_10AM)
     lead = hand_off()
     sla_sweep(now=MONDAY_10AM + timedelta(days=1))
     client.force_login(manager)
@@ -255,15 +246,11 @@ def test_the_lead_detail_shows_clocks_in_constant_queries(
     client, manager, hand_off, accept_policy, sales_rep
 ):
     one = hand_off()
-    policy_create(
+    SlaPolicyFactory(
         actor=manager,
-        fields={
-            "name": "Touch soon",
-            "goal": SlaGoal.FIRST_TOUCH,
-            "trigger_stage": Stage.QUALIFIED,
-            "target": timedelta(hours=8),
-            "accountable_team": Team.SALES,
-        },
+        name="Touch soon",
+        goal=SlaGoal.FIRST_TOUCH,
+        target=timedelta(hours=8),
         now=MONDAY_10AM,
     )
     three = hand_off()

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from crm.errors import DomainError
-from leads.services import lead_accept, lead_hand_off
+from leads.services.transitions import lead_accept, lead_hand_off
 from sla.models import Breach, SlaClock
 from sla.selectors import (
     breach_list,

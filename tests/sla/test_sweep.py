@@ -72,7 +72,7 @@ def test_it_is_idempotent_and_notifies_each_breach_once_per_channel(
 
 
 def test_it_leaves_met_and_cancelled_clocks_alone(hand_off, accept_policy, sales_rep):
-    from leads.services import lead_accept
+    from leads.services.transitions import lead_accept
 
     lead = hand_off()
     lead_accept(lead=lead, actor=sales_rep, now=MONDAY_10AM + timedelta(minutes=3))

@@ -16,7 +16,7 @@ def sqlite_path() -> Path:
     if connection.vendor != "sqlite":
         raise CommandError(
             "backup_db handles the embedded SQLite database; for PostgreSQL use pg_dump "
-            "(see README, Backups)."
+            "(see docs/operations.md, Backups)."
         )
     return Path(settings.DATABASES["default"]["NAME"])
 

@@ -1,18 +1,14 @@
-"""Creates that integrations send: upsert by (source, external_id), and batches of them.
+"""Batches of creates from integrations: up to MAX_BATCH leads, one result per item.
 
-Upsert rule (documented in the API schema): a lead whose `source` and `external_id` match an
-existing lead updates that lead's contact fields (only the non-empty ones sent) instead of
-creating a second one. If the sender may no longer edit it (sales owns it now), nothing is
-changed and the answer is a duplicate naming the lead. A new lead whose normalised email
-matches an open lead is a duplicate too.
+Each item follows the upsert rule of a single create (leads.services.leads).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -24,79 +20,18 @@ from crm.set_insert import insert_rows
 from leads import permissions
 from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, LeadEvent, Persona
-from leads.services import (
+from leads.services.cleaning import normalize_email
+from leads.services.leads import (
+    ItemResult,
     LeadInput,
     lead_create,
-    lead_update,
+    lead_upsert_existing,
     new_lead,
-    normalize_email,
     validate_lead_input,
 )
 from sla.clocks import clocks_start_many
 
 MAX_BATCH = 1000
-UPSERT_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title")
-UPSERT_REFERENCES = ("campaign", "persona", "estimated_value")
-
-Outcome = Literal["created", "updated", "duplicate", "error"]
-
-
-@dataclass
-class ItemResult:
-    outcome: Outcome
-    lead: Lead | None = None
-    existing_id: int | None = None
-    errors: list[DomainError] = field(default_factory=list)
-    lead_id: int | None = None  # a lead the batch created, without loading it
-
-    @property
-    def id(self) -> int | None:
-        """The lead created, updated or matched."""
-        if self.lead is not None:
-            return self.lead.pk
-        return self.lead_id if self.lead_id is not None else self.existing_id
-
-
-def _upsert_fields(data: LeadInput) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        name: getattr(data, name) for name in UPSERT_FIELDS if getattr(data, name) not in ("", None)
-    }
-    for name in UPSERT_REFERENCES:
-        if getattr(data, name) is not None:
-            values[name] = getattr(data, name)
-    return values
-
-
-def _update_existing(*, existing: Lead, actor: User, data: LeadInput, now: datetime) -> ItemResult:
-    if not permissions.can_edit_lead(actor, existing):
-        raise DomainError(
-            f"This lead already exists (lead {existing.pk}) and is no longer yours to update.",
-            code=ErrorCode.DUPLICATE,
-            field="external_id",
-            existing_id=existing.pk,
-        )
-    lead = lead_update(
-        lead=existing.pk, actor=actor, fields=_upsert_fields(data), expected_version=None, now=now
-    )
-    return ItemResult("updated", lead=lead, existing_id=lead.pk)
-
-
-def lead_create_or_update(
-    *, actor: User, data: LeadInput, now: datetime | None = None
-) -> ItemResult:
-    """One lead from an integration: created or updated (external id match); a duplicate
-    raises DomainError(DUPLICATE) naming the existing lead. The create and the update are
-    each one transaction; the lookup before them locks nothing, so it needs none."""
-    now = now or timezone.now()
-    # Rights first: a caller who may not create leads learns nothing about existing ones.
-    permissions.require(permissions.can_create_lead(actor), "Your role cannot create leads.")
-    external_id = (data.external_id or "").strip()
-    if external_id:
-        existing = Lead.objects.filter(source=data.source or "manual", external_id=external_id)
-        match = existing.first()
-        if match is not None:
-            return _update_existing(existing=match, actor=actor, data=data, now=now)
-    return ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
 
 
 def _existing_maps(
@@ -264,7 +199,7 @@ def _batch_item(
     external = (values["source"], values["external_id"] or "")
     with transaction.atomic():
         if values["external_id"] and external in by_external:
-            result = _update_existing(
+            result = lead_upsert_existing(
                 existing=by_external[external], actor=actor, data=data, now=now
             )
         elif values["email_normalized"] in open_emails:

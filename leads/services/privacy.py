@@ -20,7 +20,7 @@ from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
 from leads.models import Activity, Lead, LeadEvent
-from leads.services import normalize_email
+from leads.services.cleaning import normalize_email
 
 PERSONAL_FIELDS = frozenset(
     {

@@ -14,8 +14,19 @@ from crm.errors import DomainError
 from crm.models import User
 from leads import permissions
 from leads.lifecycle import STAGE_OWNER, Stage
-from leads.models import Campaign, Persona, QualificationCriterion, Reason, StageDefinition
-from leads.services import clean_text, clean_value
+from leads.models import (
+    Campaign,
+    Persona,
+    QualificationCriterion,
+    Reason,
+    StageDefinition,
+    field_max_amount,
+    field_max_length,
+)
+from leads.services.cleaning import clean_text, clean_value
+
+CRITERION_KEY = field_max_length(QualificationCriterion, "key")
+CRITERION_LABEL = field_max_length(QualificationCriterion, "label")
 
 
 class CriterionInput(TypedDict, total=False):
@@ -39,10 +50,12 @@ def definition_publish(
     )
     if stage not in Stage.values:
         raise DomainError(f"Unknown stage {stage!r}.", field="stage")
-    title = clean_text("title", title, 120)
+    title = clean_text("title", title, field_max_length(StageDefinition, "title"))
     if not title:
         raise DomainError("title is required.", field="title")
-    description = clean_text("description", description, 5000)
+    description = clean_text(
+        "description", description, field_max_length(StageDefinition, "description")
+    )
     cleaned = _clean_criteria(criteria or [])
     latest = (
         StageDefinition.objects.select_for_update()
@@ -71,10 +84,10 @@ def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
     cleaned: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, item in enumerate(criteria):
-        label = clean_text(f"criteria[{index}].label", item.get("label"), 200)
+        label = clean_text(f"criteria[{index}].label", item.get("label"), CRITERION_LABEL)
         if not label:
             raise DomainError("Every criterion needs a label.", field=f"criteria[{index}].label")
-        key = slugify(item.get("key") or label)[:50]
+        key = slugify(item.get("key") or label)[:CRITERION_KEY]
         if not key or key in seen:
             raise DomainError(
                 f"Criterion key {key!r} is empty or repeated.", field=f"criteria[{index}].key"
@@ -139,20 +152,22 @@ def campaign_update(*, actor: User, campaign: Campaign, **fields: Any) -> Campai
 def _clean_campaign(
     *, name: Any, channel: Any, starts_on: Any, ends_on: Any, budget: Any, spend: Any
 ) -> dict[str, Any]:
-    name = clean_text("name", name, 200)
+    name = clean_text("name", name, field_max_length(Campaign, "name"))
     if not name:
         raise DomainError("name is required.", field="name")
     if channel not in Campaign.Channel.values:
         raise DomainError(f"Unknown channel {channel!r}.", field="channel")
     if starts_on and ends_on and ends_on < starts_on:
         raise DomainError("ends_on is before starts_on.", field="ends_on")
+    budget = clean_value(budget, "budget", field_max_amount(Campaign, "budget"))
+    spend = clean_value(spend, "spend", field_max_amount(Campaign, "spend"))
     return {
         "name": name,
         "channel": channel,
         "starts_on": starts_on,
         "ends_on": ends_on,
-        "budget": clean_value(budget, "budget") or Decimal("0"),
-        "spend": clean_value(spend, "spend") or Decimal("0"),
+        "budget": budget or Decimal("0"),
+        "spend": spend or Decimal("0"),
     }
 
 
@@ -161,13 +176,16 @@ def persona_create(*, actor: User, name: str, description: str = "") -> Persona:
     permissions.require(
         permissions.can_manage_catalog(actor), "Only marketing or managers manage personas."
     )
-    name = clean_text("name", name, 120)
+    name = clean_text("name", name, field_max_length(Persona, "name"))
     if not name:
         raise DomainError("name is required.", field="name")
     if Persona.objects.filter(name__iexact=name).exists():
         raise DomainError(f"A persona named {name!r} exists.", field="name")
     return Persona.objects.create(
-        name=name, description=clean_text("description", description, 5000)
+        name=name,
+        description=clean_text(
+            "description", description, field_max_length(Persona, "description")
+        ),
     )
 
 
@@ -178,7 +196,7 @@ def reason_create(*, actor: User, kind: str, label: str) -> Reason:
     )
     if kind not in Reason.Kind.values:
         raise DomainError(f"Unknown reason kind {kind!r}.", field="kind")
-    label = clean_text("label", label, 120)
+    label = clean_text("label", label, field_max_length(Reason, "label"))
     if not label:
         raise DomainError("label is required.", field="label")
     reason, _ = Reason.objects.get_or_create(kind=kind, label=label, defaults={"active": True})

@@ -1,0 +1,160 @@
+"""Input cleaning for lead writes: each value checked against its field, errors name the field.
+
+Limits come from the model fields (leads.models.field_max_length), never restated here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from crm.errors import DomainError
+from leads.lifecycle import Stage
+from leads.models import (
+    Campaign,
+    Lead,
+    Persona,
+    Reason,
+    StageDefinition,
+    field_max_amount,
+    field_max_length,
+)
+
+MAX_VALUE = field_max_amount(Lead, "estimated_value")
+
+# Contact fields a create or an edit may set, with their maximum length.
+TEXT_FIELDS: dict[str, int] = {
+    name: field_max_length(Lead, name)
+    for name in ("first_name", "last_name", "phone", "company", "job_title", "next_step")
+}
+EDITABLE_FIELDS = frozenset(
+    {*TEXT_FIELDS, "email", "campaign", "persona", "estimated_value", "criteria_met"}
+)
+
+
+def normalize_email(raw: str) -> str:
+    """Lower-case, trim, and drop a `+tag` so that jo+ads@x.com and Jo@X.com match."""
+    email = raw.strip().lower()
+    local, sep, domain = email.partition("@")
+    if not sep:
+        return email
+    local = local.split("+", 1)[0]
+    return f"{local}@{domain}"
+
+
+def clean_text(field: str, value: Any, max_length: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DomainError(f"{field} must be text.", field=field)
+    value = value.strip()
+    if "\x00" in value:
+        raise DomainError(f"{field} must not contain NUL characters.", field=field)
+    if len(value) > max_length:
+        raise DomainError(
+            f"{field} is too long ({len(value)} characters; at most {max_length}).", field=field
+        )
+    return value
+
+
+def clean_email(value: Any) -> str:
+    email = clean_text("email", value, field_max_length(Lead, "email"))
+    if not email:
+        raise DomainError("email is required.", field="email")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError(f"email {email!r} is not a valid address.", field="email") from exc
+    return email
+
+
+def clean_value(
+    value: Any, field: str = "estimated_value", maximum: Decimal = MAX_VALUE
+) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise DomainError(f"{field} must be a number.", field=field) from exc
+    if not amount.is_finite() or amount < 0 or amount > maximum:
+        raise DomainError(f"{field} must be between 0 and {maximum}.", field=field)
+    return amount.quantize(Decimal("0.01"))
+
+
+def current_definition(stage: str) -> StageDefinition:
+    """The published definition of `stage`, with its criteria."""
+    definition = (
+        StageDefinition.objects.filter(stage=stage, is_current=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    if definition is None:
+        raise DomainError(f"No definition is published for the {stage} stage.", field="stage")
+    return definition
+
+
+def clean_criteria(value: Any, definition: StageDefinition | None = None) -> list[str]:
+    """Criterion keys of the qualified stage's current definition (passed in when the caller
+    already holds it, so it is read once)."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(isinstance(k, str) for k in value):
+        raise DomainError("criteria_met must be a list of criterion keys.", field="criteria_met")
+    definition = definition or current_definition(Stage.QUALIFIED)
+    known = {criterion.key for criterion in definition.criteria.all()}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise DomainError(
+            f"Unknown qualification criteria: {', '.join(unknown)}.", field="criteria_met"
+        )
+    return sorted(set(value))
+
+
+def clean_reason(reason: Reason | int | None, kind: str, field: str = "reason") -> Reason:
+    if reason is None or reason == "":
+        raise DomainError(f"A {Reason.Kind(kind).label.lower()} is required.", field=field)
+    if not isinstance(reason, Reason):
+        try:
+            reason = Reason.objects.get(pk=int(reason))
+        except (Reason.DoesNotExist, ValueError, TypeError) as exc:
+            raise DomainError(f"Unknown reason {reason!r}.", field=field) from exc
+    if reason.kind != kind or not reason.active:
+        raise DomainError(
+            f"{reason.label!r} is not an active {Reason.Kind(kind).label.lower()}.", field=field
+        )
+    return reason
+
+
+def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate the editable fields given; unknown or protected ones are refused by name."""
+    unknown = sorted(set(fields) - EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"{unknown[0]} cannot be set here.", field=unknown[0])
+    cleaned: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in TEXT_FIELDS:
+            cleaned[name] = clean_text(name, value, TEXT_FIELDS[name])
+        elif name == "email":
+            cleaned[name] = clean_email(value)
+        elif name == "estimated_value":
+            cleaned[name] = clean_value(value)
+        elif name == "criteria_met":
+            cleaned[name] = clean_criteria(value)
+        elif name == "campaign":
+            cleaned[name] = _resolve(Campaign, value, "campaign")
+        elif name == "persona":
+            cleaned[name] = _resolve(Persona, value, "persona")
+    return cleaned
+
+
+def _resolve(model: type[Campaign] | type[Persona], value: Any, field: str) -> Any:
+    if value is None or value == "" or isinstance(value, model):
+        return value or None
+    try:
+        return model.objects.get(pk=int(value))
+    except (model.DoesNotExist, ValueError, TypeError) as exc:
+        raise DomainError(f"Unknown {field} {value!r}.", field=field) from exc
