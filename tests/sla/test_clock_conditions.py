@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from leads.models import Reason
-from leads.services import lead_accept, lead_reject
+from leads.services.transitions import lead_accept, lead_reject
 from sla.models import ClockState, SlaClock
 from sla.sweep import sla_sweep
 from tests.sla.conftest import MONDAY_10AM
