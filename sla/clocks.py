@@ -3,24 +3,34 @@
 This is the one door from the lead services into the SLA engine: they call
 `clocks_on_lead_event` (or `clocks_start_many` for a batch) inside their own transaction, so a
 clock starts, stops or is cancelled atomically with the event that causes it, and a breach
-found on the way is recorded in that same transaction.
+found on the way is recorded in that same transaction. Person erasure comes through here too
+(`deliveries_forget`): the SLA's webhook delivery log may quote the person.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from crm.models import User
 from crm.outbox import send_hint
 from crm.set_insert import insert_for_each
 from leads.models import Lead, LeadEvent
 from sla.business_time import add_business_time
-from sla.models import OPEN_CLOCK_STATES, Breach, ClockState, SlaClock, SlaGoal, SlaPolicy
+from sla.models import (
+    OPEN_CLOCK_STATES,
+    Breach,
+    ClockState,
+    SlaClock,
+    SlaGoal,
+    SlaPolicy,
+    WebhookDelivery,
+)
 
 # The task a new breach wakes to notify it (registered by sla.tasks under this name); the
 # sweep notifies it anyway if the hint is lost.
@@ -298,3 +308,14 @@ def record_clock_events(
             for lead_id, at, changes, note in rows
         ]
     )
+
+
+def deliveries_forget(*, emails: Sequence[str], needles: re.Pattern[str], erased: str) -> None:
+    """Person erasure: webhook delivery errors that quoted one of the person's addresses lose
+    every mention of the person (`needles`), in the erasure's transaction."""
+    quoted = Q(pk__in=[])
+    for email in emails:
+        quoted |= Q(error__icontains=email)
+    for delivery in WebhookDelivery.objects.filter(quoted):
+        delivery.error = needles.sub(erased, delivery.error)
+        delivery.save(update_fields=["error"])
