@@ -29,11 +29,10 @@ _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
 # Class-level caches read back through cls.__dict__.
 _._fields_built
-# Outbox handlers named by dotted path.
-_.deliver_webhook
+# Outbox handlers named by dotted path (settings.OUTBOX_HANDLERS).
+_.deliver_in_app, _.deliver_email, _.deliver_webhook
 
 # Not yet reviewed: no reader outside tests. Each goes with its code, or moves to a group
 # above with the reader that keeps it.
 _.is_marketer, _.is_sales_rep
-_.WEEKDAYS, _.Goal, _.clock_state_counts, _.clocks_needing_attention
 _.reason_create, _.person_export, _.person_erase, _.signature_is_valid

@@ -234,6 +234,12 @@ OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
 # Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
 OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
+# Who delivers each outbox channel: `(message, now) -> None`, raising to be retried later.
+OUTBOX_HANDLERS = {
+    "in_app": "crm.outbox.deliver_in_app",
+    "email": "crm.outbox.deliver_email",
+    "webhook": "sla.webhooks.deliver_webhook",
+}
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
 
 EMAIL_BACKEND = os.environ.get(

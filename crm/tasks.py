@@ -1,7 +1,12 @@
+"""Celery tasks of crm core: thin wrappers around the outbox and housekeeping."""
+
 import logging
 
 from celery import shared_task
 from django.utils import timezone
+
+from crm.api.idempotency import idempotency_purge
+from crm.outbox import DRAIN_TASK, outbox_drain
 
 logger = logging.getLogger("handoff.heartbeat")
 
@@ -14,17 +19,13 @@ def heartbeat() -> str:
     return stamp
 
 
-@shared_task(name="crm.tasks.drain_outbox", ignore_result=True)
+@shared_task(name=DRAIN_TASK, ignore_result=True)
 def drain_outbox() -> int:
     """Deliver pending notifications, emails and webhooks (after a commit, and every minute)."""
-    from crm.outbox import outbox_drain
-
     return outbox_drain().sent
 
 
 @shared_task(name="crm.tasks.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     """Forget Idempotency-Key answers past their retention (24 h by default)."""
-    from crm.api.idempotency import idempotency_purge
-
     return idempotency_purge(now=timezone.now())

@@ -94,17 +94,15 @@ class LeadFilterSet(django_filters.FilterSet):
     def filter_sla_state(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet:
         if not value:
             return queryset
-        from sla.filters import shown_state_q
-        from sla.models import OPEN_CLOCK_STATES, ClockState, SlaClock
+        from sla.models import SlaClock
 
-        # Only clocks still waiting for their goal count (a breached clock waits too, see
-        # sla.services.settle_clocks); a clock settled long ago is history, not the state.
-        clocks = SlaClock.objects.filter(
-            lead=OuterRef("pk"),
-            state__in=[*OPEN_CLOCK_STATES, ClockState.BREACHED],
-            met_at__isnull=True,
-            cancelled_at__isnull=True,
-        ).filter(shown_state_q(value, timezone.now()))
+        # Only clocks still waiting for their goal count; a clock settled long ago is
+        # history, not the state.
+        clocks = (
+            SlaClock.objects.awaiting_goal()
+            .shown_as(value, timezone.now())
+            .filter(lead=OuterRef("pk"))
+        )
         return queryset.filter(Exists(clocks))
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet:

@@ -125,9 +125,8 @@ def _saved_view(queryset: Any, view: str, user: User) -> Any:
 def _clock_needs_attention(now: Any) -> Exists:
     """A lead with an SLA clock at risk or past due whose goal is still awaited."""
     from sla.models import SlaClock
-    from sla.scorecards import needs_attention
 
-    return Exists(SlaClock.objects.filter(needs_attention(now), lead=OuterRef("pk")).order_by())
+    return Exists(SlaClock.objects.needs_attention(now).filter(lead=OuterRef("pk")).order_by())
 
 
 @login_required

@@ -17,16 +17,10 @@ from django.db.models import F
 from crm.models import Role, Team, User
 from leads.lifecycle import Stage
 from leads.models import Lead
+from sla.clocks import clocks_start, settle_clocks
 from sla.commitments import commitments_evaluate
 from sla.models import BusinessCalendar, Commitment, SlaClock, SlaGoal, SlaPolicy, WebhookEndpoint
-from sla.services import (
-    calendar_create,
-    clocks_start,
-    commitment_create,
-    policy_create,
-    settle_clocks,
-    webhook_endpoint_create,
-)
+from sla.services import calendar_create, commitment_create, policy_create, webhook_endpoint_create
 from sla.sweep import sla_sweep
 
 SALES_CALENDAR = "Sales working hours (London)"

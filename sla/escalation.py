@@ -1,33 +1,31 @@
-"""Who hears about a breach, and on which channel: written to the outbox, once per channel."""
+"""Who hears about a breach or a clock at risk, on which channels, and what they read.
+
+The one place this rule lives: the sweep's notify step (`sla.sweep.breaches_notify`) and its
+at-risk flagging write the outbox from these functions on every database, so changing who is
+told is a change here and nowhere else. Each delivery carries a key unique to (breach or
+clock, channel, recipient), so writing it twice leaves one row.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm.models import OutboxChannel, Role, User
 from crm.outbox import Delivery
-from sla.models import Breach, SlaClock, WebhookEndpoint
+from sla.models import Breach, Commitment, SlaClock, SlaPolicy, WebhookEndpoint
 
 
-def active_managers() -> list[User]:
-    """Who hears about a breach nobody else was named for; read once per batch."""
-    return list(User.objects.filter(role=Role.MANAGER, is_active=True))
-
-
-def _recipients(breach: Breach, managers: list[User] | None) -> list[User]:
-    """`escalate_to` is read through `.all()` so a prefetch serves a whole batch."""
+def recipients(breach: Breach, escalated: list[User], managers: list[User]) -> list[User]:
+    """A clock breach's owner when its policy says so and they are still active, then the
+    active people its policy (or commitment) escalates to (`escalated`), or every active
+    manager when it names nobody."""
     chosen: dict[int, User] = {}
-    if breach.kind == Breach.Kind.CLOCK:
-        policy = breach.policy
-        escalate = [u for u in policy.escalate_to.all() if u.is_active] if policy else []
-        if policy is not None and policy.notify_owner and breach.owner and breach.owner.is_active:
-            chosen[breach.owner.pk] = breach.owner
-    else:
-        escalate = [u for u in breach.commitment.escalate_to.all() if u.is_active]
-    if not escalate:
-        escalate = managers if managers is not None else active_managers()
-    for user in escalate:
+    policy, owner = breach.policy, breach.owner
+    owner_told = breach.kind == Breach.Kind.CLOCK and policy is not None and policy.notify_owner
+    if owner_told and owner is not None and owner.is_active:
+        chosen[owner.pk] = owner
+    for user in escalated or managers:
         chosen.setdefault(user.pk, user)
     return list(chosen.values())
 
@@ -55,12 +53,14 @@ def breach_payload(breach: Breach) -> dict[str, Any]:
 
 
 def breach_deliveries(
-    breach: Breach, endpoints: list[WebhookEndpoint], managers: list[User] | None = None
+    breach: Breach, people: list[User], endpoints: list[WebhookEndpoint]
 ) -> list[Delivery]:
+    """In-app to each of `people`, email to those with an address, and one message to each
+    endpoint subscribed to the event (every endpoint hears of a missed commitment)."""
     payload = breach_payload(breach)
     event = "commitment.missed" if breach.kind == Breach.Kind.COMMITMENT else "breach.created"
     deliveries = []
-    for user in _recipients(breach, managers):
+    for user in people:
         deliveries.append(
             Delivery(
                 channel=OutboxChannel.IN_APP,
@@ -95,7 +95,46 @@ def breach_deliveries(
     return deliveries
 
 
-def at_risk_deliveries(clocks: list[SlaClock], now: datetime) -> list[Delivery]:
+def _active(users: Iterable[User]) -> list[User]:
+    return [user for user in users if user.is_active]
+
+
+def breach_notices(breach_ids: Sequence[int]) -> list[Delivery]:
+    """Every delivery of these breaches, from a fixed number of queries whatever their number:
+    the breaches, then once each their policies and commitments with their escalation lists,
+    their owners, the active managers and the webhook endpoints, shared by every breach."""
+    breaches = list(
+        Breach.objects.filter(pk__in=breach_ids).only(
+            "kind", "team", "breached_at", "summary", "lead", "policy", "commitment", "owner"
+        )
+    )
+    policies = SlaPolicy.objects.prefetch_related("escalate_to").in_bulk(
+        {b.policy_id for b in breaches if b.policy_id}
+    )
+    commitments = Commitment.objects.prefetch_related("escalate_to").in_bulk(
+        {b.commitment_id for b in breaches if b.commitment_id}
+    )
+    escalated = {
+        **{(Breach.Kind.CLOCK, pk): _active(p.escalate_to.all()) for pk, p in policies.items()},
+        **{
+            (Breach.Kind.COMMITMENT, pk): _active(c.escalate_to.all())
+            for pk, c in commitments.items()
+        },
+    }
+    owners = User.objects.in_bulk({b.owner_id for b in breaches if b.owner_id})
+    managers = list(User.objects.filter(role=Role.MANAGER, is_active=True))
+    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    deliveries = []
+    for breach in breaches:
+        breach.policy = policies.get(breach.policy_id)
+        breach.owner = owners.get(breach.owner_id)
+        source = breach.policy_id if breach.kind == Breach.Kind.CLOCK else breach.commitment_id
+        people = recipients(breach, escalated.get((breach.kind, source), []), managers)
+        deliveries += breach_deliveries(breach, people, endpoints)
+    return deliveries
+
+
+def at_risk_deliveries(clocks: list[SlaClock]) -> list[Delivery]:
     """A heads-up to the clock's owner only; managers hear about breaches, not risks."""
     return [
         Delivery(

@@ -1,40 +1,21 @@
 """FilterSets for the SLA lists: clocks (by the state a page shows) and breaches.
 
-Clock states are filtered as `SlaClock.display_state` shows them, so a clock past due is
-`breached` here even before the sweep has flagged it; the Q objects below are that method
-written as SQL and must stay in step with it.
+Clock states are filtered as a page shows them (`SlaClock.objects.shown_as`), so a clock
+past due is `breached` here even before the sweep has flagged it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm.filters import BOOLEAN_CHOICES, as_bool
 from crm.models import Team, User
 from leads.models import Lead
-from sla.models import OPEN_CLOCK_STATES, Breach, ClockState, SlaClock, SlaPolicy
+from sla.models import Breach, ClockState, SlaClock, SlaClockQuerySet, SlaPolicy
 
 SHOWN_STATE_CHOICES = ClockState.choices
-
-
-def shown_state_q(state: str, now: datetime, prefix: str = "") -> Q:
-    """Clocks whose display state at `now` is `state` (`prefix` for a related lookup)."""
-
-    def q(**lookups: object) -> Q:
-        return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
-
-    is_open = q(state__in=OPEN_CLOCK_STATES)
-    if state == ClockState.BREACHED:
-        return q(state=ClockState.BREACHED) | (is_open & q(due_at__lte=now))
-    if state == ClockState.AT_RISK:
-        return is_open & q(due_at__gt=now) & (q(state=ClockState.AT_RISK) | q(at_risk_at__lte=now))
-    if state == ClockState.RUNNING:
-        return q(state=ClockState.RUNNING, due_at__gt=now, at_risk_at__gt=now)
-    return q(state=state)
 
 
 class ClockFilterSet(django_filters.FilterSet):
@@ -52,10 +33,10 @@ class ClockFilterSet(django_filters.FilterSet):
         model = SlaClock
         fields: list[str] = []
 
-    def filter_state(self, queryset: QuerySet[SlaClock], name: str, value: str) -> QuerySet:
+    def filter_state(self, queryset: SlaClockQuerySet, name: str, value: str) -> QuerySet:
         if not value:
             return queryset
-        return queryset.filter(shown_state_q(value, timezone.now()))
+        return queryset.shown_as(value, timezone.now())
 
 
 class BreachFilterSet(django_filters.FilterSet):

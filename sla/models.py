@@ -65,8 +65,6 @@ class SlaGoal(models.TextChoices):
 class SlaPolicy(models.Model):
     """A promise: when a lead enters `trigger_stage`, `goal` happens within `target`."""
 
-    Goal = SlaGoal
-
     name = models.CharField(max_length=120, unique=True)
     goal = models.CharField(max_length=20, choices=SlaGoal.choices)
     trigger_stage = models.CharField(max_length=20, choices=Stage.choices)
@@ -128,12 +126,70 @@ class ClockState(models.TextChoices):
 OPEN_CLOCK_STATES = (ClockState.RUNNING, ClockState.AT_RISK)
 
 
+# Clock conditions, each written once: the QuerySet methods below filter by them, and
+# aggregates (`Count(..., filter=...)`) use them directly. "Shown" means as a page shows a
+# clock at `now` (`SlaClock.display_state`): past due is breached even before the sweep.
+
+
+def awaiting_goal_q() -> Q:
+    """Open or breached, goal not reached, not cancelled: a breached clock keeps waiting for
+    its goal so that reports know how late it came (`sla.clocks.settle_clocks`)."""
+    return Q(
+        state__in=[*OPEN_CLOCK_STATES, ClockState.BREACHED],
+        met_at__isnull=True,
+        cancelled_at__isnull=True,
+    )
+
+
+def past_due_q(now: datetime) -> Q:
+    """Open and due: the sweep flags these breached; pages already show them breached."""
+    return Q(state__in=OPEN_CLOCK_STATES, due_at__lte=now)
+
+
+def turning_at_risk_q(now: datetime) -> Q:
+    """Running past the at-risk mark and not yet due: the sweep flags these at risk."""
+    return Q(state=ClockState.RUNNING, at_risk_at__lte=now, due_at__gt=now)
+
+
+def shown_state_q(state: str, now: datetime) -> Q:
+    """Clocks that `SlaClock.display_state(at=now)` shows as `state`."""
+    if state == ClockState.BREACHED:
+        return Q(state=ClockState.BREACHED) | past_due_q(now)
+    if state == ClockState.AT_RISK:
+        return Q(state=ClockState.AT_RISK, due_at__gt=now) | turning_at_risk_q(now)
+    if state == ClockState.RUNNING:
+        return Q(state=ClockState.RUNNING, at_risk_at__gt=now, due_at__gt=now)
+    return Q(state=state)
+
+
+def needs_attention_q(now: datetime) -> Q:
+    """Awaiting the goal and late or nearly so: open past the at-risk mark, or breached.
+
+    Written as two arms that each match a partial index (`slaclock_open_risk_idx`,
+    `slaclock_breached_waiting_idx`), so the database ORs two small index scans."""
+    return Q(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now) | (
+        Q(state=ClockState.BREACHED) & awaiting_goal_q()
+    )
+
+
 class SlaClockQuerySet(models.QuerySet["SlaClock"]):
     def open(self) -> SlaClockQuerySet:
         return self.filter(state__in=OPEN_CLOCK_STATES)
 
+    def awaiting_goal(self) -> SlaClockQuerySet:
+        return self.filter(awaiting_goal_q())
+
     def past_due(self, now: datetime) -> SlaClockQuerySet:
-        return self.open().filter(due_at__lte=now)
+        return self.filter(past_due_q(now))
+
+    def turning_at_risk(self, now: datetime) -> SlaClockQuerySet:
+        return self.filter(turning_at_risk_q(now))
+
+    def shown_as(self, state: str, now: datetime) -> SlaClockQuerySet:
+        return self.filter(shown_state_q(state, now))
+
+    def needs_attention(self, now: datetime) -> SlaClockQuerySet:
+        return self.filter(needs_attention_q(now))
 
 
 class SlaClock(models.Model):
@@ -188,13 +244,15 @@ class SlaClock(models.Model):
             ),
         ]
         indexes = [
-            # sla.sweep.sla_sweep (_flag_breached): open clocks that have come due.
+            # sla.sweep.sla_sweep (breached_claim_sql, SlaClock.objects.past_due): open clocks
+            # that have come due.
             models.Index(
                 fields=["due_at"],
                 condition=Q(state__in=OPEN_CLOCK_STATES),
                 name="slaclock_open_due_idx",
             ),
-            # sla.sweep.sla_sweep (_flag_at_risk): running clocks past their at-risk mark.
+            # sla.sweep.sla_sweep (at_risk_claim_sql, SlaClock.objects.turning_at_risk):
+            # running clocks past their at-risk mark.
             models.Index(
                 fields=["at_risk_at"],
                 condition=Q(state=ClockState.RUNNING),
@@ -202,8 +260,8 @@ class SlaClock(models.Model):
             ),
             models.Index(fields=["lead", "state"], name="slaclock_lead_state_idx"),
             models.Index(fields=["started_at"], name="slaclock_started_idx"),
-            # sla.scorecards.dashboard_clocks (needs_attention): open clocks past their
-            # at-risk mark in either open state, OR-ed with the next index (a BitmapOr)...
+            # SlaClock.objects.needs_attention (the dashboard, the at-risk list): open clocks
+            # past their at-risk mark, OR-ed with the next index (a BitmapOr)...
             models.Index(
                 fields=["at_risk_at"],
                 condition=Q(state__in=OPEN_CLOCK_STATES),
@@ -305,6 +363,12 @@ class BreachKind(models.TextChoices):
     COMMITMENT = "commitment", "Commitment"
 
 
+class BreachQuerySet(models.QuerySet["Breach"]):
+    def unprocessed(self) -> BreachQuerySet:
+        """Not notified yet: the notify step claims these (`sla.sweep.breaches_notify`)."""
+        return self.filter(processed_at__isnull=True)
+
+
 class Breach(models.Model):
     """A promise broken. Written with the change that breaks it; notified in a claimed step."""
 
@@ -340,6 +404,8 @@ class Breach(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledgement_note = models.CharField(max_length=1000, blank=True)
+
+    objects = BreachQuerySet.as_manager()
 
     class Meta:
         ordering = ["-breached_at", "-id"]

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
 from leads.selectors import DashboardFilters
-from sla.models import OPEN_CLOCK_STATES, ClockState, SlaClock, SlaGoal
+from sla.models import ClockState, SlaClock, SlaClockQuerySet, SlaGoal, shown_state_q
 
 
-def _clocks(filters: DashboardFilters) -> QuerySet[SlaClock]:
+def _clocks(filters: DashboardFilters) -> SlaClockQuerySet:
     clocks = SlaClock.objects.order_by()
     if filters.team:
         clocks = clocks.filter(team=filters.team)
@@ -29,14 +29,6 @@ class ClocksAtRisk:
     at_risk: int
     breached: int
     clocks: list[SlaClock]
-
-
-def needs_attention(now: datetime) -> Q:
-    """Clocks whose goal is still awaited and late or nearly so: open past the at-risk mark,
-    or breached with the goal not reached yet (a breached clock keeps waiting for its goal)."""
-    return Q(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now) | Q(
-        state=ClockState.BREACHED, met_at__isnull=True, cancelled_at__isnull=True
-    )
 
 
 _LISTED = (
@@ -70,10 +62,10 @@ def _listed(clocks: QuerySet[SlaClock], order: tuple[str, ...], limit: int) -> l
 
 def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
     """Clocks at risk or past due now (whatever the period: they need action today)."""
-    waiting = _clocks(filters).filter(needs_attention(now))
+    waiting = _clocks(filters).needs_attention(now)
     counts = waiting.aggregate(
-        breached=Count("id", filter=Q(due_at__lte=now)),
-        at_risk=Count("id", filter=Q(due_at__gt=now)),
+        breached=Count("id", filter=shown_state_q(ClockState.BREACHED, now)),
+        at_risk=Count("id", filter=shown_state_q(ClockState.AT_RISK, now)),
     )
     # Two short reads rather than one mixed ordering: what is about to be missed comes first,
     # then the latest misses (old ones are in the breach report).
@@ -126,12 +118,11 @@ def sales_scorecard(filters: DashboardFilters, now: datetime) -> list[GoalScore]
     since = filters.since(now)
     if since is not None:
         clocks = clocks.filter(started_at__gte=since)
-    past_due = Q(state__in=OPEN_CLOCK_STATES, due_at__lte=now) | Q(state=ClockState.BREACHED)
     totals = {
         row["goal"]: row
         for row in clocks.values("goal").annotate(
             met=Count("id", filter=Q(state=ClockState.MET)),
-            breached=Count("id", filter=past_due),
+            breached=Count("id", filter=shown_state_q(ClockState.BREACHED, now)),
         )
     }
     scores = []

@@ -14,7 +14,14 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Quer
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
 
-from sla.models import OPEN_CLOCK_STATES, Breach, ClockState, SlaClock, SlaPolicy
+from sla.models import (
+    OPEN_CLOCK_STATES,
+    Breach,
+    ClockState,
+    SlaClock,
+    SlaPolicy,
+    shown_state_q,
+)
 
 GROUPINGS = ("team", "rep", "policy", "week")
 
@@ -30,28 +37,6 @@ def clocks_for_lead(*, lead_id: int, now: datetime | None = None) -> list[SlaClo
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
     return clocks
-
-
-def clock_state_counts(*, now: datetime | None = None) -> dict[str, int]:
-    """Open clocks as a page shows them (past due counts as breached before the sweep)."""
-    now = now or timezone.now()
-    counts = SlaClock.objects.open().aggregate(
-        breached=Count("id", filter=Q(due_at__lte=now)),
-        at_risk=Count("id", filter=Q(due_at__gt=now, at_risk_at__lte=now)),
-        running=Count("id", filter=Q(at_risk_at__gt=now)),
-    )
-    return {key: value or 0 for key, value in counts.items()}
-
-
-def clocks_needing_attention(*, now: datetime | None = None, limit: int = 20) -> QuerySet[SlaClock]:
-    """Open clocks at risk or past due, soonest due first (the dashboard's list)."""
-    now = now or timezone.now()
-    return (
-        SlaClock.objects.open()
-        .filter(at_risk_at__lte=now)
-        .select_related("lead", "policy", "owner")
-        .order_by("due_at")[:limit]
-    )
 
 
 def breach_list(
@@ -157,8 +142,7 @@ def _decided_clocks(
 ) -> QuerySet[SlaClock]:
     """Clocks whose outcome is known: met, breached, or open and already past due."""
     clocks = SlaClock.objects.order_by().filter(
-        Q(state__in=[ClockState.MET, ClockState.BREACHED])
-        | Q(state__in=OPEN_CLOCK_STATES, due_at__lte=now)
+        Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now)
     )
     if since:
         clocks = clocks.filter(started_at__gte=since)

@@ -1,43 +1,35 @@
-"""SLA writes: calendars, policies, commitments, webhooks, acknowledgements, and the clocks.
-
-The lead services call `clocks_on_lead_event` inside their transaction, so a clock starts,
-stops or is cancelled atomically with the event that causes it.
-"""
+"""SLA configuration writes: calendars, policies, commitments, webhook endpoints, and a
+manager's acknowledgement of a breach. Each refuses non-managers and bad input with a
+DomainError naming the field. The clocks themselves live in `sla.clocks`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import available_timezones
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
-from crm.set_insert import insert_for_each
 from leads.lifecycle import Stage
-from sla.business_time import ScheduleError, add_business_time
+from sla.business_time import ScheduleError
+from sla.clocks import record_clock_events
 from sla.models import (
-    OPEN_CLOCK_STATES,
+    WEEKDAYS,
     Breach,
     BusinessCalendar,
-    ClockState,
     Commitment,
     CommitmentPeriodKind,
-    SlaClock,
     SlaGoal,
     SlaPolicy,
     WebhookEndpoint,
     WebhookFormat,
     parse_clock_time,
 )
-
-if TYPE_CHECKING:
-    from leads.models import Lead, LeadEvent
 
 MAX_TARGET = timedelta(days=366)
 WEBHOOK_EVENT_TYPES = ("breach.created", "clock.at_risk", "commitment.missed")
@@ -86,7 +78,7 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
         raise DomainError(
             "weekly_hours must map weekdays to lists of [start, end] times.", field="weekly_hours"
         )
-    names = {name.lower(): n for n, name in enumerate(_WEEKDAY_NAMES)}
+    names = {name.lower(): n for n, name in enumerate(WEEKDAYS)}
     cleaned: dict[str, list[list[str]]] = {}
     for key, spans in raw.items():
         day = names.get(str(key).lower()) if not str(key).isdigit() else int(str(key))
@@ -96,13 +88,13 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
             )
         if not isinstance(spans, list | tuple):
             raise DomainError(
-                f"{_WEEKDAY_NAMES[day]}: expected a list of intervals.", field="weekly_hours"
+                f"{WEEKDAYS[day]}: expected a list of intervals.", field="weekly_hours"
             )
         intervals = []
         for span in spans:
             if not isinstance(span, list | tuple) or len(span) != 2:
                 raise DomainError(
-                    f"{_WEEKDAY_NAMES[day]}: each interval is a [start, end] pair.",
+                    f"{WEEKDAYS[day]}: each interval is a [start, end] pair.",
                     field="weekly_hours",
                 )
             try:
@@ -111,16 +103,13 @@ def clean_weekly_hours(raw: Any) -> dict[str, list[list[str]]]:
                 )
             except ValueError as exc:
                 raise DomainError(
-                    f"{_WEEKDAY_NAMES[day]}: {span!r} is not a pair of HH:MM times.",
+                    f"{WEEKDAYS[day]}: {span!r} is not a pair of HH:MM times.",
                     field="weekly_hours",
                 ) from exc
             intervals.append([start, "24:00" if end == "00:00" else end])
         if intervals:
             cleaned[str(day)] = intervals
     return cleaned
-
-
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def clean_holidays(raw: Any) -> list[str]:
@@ -441,298 +430,6 @@ def breach_acknowledge(
             actor=actor,
         )
     return breach
-
-
-# ---------------------------------------------------------------- clocks
-
-
-def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None:
-    """Start, meet or cancel the lead's clocks for what just happened to it."""
-    from leads.models import LeadEvent
-
-    kind = event.kind
-    changes = event.changes or {}
-    touched = kind == LeadEvent.Kind.ACTIVITY and bool(changes.get("first_touch"))
-    updated = kind in (LeadEvent.Kind.UPDATED, LeadEvent.Kind.ACTIVITY)
-    left_stage = kind == LeadEvent.Kind.TRANSITION and event.from_stage
-    if left_stage or kind == LeadEvent.Kind.ACCEPTED or updated:
-        settle_clocks(
-            lead=lead,
-            now=now,
-            left_stage=event.from_stage if left_stage else "",
-            rejected=changes.get("transition") == "reject",
-            accepted=kind == LeadEvent.Kind.ACCEPTED,
-            touched=touched,
-            updated=updated,
-        )
-    if kind == LeadEvent.Kind.ASSIGNED:
-        # A reassigned lead's running clocks follow the new owner.
-        SlaClock.objects.open().filter(lead=lead).update(owner_id=lead.owner_id)
-    if kind in (LeadEvent.Kind.CREATED, LeadEvent.Kind.TRANSITION) and event.to_stage:
-        clocks_start(
-            lead=lead,
-            stage=event.to_stage,
-            now=now,
-            first_cycle=kind == LeadEvent.Kind.CREATED,
-        )
-
-
-def _policies_deadlines(stage: str, now: datetime) -> list[tuple[SlaPolicy, datetime, datetime]]:
-    """Each active policy triggered by `stage`, with its at-risk and due instants from `now`
-    (computed once here: a later policy edit never moves a running clock)."""
-    policies = SlaPolicy.objects.filter(active=True, trigger_stage=stage).select_related("calendar")
-    deadlines = []
-    for policy in policies:
-        schedule = policy.schedule()
-        deadlines.append(
-            (
-                policy,
-                add_business_time(now, policy.target * float(policy.at_risk_fraction), schedule),
-                add_business_time(now, policy.target, schedule),
-            )
-        )
-    return deadlines
-
-
-def _started_changes(clock: SlaClock) -> dict[str, Any]:
-    """What a clock's start says on the lead's timeline."""
-    return {
-        "policy": clock.policy.name,
-        "state": ["", ClockState.RUNNING],
-        "due_at": clock.due_at.isoformat(),
-    }
-
-
-def _insert_started_clocks(clocks: list[SlaClock], now: datetime) -> list[SlaClock]:
-    SlaClock.objects.bulk_create(clocks)
-    record_clock_events([(c.lead_id, now, _started_changes(c), "") for c in clocks])
-    return clocks
-
-
-def _new_clock(
-    *,
-    lead: Lead,
-    policy: SlaPolicy,
-    cycle: int,
-    stage: str,
-    now: datetime,
-    at_risk_at: datetime,
-    due_at: datetime,
-) -> SlaClock:
-    return SlaClock(
-        lead=lead,
-        policy=policy,
-        cycle=cycle,
-        goal=policy.goal,
-        stage=stage,
-        team=policy.accountable_team,
-        owner_id=lead.owner_id,
-        target=policy.target,
-        started_at=now,
-        at_risk_at=at_risk_at,
-        due_at=due_at,
-    )
-
-
-def clocks_start(
-    *, lead: Lead, stage: str, now: datetime, first_cycle: bool = False
-) -> list[SlaClock]:
-    """A new cycle of every active policy triggered by entering `stage`. A lead just created
-    (`first_cycle`) has no earlier cycles to look up."""
-    deadlines = _policies_deadlines(stage, now)
-    if not deadlines:
-        return []
-    cycles = (
-        {}
-        if first_cycle
-        else dict(
-            SlaClock.objects.filter(lead=lead, policy__in=[d[0] for d in deadlines])
-            .order_by()
-            .values_list("policy_id")
-            .annotate(last=Max("cycle"))
-        )
-    )
-    clocks = [
-        _new_clock(
-            lead=lead,
-            policy=policy,
-            cycle=cycles.get(policy.pk, 0) + 1,
-            stage=stage,
-            now=now,
-            at_risk_at=at_risk_at,
-            due_at=due_at,
-        )
-        for policy, at_risk_at, due_at in deadlines
-    ]
-    return _insert_started_clocks(clocks, now)
-
-
-def clocks_start_many(
-    *, lead_ids: Sequence[int], owner_id: int | None, stage: str, now: datetime
-) -> int:
-    """clocks_start for many leads just created in `stage` with one owner (their first
-    cycle): one query for the policies, then one set-based insert for the clocks and one for
-    their timeline events, whatever the number of leads. Returns how many clocks started.
-
-    All the leads share `now` and so each policy's deadlines: a policy's clock differs from
-    lead to lead only by `lead_id`, and is written as one template row fanned out per id.
-    """
-    from leads.models import Lead, LeadEvent
-
-    deadlines = _policies_deadlines(stage, now) if lead_ids else []
-    if not deadlines:
-        return 0
-    holder = Lead(owner_id=owner_id)
-    clocks = [
-        _new_clock(
-            lead=holder,
-            policy=policy,
-            cycle=1,
-            stage=stage,
-            now=now,
-            at_risk_at=at_risk_at,
-            due_at=due_at,
-        )
-        for policy, at_risk_at, due_at in deadlines
-    ]
-    started = insert_for_each(SlaClock, key="lead_id", ids=lead_ids, templates=clocks)
-    # The same rows record_clock_events writes for a single start, lead by lead.
-    events = [
-        LeadEvent(kind=LeadEvent.Kind.CLOCK, changes=_started_changes(c), created_at=now)
-        for c in clocks
-    ]
-    insert_for_each(LeadEvent, key="lead_id", ids=lead_ids, templates=events)
-    return len(started)
-
-
-def _goal_reached(
-    clock: SlaClock,
-    *,
-    left_stage: str,
-    rejected: bool,
-    accepted: bool,
-    touched: bool,
-    updated: bool,
-    met_by_update: bool,
-) -> bool:
-    if clock.goal == SlaGoal.ACCEPT:
-        return accepted or (left_stage == clock.stage and rejected)
-    if clock.goal == SlaGoal.FIRST_TOUCH:
-        return touched
-    return left_stage == clock.stage or (updated and met_by_update)
-
-
-def settle_clocks(
-    *,
-    lead: Lead,
-    now: datetime,
-    left_stage: str,
-    rejected: bool,
-    accepted: bool,
-    touched: bool,
-    updated: bool,
-) -> None:
-    # Breached clocks still wait for their goal so that reports know how late it came.
-    waiting = list(
-        SlaClock.objects.select_for_update()
-        .filter(
-            lead=lead,
-            state__in=[*OPEN_CLOCK_STATES, ClockState.BREACHED],
-            met_at__isnull=True,
-            cancelled_at__isnull=True,
-        )
-        .select_related("policy")
-    )
-    events = []
-    new_breaches = []
-    for clock in waiting:
-        reached = _goal_reached(
-            clock,
-            left_stage=left_stage,
-            rejected=rejected,
-            accepted=accepted,
-            touched=touched,
-            updated=updated,
-            met_by_update=clock.policy.met_by_update,
-        )
-        abandoned = not reached and left_stage == clock.stage
-        if not (reached or abandoned):
-            continue
-        before = clock.state
-        if reached:
-            clock.met_at = now
-        else:
-            clock.cancelled_at = now
-        if clock.state in OPEN_CLOCK_STATES:
-            if now >= clock.due_at:
-                clock.state = ClockState.BREACHED
-                clock.breached_at = clock.due_at
-                new_breaches.append(clock)
-            else:
-                clock.state = ClockState.MET if reached else ClockState.CANCELLED
-        clock.save(update_fields=["state", "met_at", "cancelled_at", "breached_at"])
-        detail = {"policy": clock.policy.name, "state": [before, clock.state]}
-        if reached and before == ClockState.BREACHED:
-            detail["goal_reached_late"] = True
-        events.append((lead.pk, now, detail, ""))
-    if new_breaches:
-        breaches_record(new_breaches, now=now)
-    if events:
-        record_clock_events(events)
-
-
-def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:
-    """Breach rows for clocks just flagged breached; notifying them is a later claimed step."""
-    from crm.outbox import outbox_drain_soon
-
-    Breach.objects.bulk_create(
-        [
-            Breach(
-                kind=Breach.Kind.CLOCK,
-                clock=clock,
-                policy_id=clock.policy_id,
-                lead_id=clock.lead_id,
-                team=clock.team,
-                owner_id=clock.owner_id,
-                breached_at=clock.due_at,
-                summary=f"{clock.policy.name}: lead {clock.lead_id} missed its "
-                f"{clock.get_goal_display().lower()} goal",
-                created_at=now,
-            )
-            for clock in clocks
-        ]
-    )
-    transaction.on_commit(_notify_breaches_soon)
-    outbox_drain_soon()
-
-
-def _notify_breaches_soon() -> None:
-    from crm.outbox import send_hint
-    from sla.tasks import notify_breaches
-
-    send_hint(notify_breaches)
-
-
-def record_clock_events(
-    rows: list[tuple[int, datetime, dict[str, Any], str]], actor: User | None = None
-) -> None:
-    """Clock history on the lead's timeline, written directly (not through record_event,
-    which would call back into the clocks)."""
-    from leads.models import LeadEvent
-
-    LeadEvent.objects.bulk_create(
-        [
-            LeadEvent(
-                lead_id=lead_id,
-                kind=LeadEvent.Kind.CLOCK,
-                actor=actor,
-                changes=changes,
-                note=note[:500],
-                created_at=at,
-            )
-            for lead_id, at, changes, note in rows
-        ]
-    )
 
 
 def _get(model: type, value: Any, field: str, *, lock: bool = False) -> Any:

@@ -4,36 +4,39 @@ Every step claims rows with one conditional, batched UPDATE ... RETURNING whose 
 the state it expects, so two sweeps at once, a replayed task or a worker killed mid-batch
 never flag or notify a row twice: a batch commits whole or not at all, and a row another
 sweep already changed no longer matches. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets a second
-sweep take other rows instead of waiting. The cost follows the due rows, through the partial
-indexes `slaclock_open_due_idx` and `slaclock_running_risk_idx`.
+sweep take other rows instead of waiting. The claims pick their rows with the clock conditions
+of `SlaClock.objects` (`past_due`, `turning_at_risk`), so their cost follows the due rows,
+through the partial indexes `slaclock_open_due_idx` and `slaclock_running_risk_idx`.
 
-On PostgreSQL each batch is one set-based statement (`sla.sweep_sql`) and a clock's breach is
-notified in the batch that flags it: its outbox messages commit with it. The notify step then
-only finds breaches recorded elsewhere (a clock stopped late, a missed commitment). Other
-databases build the same rows in Python, in two steps.
+Flagging a breach writes history, not messages: the breach row (not yet processed) and the
+timeline event, on PostgreSQL in one set-based statement per batch (`sla.sweep_sql`). Telling
+people is the second claimed step, `breaches_notify`, the same on every database: who hears
+and what they read come from `sla.escalation`, written to the outbox in one insert per batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from crm.outbox import outbox_drain_soon, outbox_write
+from crm.outbox import outbox_write
 from sla import sweep_sql
-from sla.escalation import active_managers, at_risk_deliveries, breach_deliveries
-from sla.models import Breach, ClockState, SlaClock, WebhookEndpoint
-from sla.services import breaches_record, record_clock_events
+from sla.clocks import breaches_record, record_clock_events
+from sla.escalation import at_risk_deliveries, breach_notices
+from sla.models import Breach, ClockState, SlaClock
 from sla.sweep_sql import Statement
 
 BATCH_SIZE = 500
-# On PostgreSQL a batch is one set-based statement: bigger batches cost fewer statements and
-# commits, and a batch of 5,000 still holds its clocks' row locks for only a second or two.
+# On PostgreSQL a flagging batch is one set-based statement: bigger batches cost fewer
+# statements and commits, and a batch of 5,000 still holds its rows' locks for only a second.
 PG_BATCH_SIZE = 5000
 MAX_BATCHES = 40
+_OPEN = [ClockState.RUNNING.value, ClockState.AT_RISK.value]
 
 
 @dataclass
@@ -54,8 +57,9 @@ def default_batch_size() -> int:
     return PG_BATCH_SIZE if _postgres() else BATCH_SIZE
 
 
-def _skip_locked() -> str:
-    return " FOR UPDATE SKIP LOCKED" if _postgres() else ""
+def _sql(queryset: models.QuerySet) -> Statement:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
 
 
 def _id_in(subquery: str) -> str:
@@ -68,81 +72,76 @@ def _id_in(subquery: str) -> str:
     return f"id IN ({subquery})"
 
 
-def _claim(sql: str, params: list[object]) -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " RETURNING id", params)
-        return [row[0] for row in cursor.fetchall()]
+def _claim_sql(
+    rows: models.QuerySet, limit: int, assign: Statement, expected: Statement
+) -> Statement:
+    """UPDATE the first `limit` of `rows` (locked, skipping rows another sweep holds) with
+    `assign`, where each still matches `expected`. Without its RETURNING clause."""
+    table = rows.model._meta.db_table
+    chosen, chosen_params = _sql(rows.select_for_update(skip_locked=True).values("pk")[:limit])
+    sql = f"UPDATE {table} SET {assign[0]} WHERE {_id_in(chosen)} AND {expected[0]}"
+    return sql, [*assign[1], *chosen_params, *expected[1]]
 
 
-def breached_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
-    """Open clocks past due become breached, with breached_at = due_at (never the sweep time).
-    The UPDATE without its RETURNING clause."""
-    table = SlaClock._meta.db_table
-    at = connection.ops.adapt_datetimefield_value(now)
-    # Uses slaclock_open_due_idx (partial: state IN running, at_risk).
-    sql = (
-        f"UPDATE {table} SET state = %s, breached_at = due_at "
-        "WHERE "
-        + _id_in(
-            f"SELECT id FROM {table} WHERE state IN (%s, %s) AND due_at <= %s "
-            f"ORDER BY due_at LIMIT %s{_skip_locked()}"
-        )
-        + " AND state IN (%s, %s)"
+def breached_claim_sql(now: datetime, limit: int) -> Statement:
+    """Past-due clocks become breached, with breached_at = due_at (never the sweep time)."""
+    return _claim_sql(
+        SlaClock.objects.past_due(now).order_by("due_at"),
+        limit,
+        ("state = %s, breached_at = due_at", [ClockState.BREACHED.value]),
+        ("state IN (%s, %s)", _OPEN),
     )
-    open_states = [ClockState.RUNNING.value, ClockState.AT_RISK.value]
-    return sql, [ClockState.BREACHED.value, *open_states, at, limit, *open_states]
 
 
-def at_risk_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
-    table = SlaClock._meta.db_table
-    at = connection.ops.adapt_datetimefield_value(now)
-    # Uses slaclock_running_risk_idx (partial: state = running).
-    sql = (
-        f"UPDATE {table} SET state = %s "
-        "WHERE "
-        + _id_in(
-            f"SELECT id FROM {table} WHERE state = %s AND at_risk_at <= %s "
-            f"AND due_at > %s ORDER BY at_risk_at LIMIT %s{_skip_locked()}"
-        )
-        + " AND state = %s"
+def at_risk_claim_sql(now: datetime, limit: int) -> Statement:
+    return _claim_sql(
+        SlaClock.objects.turning_at_risk(now).order_by("at_risk_at"),
+        limit,
+        ("state = %s", [ClockState.AT_RISK.value]),
+        ("state = %s", [ClockState.RUNNING.value]),
     )
-    running = ClockState.RUNNING.value
-    return sql, [ClockState.AT_RISK.value, running, at, at, limit, running]
 
 
-def breaches_claim_sql(now: datetime, limit: int) -> tuple[str, list[object]]:
-    table = Breach._meta.db_table
-    at = connection.ops.adapt_datetimefield_value(now)
+def breaches_claim_sql(now: datetime, limit: int) -> Statement:
     # Uses breach_unprocessed_idx (partial: processed_at IS NULL).
-    sql = (
-        f"UPDATE {table} SET processed_at = %s "
-        "WHERE "
-        + _id_in(
-            f"SELECT id FROM {table} WHERE processed_at IS NULL "
-            f"ORDER BY id LIMIT %s{_skip_locked()}"
-        )
-        + " AND processed_at IS NULL"
+    return _claim_sql(
+        Breach.objects.unprocessed().order_by("pk"),
+        limit,
+        ("processed_at = %s", [connection.ops.adapt_datetimefield_value(now)]),
+        ("processed_at IS NULL", []),
     )
-    return sql, [at, limit]
 
 
-def work_waiting_sql(now: datetime) -> tuple[str, list[object]]:
+def work_waiting_sql(now: datetime) -> Statement:
     """One cheap read per tick: is anything due, at risk or unnotified? Each probe is
     `ORDER BY <indexed column> LIMIT 1` rather than EXISTS, so its partial index answers it
     even when statistics expect many matching rows (EXISTS then plans for the first hit of a
-    sequential scan that finds none)."""
-    clocks = SlaClock._meta.db_table
+    sequential scan that finds none).
+
+    Compiled once per database at a stand-in instant that each tick replaces with `now`:
+    compiling the three querysets took longer than running them (the bench's idle tick)."""
+    sql, params = _work_waiting_compiled(connection.vendor)
+    stand_in = connection.ops.adapt_datetimefield_value(_STAND_IN)
     at = connection.ops.adapt_datetimefield_value(now)
-    sql = (
-        f"SELECT (SELECT due_at FROM {clocks} WHERE state IN (%s, %s) AND due_at <= %s "
-        "ORDER BY due_at LIMIT 1), "
-        f"(SELECT at_risk_at FROM {clocks} WHERE state = %s AND at_risk_at <= %s "
-        "AND due_at > %s ORDER BY at_risk_at LIMIT 1), "
-        f"(SELECT id FROM {Breach._meta.db_table} WHERE processed_at IS NULL "
-        "ORDER BY id LIMIT 1)"
-    )
-    running = ClockState.RUNNING.value
-    return sql, [running, ClockState.AT_RISK.value, at, running, at, at]
+    return sql, [at if param == stand_in else param for param in params]
+
+
+_STAND_IN = datetime(1, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _work_waiting_compiled(vendor: str) -> Statement:
+    probes = [
+        _sql(SlaClock.objects.past_due(_STAND_IN).order_by("due_at").values("due_at")[:1]),
+        _sql(
+            SlaClock.objects.turning_at_risk(_STAND_IN)
+            .order_by("at_risk_at")
+            .values("at_risk_at")[:1]
+        ),
+        _sql(Breach.objects.unprocessed().order_by("pk").values("pk")[:1]),
+    ]
+    sql = "SELECT " + ", ".join(f"({probe})" for probe, _ in probes)
+    return sql, [param for _, params in probes for param in params]
 
 
 def _work_waiting(now: datetime) -> tuple[bool, bool, bool]:
@@ -153,8 +152,29 @@ def _work_waiting(now: datetime) -> tuple[bool, bool, bool]:
     return first_due is not None, first_at_risk is not None, first_unprocessed is not None
 
 
-def _record_breached(ids: list[int], now: datetime) -> None:
-    clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
+def _returned(statement: Statement) -> list[int]:
+    """The first column of every row `statement` returns."""
+    with connection.cursor() as cursor:
+        cursor.execute(*statement)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _claim(statement: Statement) -> list[int]:
+    sql, params = statement
+    return _returned((sql + " RETURNING id", params))
+
+
+def _claimed_clocks(ids: list[int]) -> list[SlaClock]:
+    return list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
+
+
+def _flag_breached(now: datetime, limit: int) -> int:
+    """One batch: past-due clocks flagged breached, each with its breach row (to notify)
+    and a timeline event."""
+    claim = breached_claim_sql(now, limit)
+    if _postgres():
+        return _returned(sweep_sql.flag_breached_sql(claim, now))[0]
+    clocks = _claimed_clocks(_claim(claim))
     breaches_record(clocks, now=now)
     record_clock_events(
         [
@@ -171,80 +191,45 @@ def _record_breached(ids: list[int], now: datetime) -> None:
             for c in clocks
         ]
     )
+    return len(clocks)
 
 
-def _record_at_risk(ids: list[int], now: datetime) -> None:
-    clocks = list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
-    record_clock_events(
-        [
-            (
-                c.lead_id,
-                c.at_risk_at,
-                {"policy": c.policy.name, "state": [ClockState.RUNNING, ClockState.AT_RISK]},
-                "",
-            )
-            for c in clocks
-        ]
-    )
-    outbox_write(at_risk_deliveries(clocks, now), now=now)
+def _flag_at_risk(now: datetime, limit: int) -> int:
+    """One batch: clocks flagged at risk, each with a timeline event and a heads-up."""
+    claim = at_risk_claim_sql(now, limit)
+    if _postgres():
+        clocks = _claimed_clocks(_returned(sweep_sql.flag_at_risk_sql(claim)))
+    else:
+        clocks = _claimed_clocks(_claim(claim))
+        record_clock_events(
+            [
+                (
+                    c.lead_id,
+                    c.at_risk_at,
+                    {"policy": c.policy.name, "state": [ClockState.RUNNING, ClockState.AT_RISK]},
+                    "",
+                )
+                for c in clocks
+            ]
+        )
+    outbox_write(at_risk_deliveries(clocks), now=now)
+    return len(clocks)
 
 
-def _write_breach_notices(ids: list[int], now: datetime) -> None:
-    endpoints = list(WebhookEndpoint.objects.filter(active=True))
-    breaches = (
-        Breach.objects.filter(pk__in=ids)
-        .select_related("policy", "owner", "commitment")
-        .prefetch_related("policy__escalate_to", "commitment__escalate_to")
-    )
-    managers = active_managers()
-    outbox_write([d for b in breaches for d in breach_deliveries(b, endpoints, managers)], now=now)
+def _notify(now: datetime, limit: int) -> int:
+    """One batch: breaches claimed as processed, their deliveries written to the outbox."""
+    ids = _claim(breaches_claim_sql(now, limit))
+    if ids:
+        outbox_write(breach_notices(ids), now=now)
+    return len(ids)
 
 
-Claim = Callable[[datetime, int], Statement]
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One claimed step: its claim, its writes on PostgreSQL (one set-based statement built
-    around the claim, returning (claimed, written)) and elsewhere (Python, given the claimed
-    ids), and the hint to send after commit when something was written."""
-
-    claim: Claim
-    set_based: Callable[[Statement, datetime], Statement]
-    in_python: Callable[[list[int], datetime], None]
-    hint: Callable[[], None]
-
-    def batch(self, now: datetime, limit: int) -> int:
-        if _postgres():
-            with connection.cursor() as cursor:
-                cursor.execute(*self.set_based(self.claim(now, limit), now))
-                claimed, written = cursor.fetchone()
-            if written:
-                self.hint()
-            return claimed
-        ids = _claim(*self.claim(now, limit))
-        if ids:
-            self.in_python(ids, now)
-        return len(ids)
-
-
-FLAG_BREACHED = _Step(
-    breached_claim_sql, sweep_sql.flag_breached_sql, _record_breached, outbox_drain_soon
-)
-FLAG_AT_RISK = _Step(
-    at_risk_claim_sql, sweep_sql.flag_at_risk_sql, _record_at_risk, outbox_drain_soon
-)
-NOTIFY = _Step(
-    breaches_claim_sql, sweep_sql.notify_breaches_sql, _write_breach_notices, outbox_drain_soon
-)
-
-
-def _in_batches(step: _Step, now: datetime, size: int, most: int) -> int:
-    """Run `step` batch after batch, each its own transaction, until one comes back short."""
+def _in_batches(batch: Callable[[datetime, int], int], now: datetime, size: int, most: int) -> int:
+    """Run `batch` again and again, each its own transaction, until one comes back short."""
     done = 0
     for _ in range(most):
         with transaction.atomic():
-            count = step.batch(now, size)
+            count = batch(now, size)
         done += count
         if count < size:
             break
@@ -258,26 +243,22 @@ def sla_sweep(
     max_batches: int = MAX_BATCHES,
     dry_run: bool = False,
 ) -> SweepResult:
-    """Flag due clocks and notify new breaches; each batch is one transaction."""
+    """Flag due clocks, then notify new breaches; each batch is one transaction."""
     now = now or timezone.now()
     size = batch_size or default_batch_size()
     result = SweepResult()
     if dry_run:
         result.breached = SlaClock.objects.past_due(now).count()
-        result.at_risk = SlaClock.objects.filter(
-            state=ClockState.RUNNING, at_risk_at__lte=now, due_at__gt=now
-        ).count()
-        result.notified = Breach.objects.filter(processed_at__isnull=True).count()
+        result.at_risk = SlaClock.objects.turning_at_risk(now).count()
+        result.notified = Breach.objects.unprocessed().count()
         return result
     breached, at_risk, unprocessed = _work_waiting(now)
     if breached:
-        result.breached = _in_batches(FLAG_BREACHED, now, size, max_batches)
-        if _postgres():  # notified in the flagging statement (sweep_sql.flag_breached_sql)
-            result.notified = result.breached
+        result.breached = _in_batches(_flag_breached, now, size, max_batches)
     if at_risk:
-        result.at_risk = _in_batches(FLAG_AT_RISK, now, size, max_batches)
-    if unprocessed or (breached and not _postgres()):
-        result.notified += breaches_notify(now=now, batch_size=size, max_batches=max_batches)
+        result.at_risk = _in_batches(_flag_at_risk, now, size, max_batches)
+    if breached or unprocessed:
+        result.notified = breaches_notify(now=now, batch_size=size, max_batches=max_batches)
     return result
 
 
@@ -286,4 +267,4 @@ def breaches_notify(
 ) -> int:
     """Second claimed step: write each new breach's deliveries to the outbox, exactly once."""
     now = now or timezone.now()
-    return _in_batches(NOTIFY, now, batch_size or default_batch_size(), max_batches)
+    return _in_batches(_notify, now, batch_size or default_batch_size(), max_batches)

@@ -6,30 +6,28 @@ import logging
 
 from celery import shared_task
 
+from sla.clocks import NOTIFY_BREACHES_TASK
+from sla.commitments import commitments_evaluate
+from sla.sweep import breaches_notify, sla_sweep
+
 logger = logging.getLogger("handoff.sla")
 
 
 @shared_task(name="sla.tasks.sweep", ignore_result=True)
 def sweep() -> str:
     """Beat, every SLA_SWEEP_SECONDS: flag at-risk and breached clocks, notify breaches."""
-    from sla.sweep import sla_sweep
-
     result = sla_sweep()
     logger.info("sla sweep: %s", result)
     return str(result)
 
 
-@shared_task(name="sla.tasks.notify_breaches", ignore_result=True)
+@shared_task(name=NOTIFY_BREACHES_TASK, ignore_result=True)
 def notify_breaches() -> int:
     """A hint after a breach commits; the next sweep notifies it anyway if this is lost."""
-    from sla.sweep import breaches_notify
-
     return breaches_notify()
 
 
 @shared_task(name="sla.tasks.evaluate_commitments", ignore_result=True)
 def evaluate_commitments() -> int:
     """Beat, hourly: close finished commitment periods; a missed one becomes a breach."""
-    from sla.commitments import commitments_evaluate
-
     return len(commitments_evaluate())

@@ -29,7 +29,7 @@ from leads.services.leads import (
     new_lead,
     validate_lead_input,
 )
-from sla.services import clocks_start_many
+from sla.clocks import clocks_start_many
 
 MAX_BATCH = 1000
 

@@ -19,7 +19,7 @@ from crm.models import User
 from leads import permissions
 from leads.lifecycle import MILESTONES, require_move
 from leads.models import Lead, LeadEvent, field_max_length
-from sla.services import clocks_on_lead_event
+from sla.clocks import clocks_on_lead_event
 
 MAX_EVENT_NOTE = field_max_length(LeadEvent, "note")
 

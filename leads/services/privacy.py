@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
-from crm.models import User
+from crm.models import IdempotencyRecord, Notification, OutboxMessage, User
 from leads import permissions
-from leads.models import Activity, Lead, LeadEvent
+from leads.models import Activity, ImportJob, Lead, LeadEvent
 from leads.services.cleaning import normalize_email
+from sla.clocks import deliveries_forget
 
 PERSONAL_FIELDS = frozenset(
     {
@@ -193,12 +195,6 @@ def scrub_value(value: Any, needles: re.Pattern[str]) -> Any:
 
 
 def _erase_copies(*, ids: list[int], emails: list[str], needles: re.Pattern[str]) -> None:
-    from django.db.models import Q
-
-    from crm.models import IdempotencyRecord, Notification, OutboxMessage
-    from leads.models import ImportJob
-    from sla.models import WebhookDelivery
-
     def mentioned(*fields: str) -> Q:
         condition = Q(pk__in=[])
         for field in fields:
@@ -229,9 +225,7 @@ def _erase_copies(*, ids: list[int], emails: list[str], needles: re.Pattern[str]
         notification.title = needles.sub(ERASED, notification.title)
         notification.body = needles.sub(ERASED, notification.body)
         notification.save(update_fields=["title", "body"])
-    for delivery in WebhookDelivery.objects.filter(mentioned("error")):
-        delivery.error = needles.sub(ERASED, delivery.error)
-        delivery.save(update_fields=["error"])
+    deliveries_forget(emails=emails, needles=needles, erased=ERASED)
     locals_ = {email.partition("@")[0].split("+", 1)[0] for email in emails}
     in_files = Q(pk__in=[])
     for local in locals_:

@@ -7,30 +7,48 @@ from datetime import timedelta
 import pytest
 from kombu.exceptions import OperationalError
 
-from crm.outbox import send_hint
+from crm import outbox
+from crm.celery import app as celery_app
+from crm.outbox import DRAIN_TASK, send_hint
 from leads.services.transitions import lead_accept
+from sla.clocks import NOTIFY_BREACHES_TASK
 from tests.sla.conftest import MONDAY_10AM
 
 pytestmark = pytest.mark.django_db
 
 
 class BrokerDown:
-    """Stands in for the broker connection only: publishing fails as a dead Redis does."""
+    """Stands in for the broker only: publishing fails as a dead Redis does."""
 
-    name = "crm.tasks.drain_outbox"
-    calls = 0
+    def __init__(self) -> None:
+        self.sent: list[str] = []
 
-    def apply_async(self, **_: object) -> None:
-        self.calls += 1
+    def send_task(self, name: str, **_: object) -> None:
+        self.sent.append(name)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
 
-def test_a_broker_that_is_down_never_fails_the_change(settings, caplog):
+def test_a_broker_that_is_down_never_fails_the_change(settings, caplog, monkeypatch):
     settings.OUTBOX_ENQUEUE_HINTS = True
-    task = BrokerDown()
-    send_hint(task)
-    assert task.calls == 1
+    monkeypatch.setattr(outbox, "_hints_paused_until", 0.0)
+    broker = BrokerDown()
+    monkeypatch.setattr(celery_app, "send_task", broker.send_task)
+    send_hint(DRAIN_TASK)
+    assert broker.sent == ["crm.tasks.drain_outbox"]
     assert "beat will pick the work up" in caplog.text
+
+
+def test_hints_name_tasks_the_worker_knows(settings, monkeypatch):
+    """Domain code sends hints by task name; each name is a task the worker registered."""
+    settings.OUTBOX_ENQUEUE_HINTS = True
+    monkeypatch.setattr(outbox, "_hints_paused_until", 0.0)
+    sent: list[str] = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, **_: sent.append(name))
+    send_hint(DRAIN_TASK)
+    send_hint(NOTIFY_BREACHES_TASK)
+    assert sent == [DRAIN_TASK, NOTIFY_BREACHES_TASK]
+    celery_app.loader.import_default_modules()
+    assert set(sent) <= set(celery_app.tasks)
 
 
 def test_lead_changes_keep_a_flat_query_count_as_clocks_pile_up(

@@ -29,7 +29,7 @@ from sla.sweep import (
     sla_sweep,
     work_waiting_sql,
 )
-from sla.sweep_sql import flag_at_risk_sql, flag_breached_sql, notify_breaches_sql
+from sla.sweep_sql import flag_at_risk_sql, flag_breached_sql
 from sla.tasks import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,15 +167,22 @@ def _task_succeeded(log: Path, task_id: str) -> bool:
     return f"sla.tasks.sweep[{task_id}] succeeded" in log.read_text(errors="replace")
 
 
-# Where the worker dies, and what its batch left: all of it or none of it.
+# Where the worker dies, and how many clocks its batch left flagged: all of it or none of it.
 KILL_POINTS = {
-    # The history table held: the batch's statement waits before it writes anything. The
+    # The history table held: the flagging statement waits before it writes anything. The
     # client never sends COMMIT, so the server rolls the batch back when it finds it gone.
     "mid-batch": ("LOCK TABLE leads_leadevent IN SHARE ROW EXCLUSIVE MODE", "WITH", 0),
-    # The leads held: the batch has flagged the clocks and written breaches, history and
-    # notices, and waits at COMMIT on the deferred foreign-key checks. COMMIT was sent, so
-    # the server completes it once the leads are free, client or no client.
+    # The leads held: the batch has flagged the clocks and written breaches and history, and
+    # waits at COMMIT on the deferred foreign-key checks. COMMIT was sent, so the server
+    # completes it once the leads are free, client or no client; nobody is told yet.
     "at-commit": ("SELECT id FROM leads_lead WHERE id = ANY(%s) FOR UPDATE", "COMMIT", 5),
+    # The outbox held: the clocks are flagged and committed, and the notify step has claimed
+    # the breaches and waits to write their messages. Its claim rolls back with it.
+    "mid-notify": (
+        "LOCK TABLE crm_outboxmessage IN SHARE ROW EXCLUSIVE MODE",
+        "INSERT INTO crm_outboxmessage",
+        5,
+    ),
 }
 
 
@@ -212,12 +219,14 @@ def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(
             blocker.rollback()
             blocker.close()
         _wait_for(lambda: _session_gone(pid), what="the killed worker's session to end")
-        # The killed batch took effect whole or not at all: nothing half-flagged.
+        # The killed batch took effect whole or not at all: nothing half-flagged, and no
+        # breach marked notified without its messages.
         assert SlaClock.objects.filter(state=ClockState.BREACHED).count() == flagged
         assert SlaClock.objects.filter(state=ClockState.RUNNING).count() == 5 - flagged
-        assert Breach.objects.filter(processed_at__isnull=False).count() == flagged
+        assert Breach.objects.count() == flagged
         assert LeadEvent.objects.filter(changes__state__1="breached").count() == flagged
-        assert OutboxMessage.objects.count() == 4 * flagged
+        assert Breach.objects.filter(processed_at__isnull=False).count() == 0
+        assert OutboxMessage.objects.count() == 0
 
         second = _start_worker(tmp_path, "survivor")
         try:
@@ -254,9 +263,9 @@ def test_the_sweep_statements_use_the_partial_indexes():
         for sql, params, indexes in (
             (*breached_claim_sql(now, 500), ["slaclock_open_due_idx"]),
             (*at_risk_claim_sql(now, 500), ["slaclock_running_risk_idx"]),
+            (*breaches_claim_sql(now, 500), ["breach_unprocessed_idx"]),
             (*flag_breached_sql(breached_claim_sql(now, 500), now), ["slaclock_open_due_idx"]),
-            (*flag_at_risk_sql(at_risk_claim_sql(now, 500), now), ["slaclock_running_risk_idx"]),
-            (*notify_breaches_sql(breaches_claim_sql(now, 500), now), ["breach_unprocessed_idx"]),
+            (*flag_at_risk_sql(at_risk_claim_sql(now, 500)), ["slaclock_running_risk_idx"]),
             (
                 *work_waiting_sql(now),
                 [

@@ -1,6 +1,6 @@
 """A sweep batch costs the same number of queries for 2 breaches as for 6: recipients and
-escalation lists are read once per batch, not once per breach. On PostgreSQL a batch is one
-statement; an idle tick is one read on every database."""
+escalation lists are read once per batch, not once per breach. On PostgreSQL a flagging batch
+is one statement; an idle tick is one read on every database."""
 
 from __future__ import annotations
 
@@ -53,15 +53,23 @@ def test_an_idle_tick_is_one_read(hand_off, accept_policy):
 
 
 @pytest.mark.postgres
-def test_on_postgresql_each_batch_is_one_statement(hand_off, accept_policy):
+def test_on_postgresql_flagging_is_one_statement_and_notifying_one_insert_per_batch(
+    hand_off, accept_policy
+):
     for _ in range(6):
         hand_off()
     with CaptureQueriesContext(connection) as captured:
         result = sla_sweep(now=MONDAY_10AM + timedelta(days=2), batch_size=2)
     assert (result.breached, result.notified) == (6, 6)
-    statements = _statements(captured)
-    # The probe, three full batches and the short one that ends the loop; nothing else:
-    # breaches are notified by the statement that records them.
-    assert len(statements) == 5, statements
-    assert all(s.startswith("WITH flagged AS (UPDATE") for s in statements[1:])
+    probe, *statements = _statements(captured)
+    assert probe.startswith("SELECT (SELECT")  # is anything due, at risk or unnotified?
+    flagging, notifying = statements[:4], statements[4:]
+    # Three full batches and the short one that ends the loop, each one statement that
+    # claims the clocks and writes their breach rows and history.
+    assert all(s.startswith("WITH flagged AS (UPDATE") for s in flagging), flagging
+    assert not any(s.startswith("WITH flagged") for s in notifying)
+    # Then the notify step: a claim per batch, and one insert of every message of the batch.
+    claims = [s for s in notifying if s.startswith("UPDATE sla_breach SET processed_at")]
+    inserts = [s for s in notifying if s.startswith("INSERT INTO crm_outboxmessage")]
+    assert (len(claims), len(inserts)) == (4, 3)
     assert OutboxMessage.objects.filter(channel="in_app").count() == 12

@@ -1,12 +1,10 @@
-"""What the sweep writes equals what the Python builders say, field for field.
-
-On PostgreSQL the sweep writes breach rows, timeline events and outbox messages with
-set-based SQL; elsewhere it builds them in Python (`breaches_record`, `at_risk_deliveries`,
-`breach_deliveries`). Both paths run these tests, and the expectations are always computed by
-the Python builders from the rows the sweep left, so the SQL cannot drift from them: recipients
-(owner, escalation list, managers, inactive users left out), channels (email only with an
-address), webhooks by subscription, payloads, keys and timestamps with and without
-microseconds."""
+"""What the sweep writes, field for field, on every database: with each flag its history
+(breach rows, timeline events), and then one notice per recipient and channel: the owner
+when the policy says so and they are still active, the active people the policy (or
+commitment) escalates to, or every active manager when it names nobody; email only to an
+address; webhooks by subscription. On PostgreSQL the flags are written by set-based SQL, so
+these expectations are spelled out here rather than taken from the Python that writes them
+elsewhere."""
 
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ import pytest
 from crm.models import OutboxMessage, Role
 from leads.models import LeadEvent
 from sla.commitments import commitments_evaluate
-from sla.escalation import at_risk_deliveries, breach_deliveries
 from sla.models import Breach, ClockState, SlaClock, SlaPolicy, WebhookEndpoint
 from sla.services import commitment_create, webhook_endpoint_create
 from sla.sweep import sla_sweep
@@ -28,32 +25,12 @@ from tests.sla.conftest import MONDAY_10AM
 pytestmark = pytest.mark.django_db
 
 
-def _messages() -> set[tuple[object, ...]]:
-    return {
-        (
-            m.channel,
-            m.delivery_key,
-            m.recipient_id,
-            m.target,
-            m.event_type,
-            json.dumps(m.payload, sort_keys=True),
-        )
-        for m in OutboxMessage.objects.all()
-    }
+def _json(payload: dict[str, object]) -> str:
+    return json.dumps(payload, sort_keys=True)
 
 
-def _expected(deliveries) -> set[tuple[object, ...]]:
-    return {
-        (
-            d.channel,
-            d.delivery_key,
-            d.recipient_id,
-            d.target,
-            d.event_type,
-            json.dumps(d.payload, sort_keys=True),
-        )
-        for d in deliveries
-    }
+def _keys(**filters: object) -> set[str]:
+    return set(OutboxMessage.objects.filter(**filters).values_list("delivery_key", flat=True))
 
 
 def _sweep_events(state: str) -> list[tuple[object, ...]]:
@@ -75,13 +52,9 @@ def people(manager, sales_rep):
 
 
 @pytest.fixture
-def endpoints(manager) -> None:
-    for name, events, active in (
-        ("all breaches", ["breach.created"], True),
-        ("commitments only", ["commitment.missed"], True),
-        ("switched off", ["breach.created"], False),
-    ):
-        webhook_endpoint_create(
+def endpoints(manager) -> dict[str, WebhookEndpoint]:
+    return {
+        name: webhook_endpoint_create(
             actor=manager,
             name=name,
             url=f"https://hooks.example/{name.replace(' ', '-')}",
@@ -90,18 +63,23 @@ def endpoints(manager) -> None:
             active=active,
             now=MONDAY_10AM,
         )
+        for name, events, active in (
+            ("all breaches", ["breach.created"], True),
+            ("commitments only", ["commitment.missed"], True),
+            ("switched off", ["breach.created"], False),
+        )
+    }
 
 
-def test_at_risk_and_breach_writes_match_the_python_builders(
-    hand_off, accept_policy, touch_policy, people, endpoints, manager
+def test_at_risk_and_breach_writes_reach_the_right_people(
+    hand_off, accept_policy, touch_policy, people, endpoints, manager, sales_rep
 ):
     # The first-touch policy escalates to one active and one inactive user and not the owner;
     # the accept policy names nobody, so every active manager hears of its breaches.
     touch_policy.escalate_to.add(people["escalation"], people["gone_rep"])
     SlaPolicy.objects.filter(pk=touch_policy.pk).update(notify_owner=False)
-    leads = [hand_off(at=MONDAY_10AM + timedelta(microseconds=n * 250_001)) for n in range(3)]
-    hand_off(at=MONDAY_10AM)  # due on the whole minute: no microseconds in its timestamps
-    # An owner who left: no notice for them, the managers still hear.
+    leads = [hand_off(at=MONDAY_10AM + timedelta(microseconds=n * 250_001)) for n in range(4)]
+    # An owner who left: no breach notice for them, the managers still hear.
     SlaClock.objects.filter(lead=leads[0], policy=accept_policy).update(owner=people["gone_rep"])
 
     first = MONDAY_10AM + timedelta(hours=4, minutes=30, microseconds=7)  # lunch 12:30-13:30
@@ -109,7 +87,28 @@ def test_at_risk_and_breach_writes_match_the_python_builders(
 
     at_risk = list(SlaClock.objects.filter(state=ClockState.AT_RISK).select_related("policy"))
     assert result.at_risk == len(at_risk) == 4
-    assert _messages() == _expected(at_risk_deliveries(at_risk, first))
+    assert {c.policy_id for c in at_risk} == {accept_policy.pk}
+    # A heads-up to each clock's owner, nobody else.
+    assert {
+        (m.channel, m.delivery_key, m.recipient_id, m.target, m.event_type, _json(m.payload))
+        for m in OutboxMessage.objects.all()
+    } == {
+        (
+            "in_app",
+            f"clock:{c.pk}:at_risk:{c.owner_id}",
+            c.owner_id,
+            "",
+            "clock.at_risk",
+            _json(
+                {
+                    "title": f"At risk: {accept_policy.name} on lead {c.lead_id}",
+                    "body": f"Due at {c.due_at:%Y-%m-%d %H:%M} UTC.",
+                    "url": f"/leads/{c.lead_id}/",
+                }
+            ),
+        )
+        for c in at_risk
+    }
     assert _sweep_events("at_risk") == sorted(
         (
             c.lead_id,
@@ -165,38 +164,46 @@ def test_at_risk_and_breach_writes_match_the_python_builders(
         for b in breaches
     )
 
-    active = list(WebhookEndpoint.objects.filter(active=True))
-    expected = _expected(at_risk_deliveries(at_risk, first))
-    for breach in breaches:
-        expected |= _expected(breach_deliveries(breach, active))
-    assert _messages() == expected
+    hook = endpoints["all breaches"].pk
+    expected = set()
+    for b in breaches:
+        if b.policy_id == touch_policy.pk:  # its escalation list, active people only
+            told, quiet = [people["escalation"]], []
+        elif b.owner_id == sales_rep.pk:  # the owner and every active manager
+            told, quiet = [sales_rep, manager], [people["quiet_manager"]]
+        else:  # the owner has left: the managers only
+            told, quiet = [manager], [people["quiet_manager"]]
+        expected |= {f"breach:{b.pk}:{ch}:{u.pk}" for u in told for ch in ("in_app", "email")}
+        expected |= {f"breach:{b.pk}:in_app:{u.pk}" for u in quiet}
+        expected.add(f"breach:{b.pk}:webhook:{hook}")
     new = OutboxMessage.objects.filter(created_at=later)
+    assert _keys(created_at=later) == expected
     assert {(m.status, m.attempts, m.next_attempt_at) for m in new} == {("pending", 0, later)}
-    # Spot checks, so that a bug shared by both paths still shows.
-    keys = {m.delivery_key for m in new}
-    accept_breach = next(
-        b for b in breaches if b.lead_id == leads[1].pk and b.policy_id == accept_policy.pk
-    )
-    touch_breach = next(
-        b for b in breaches if b.lead_id == leads[1].pk and b.policy_id == touch_policy.pk
-    )
-    assert {k for k in keys if k.startswith(f"breach:{accept_breach.pk}:")} == {
-        f"breach:{accept_breach.pk}:in_app:{manager.pk}",
-        f"breach:{accept_breach.pk}:email:{manager.pk}",
-        f"breach:{accept_breach.pk}:in_app:{people['quiet_manager'].pk}",
-        f"breach:{accept_breach.pk}:in_app:{accept_breach.owner_id}",
-        f"breach:{accept_breach.pk}:email:{accept_breach.owner_id}",
-        f"breach:{accept_breach.pk}:webhook:{active[0].pk}",
-    }
-    escalation = people["escalation"].pk
-    assert {k for k in keys if k.startswith(f"breach:{touch_breach.pk}:")} == {
-        f"breach:{touch_breach.pk}:in_app:{escalation}",
-        f"breach:{touch_breach.pk}:email:{escalation}",
-        f"breach:{touch_breach.pk}:webhook:{active[0].pk}",
+    assert {m.event_type for m in new} == {"breach.created"}
+    assert {m.target for m in new.filter(channel="webhook")} == {str(hook)}
+    assert {m.target for m in new.filter(channel="email", recipient=manager)} == {manager.email}
+
+    breach = next(b for b in breaches if b.lead_id == leads[1].pk and b.policy == accept_policy)
+    assert OutboxMessage.objects.get(
+        delivery_key=f"breach:{breach.pk}:in_app:{manager.pk}"
+    ).payload == {
+        "title": f"SLA breach: {breach.summary}",
+        "body": f"Breached at {breach.breached_at:%Y-%m-%d %H:%M} UTC (sales).",
+        "url": f"/leads/{breach.lead_id}/",
+        "data": {
+            "breach_id": breach.pk,
+            "kind": "clock",
+            "team": "sales",
+            "breached_at": breach.breached_at.isoformat(),
+            "summary": breach.summary,
+            "lead_id": breach.lead_id,
+            "policy": accept_policy.name,
+            "owner": sales_rep.username,
+        },
     }
 
 
-def test_commitment_breach_notices_match_the_python_builders(hand_off, people, endpoints, manager):
+def test_commitment_breach_notices_reach_the_right_people(hand_off, people, endpoints, manager):
     escalated, _ = (
         commitment_create(
             actor=manager,
@@ -215,14 +222,19 @@ def test_commitment_breach_notices_match_the_python_builders(hand_off, people, e
 
     assert sla_sweep(now=now + timedelta(days=1)).notified == 2
 
-    active = list(WebhookEndpoint.objects.filter(active=True))
-    breaches = list(Breach.objects.filter(kind=Breach.Kind.COMMITMENT))
-    expected = set()
-    for breach in breaches:
-        expected |= _expected(breach_deliveries(breach, active))
-    assert _messages() == expected
-    # Both endpoints hear of a missed commitment; the escalated one goes to its contact only.
-    assert {m.target for m in OutboxMessage.objects.filter(channel="webhook")} == {
-        str(e.pk) for e in active
+    mine = Breach.objects.get(commitment=escalated)
+    managers = Breach.objects.exclude(commitment=escalated).get()
+    # Both active endpoints hear of a missed commitment, whatever they subscribed to.
+    hooks = {f"webhook:{endpoints[n].pk}" for n in ("all breaches", "commitments only")}
+    assert _keys() == {
+        *(f"breach:{mine.pk}:{ch}:{people['escalation'].pk}" for ch in ("in_app", "email")),
+        *(f"breach:{mine.pk}:{hook}" for hook in hooks),
+        f"breach:{managers.pk}:in_app:{manager.pk}",
+        f"breach:{managers.pk}:email:{manager.pk}",
+        f"breach:{managers.pk}:in_app:{people['quiet_manager'].pk}",
+        *(f"breach:{managers.pk}:{hook}" for hook in hooks),
     }
-    assert OutboxMessage.objects.filter(recipient=people["escalation"]).count() == 2
+    assert {m.event_type for m in OutboxMessage.objects.all()} == {"commitment.missed"}
+    payload = OutboxMessage.objects.filter(delivery_key__startswith=f"breach:{mine.pk}:")[0].payload
+    assert (payload["url"], payload["data"]["kind"]) == ("/sla/breaches/", "commitment")
+    assert "lead_id" not in payload["data"]
