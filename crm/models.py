@@ -52,14 +52,6 @@ class User(AbstractUser):
         return self.role == Role.MANAGER
 
     @property
-    def is_marketer(self) -> bool:
-        return self.role == Role.MARKETER
-
-    @property
-    def is_sales_rep(self) -> bool:
-        return self.role == Role.SALES_REP
-
-    @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 

@@ -41,7 +41,7 @@ ERASED = "[erased]"
 EMAIL_IN_TEXT = re.compile(r"[^\s,;:<>()\[\]\"']+@[^\s,;:<>()\[\]\"']+")
 
 
-def _leads_of(email: str) -> list[Lead]:
+def person_leads(email: str) -> list[Lead]:
     key = normalize_email(email or "")
     if not key or "@" not in key:
         raise DomainError("Give the person's email address.", field="email")
@@ -64,7 +64,7 @@ def person_export(*, actor: User, email: str, now: datetime | None = None) -> di
     """Everything held about the person behind `email`, as JSON-ready data."""
     now = now or timezone.now()
     _require_manager(actor)
-    leads = _leads_of(email)
+    leads = person_leads(email)
     exported = []
     for lead in leads:
         exported.append(
@@ -113,7 +113,7 @@ def person_erase(*, actor: User, email: str, now: datetime | None = None) -> lis
     """Erase the person's personal data from every lead with that email; return lead ids."""
     now = now or timezone.now()
     _require_manager(actor)
-    leads = _leads_of(email)
+    leads = person_leads(email)
     ids = [lead.pk for lead in leads]
     needles = _identifying_strings(leads, email)
     for lead in Lead.objects.select_for_update().filter(pk__in=ids):
