@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Func, Q, TextField, Value
+from django.db.models import F, FloatField, Func, Q, TextField, Value
 from django.db.models.functions import Concat
 
 # The database function created by migration 0011 (PostgreSQL): IMMUTABLE, so a generated
@@ -61,3 +61,22 @@ def search_condition(term: str, *, vendor: str) -> Q:
     if vendor == "postgresql":
         return Q(search_text__contains=SearchFold(Value(term)))
     return Q(search_text__icontains=term)
+
+
+def closeness(term: str, *, vendor: str) -> Any:
+    """How close a lead's searched text comes to `term`, higher first: trigram word
+    similarity on PostgreSQL (a name that is the term beats one that merely contains it);
+    elsewhere every match is as close as another."""
+    if vendor == "postgresql":
+        return Func(
+            SearchFold(Value(term)),
+            F("search_text"),
+            function="word_similarity",
+            output_field=FloatField(),
+        )
+    return Value(0.0, output_field=FloatField())
+
+
+def exact_identity(term: str) -> Q:
+    """The lead whose e-mail or external id is the term itself: ranked before the others."""
+    return Q(email_normalized=term.lower()) | Q(external_id=term)
