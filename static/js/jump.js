@@ -34,7 +34,10 @@
       if (event.key === "ArrowDown" && found.length) {
         event.preventDefault();
         found[0].focus();
-      } else if (event.key === "Escape") {
+      } else if (event.key === "Escape" && results.innerHTML.trim()) {
+        // The first Escape closes the suggestions and keeps the term; a second one lets
+        // the browser clear the box.
+        event.preventDefault();
         close(input, results);
       }
     });
