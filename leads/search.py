@@ -29,8 +29,8 @@ MAX_TERM = 200
 
 
 class SearchFold(Func):
-    """Lower case without accents: `handoff_search_fold()` on PostgreSQL, `LOWER()` elsewhere
-    (SQLite matches with `icontains` instead and never reads the folded column)."""
+    """Lower case without accents: `handoff_search_fold()` on PostgreSQL; `LOWER()` on SQLite,
+    which folds ASCII only (its search is `icontains` anyway)."""
 
     function = FOLD_FUNCTION
     output_field = TextField()
