@@ -12,6 +12,7 @@ _.under_1d, _.d1_7, _.d7_30, _.over_30d, _.oldest_since
 _.opportunities, _.won, _.cost_per_lead, _.cost_per_opportunity, _.cost_per_won
 _.imported_count, _.error_count, _.failure, _.cancelled_at, _.reason_note
 _.qualified_definition
+_.formula, _.definition, _.shown, _.flow, _.marketing, _.sales, _.outcomes
 
 # Declared fields that their class reads: serializer fields, filters, form fields, dataclass
 # fields filled by keyword and read by tests or the demo command's summary.

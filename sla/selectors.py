@@ -84,7 +84,7 @@ CSV_HEADER = [
 ]
 
 
-def _csv_safe(value: Any) -> str:
+def csv_safe(value: Any) -> str:
     """Spreadsheet formula injection: a cell starting with = + - @ is read as text."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -98,7 +98,7 @@ def breaches_csv(breaches: QuerySet[Breach]) -> Iterator[str]:
     def line(row: list[Any]) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_csv_safe(v) for v in row])
+        writer.writerow([csv_safe(v) for v in row])
         return buffer.getvalue()
 
     yield line(CSV_HEADER)
