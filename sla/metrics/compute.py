@@ -222,20 +222,22 @@ TIMED_GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH)
 _TOOK = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
 
 
-def _decided(f: MetricFilter, now: datetime) -> QuerySet[SlaClock]:
-    """Clocks started in the period whose outcome is known: met, or missed (past due)."""
-    return (
-        f.clocks()
-        .filter(f.during("started_at"))
-        .filter(Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now))
-    )
+def decided_q(now: datetime) -> Q:
+    """A clock's outcome is known: met, or missed (breached, or open and past due).
+    Cancelled clocks (the goal stopped applying) count for neither side."""
+    return Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now)
+
+
+def decided_clocks(f: MetricFilter, now: datetime) -> QuerySet[SlaClock]:
+    """Clocks of the filter started in the period whose outcome is known."""
+    return f.clocks().filter(f.during("started_at")).filter(decided_q(now))
 
 
 def clock_figures(f: MetricFilter, now: datetime) -> Values:
     """Compliance per goal and overall, decided and missed promises, and the median and
     90th percentile time to accept and to first touch: two queries (the second only when
     a goal was reached)."""
-    decided = _decided(f, now)
+    decided = decided_clocks(f, now)
     per_goal = {
         row["goal"]: row
         for row in decided.values("goal").annotate(
@@ -250,7 +252,9 @@ def clock_figures(f: MetricFilter, now: datetime) -> Values:
         row = per_goal.get(goal, {"met": 0, "total": 0})
         values[f"sla_compliance_{goal}"] = rate(row["met"], row["total"])
         met, total = met + row["met"], total + row["total"]
-    values.update(sla_compliance=rate(met, total), sla_decided=total, sla_missed=total - met)
+    values.update(
+        sla_compliance=rate(met, total), sla_decided=total, sla_met=met, sla_missed=total - met
+    )
     reached = any(per_goal.get(goal, {}).get("reached") for goal in TIMED_GOALS)
     values.update(_times_to_goal(decided) if reached else {})
     for goal in TIMED_GOALS:
@@ -306,7 +310,10 @@ def breach_figures(f: MetricFilter) -> Values:
         breaches = breaches.filter(lead__campaign_id=f.campaign_id)
     if f.persona_id:
         breaches = breaches.filter(lead__persona_id=f.persona_id)
-    return {"breaches": breaches.count()}
+    return breaches.aggregate(
+        breaches=Count("id"),
+        breaches_unacknowledged=Count("id", filter=Q(acknowledged_at__isnull=True)),
+    )
 
 
 # ---------------------------------------------------------------- campaigns
