@@ -276,6 +276,73 @@ class ComplianceQuerySerializer(StrictSerializer):
     until = serializers.DateTimeField(required=False)
 
 
+# The longest period a summary reads at once: ten years of days.
+MAX_SUMMARY_DAYS = 3660
+
+
+class MetricSummaryQuerySerializer(StrictSerializer):
+    """Which rows the figures count: whole days `from`..`to` (both included) in the site's
+    time zone, and the same filters as the dashboard."""
+
+    from_ = serializers.DateField(
+        required=False, help_text="First day (default: 89 days before `to`)."
+    )
+    to = serializers.DateField(required=False, help_text="Last day, included (default: today).")
+    team = serializers.ChoiceField(choices=Team.choices, required=False)
+    rep = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    campaign = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    persona = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    policy = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # a Python keyword, so renamed here
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("from"), attrs.get("to")
+        if first is not None and last is not None:
+            if first > last:
+                raise serializers.ValidationError({"from": ["from must not be after to."]})
+            if (last - first).days >= MAX_SUMMARY_DAYS:
+                raise serializers.ValidationError(
+                    {"from": [f"A period is at most {MAX_SUMMARY_DAYS} days."]}
+                )
+        return attrs
+
+
+class MetricDefinitionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    definition = serializers.CharField()
+    formula = serializers.CharField(help_text="Numerator ÷ denominator, time, period rule.")
+    unit = serializers.CharField()
+    period_rule = serializers.CharField()
+
+
+class MetricValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(
+        allow_null=True,
+        help_text="Counts and percentages as numbers; durations in seconds; amounts in "
+        "`currency`; null when there is nothing to count yet.",
+    )
+    unit = serializers.CharField()
+    shown = serializers.CharField(help_text="The value as pages show it.")
+    currency = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(
+        allow_null=True, help_text="For rejected_by_reason: the reason counted."
+    )
+
+
+class MetricSummarySerializer(serializers.Serializer):
+    period_from = serializers.DateField(allow_null=True, source="period.first")
+    period_to = serializers.DateField(source="period.last")
+    time_zone = serializers.CharField(source="period.zone")
+    metrics = MetricValueSerializer(many=True)
+
+
 # ---------------------------------------------------------------- webhooks
 
 

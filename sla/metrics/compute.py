@@ -324,6 +324,11 @@ class CampaignFigures:
     campaign: Campaign
     figures: Figures
 
+    @property
+    def group(self) -> str:
+        """How a page marks this row's figures (`data-group`): one campaign's, not all."""
+        return f"campaign:{self.campaign.pk}"
+
 
 def _campaign_values(spend: Decimal, leads: int, opportunities: int, won: int) -> Values:
     return {
