@@ -3,7 +3,7 @@ the rules (manager rights, valid hours, known zones, unique names) live in sla.s
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -276,8 +276,8 @@ class ComplianceQuerySerializer(StrictSerializer):
     until = serializers.DateTimeField(required=False)
 
 
-# The longest period a summary reads at once: ten years of days.
-MAX_SUMMARY_DAYS = 3660
+# The days a summary may name: beyond them a local midnight is no longer a datetime.
+SUMMARY_DAYS = (date(1900, 1, 1), date(2999, 12, 31))
 
 
 class MetricSummaryQuerySerializer(StrictSerializer):
@@ -301,13 +301,13 @@ class MetricSummaryQuerySerializer(StrictSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         first, last = attrs.get("from"), attrs.get("to")
-        if first is not None and last is not None:
-            if first > last:
-                raise serializers.ValidationError({"from": ["from must not be after to."]})
-            if (last - first).days >= MAX_SUMMARY_DAYS:
+        for name, day in (("from", first), ("to", last)):
+            if day is not None and not SUMMARY_DAYS[0] <= day <= SUMMARY_DAYS[1]:
                 raise serializers.ValidationError(
-                    {"from": [f"A period is at most {MAX_SUMMARY_DAYS} days."]}
+                    {name: [f"{name} must be between {SUMMARY_DAYS[0]} and {SUMMARY_DAYS[1]}."]}
                 )
+        if first is not None and last is not None and first > last:
+            raise serializers.ValidationError({"from": ["from must not be after to."]})
         return attrs
 
 
