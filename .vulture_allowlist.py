@@ -13,6 +13,8 @@ _.opportunities, _.won, _.cost_per_lead, _.cost_per_opportunity, _.cost_per_won
 _.imported_count, _.error_count, _.failure, _.cancelled_at, _.reason_note
 _.qualified_definition
 _.formula, _.definition, _.shown, _.flow, _.marketing, _.sales, _.outcomes, _.group
+_.volume_percent, _.acceptance_percent, _.min_acceptance_percent, _.status
+_.volume_figure, _.acceptance_figure
 
 # Declared fields that their class reads: serializer fields, filters, form fields, dataclass
 # fields filled by keyword and read by tests or the demo command's summary.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from crm.outbox import outbox_drain_soon
 from leads.periods import Period, local_midnight
-from sla.metrics.compute import MetricFilter, handoff_figures
+from sla.metrics.catalogue import BY_KEY
+from sla.metrics.compute import Figure, MetricFilter, handoff_figures, rate
 from sla.models import Breach, Commitment, CommitmentPeriodKind, CommitmentResult
 
 
@@ -26,6 +28,7 @@ class CommitmentProgress:
     accepted: int
     target_qualified: int
     min_acceptance_rate: Decimal | None
+    as_of: datetime | None = None  # when measured; None: after the period, for its result
 
     @property
     def acceptance_rate(self) -> Decimal | None:
@@ -51,6 +54,57 @@ class CommitmentProgress:
     @property
     def percent_of_target(self) -> int:
         return min(100, round(100 * self.qualified / self.target_qualified))
+
+    @property
+    def volume_percent(self) -> float | None:
+        """The metric commitment_volume: hand-offs as a share of the target (may pass 100)."""
+        return rate(self.qualified, self.target_qualified)
+
+    @property
+    def acceptance_percent(self) -> float | None:
+        """The metric commitment_acceptance: acceptance rate (of all hand-offs), percent."""
+        return rate(self.accepted, self.qualified)
+
+    @property
+    def volume_figure(self) -> Figure:
+        return Figure(BY_KEY["commitment_volume"], self.volume_percent)
+
+    @property
+    def acceptance_figure(self) -> Figure:
+        return Figure(BY_KEY["commitment_acceptance"], self.acceptance_percent)
+
+    @property
+    def group(self) -> str:
+        """How a page marks this commitment's figures (`data-group`)."""
+        return f"commitment:{self.commitment_id}"
+
+    @property
+    def min_acceptance_percent(self) -> float | None:
+        if self.min_acceptance_rate is None:
+            return None
+        return float(self.min_acceptance_rate * 100)
+
+    @property
+    def status(self) -> str:
+        """met; missed (the period is over and it was not met); on track (volume keeps pace
+        with the time gone and acceptance is at its minimum so far); else at risk."""
+        if self.met:
+            return CommitmentStatus.MET
+        if self.as_of is None or self.as_of >= self.period_end:
+            return CommitmentStatus.MISSED
+        gone = (self.as_of - self.period_start) / (self.period_end - self.period_start)
+        pace_kept = self.qualified >= self.target_qualified * gone
+        answered_well = self.acceptance_met or not self.qualified
+        return (
+            CommitmentStatus.ON_TRACK if pace_kept and answered_well else CommitmentStatus.AT_RISK
+        )
+
+
+class CommitmentStatus(StrEnum):
+    MET = "met"
+    ON_TRACK = "on track"
+    AT_RISK = "at risk"
+    MISSED = "missed"
 
 
 def commitment_period(commitment: Commitment, at: datetime) -> Period:
@@ -96,6 +150,7 @@ def commitment_progress(
         accepted=accepted,
         target_qualified=commitment.target_qualified,
         min_acceptance_rate=commitment.min_acceptance_rate,
+        as_of=now,
     )
 
 
