@@ -330,7 +330,7 @@ class Activity(models.Model):
 
 
 # Hand-offs and sales' answers to them (accepted; rejected back to nurture): the events the
-# dashboard's marketing scorecard counts per period (leads.selectors.marketing_scorecard).
+# hand-off metrics count per period (sla.metrics.compute.handoff_figures).
 HANDOFF_AND_ANSWERS = Q(kind="accepted") | Q(
     kind="transition", to_stage__in=["qualified", "nurture"]
 )
@@ -370,7 +370,7 @@ class LeadEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx"),
-            # leads.selectors.marketing_scorecard: a period's hand-offs and answers, without
+            # sla.metrics.compute.handoff_figures: a period's hand-offs and answers, without
             # reading the period's clock and activity events.
             models.Index(
                 fields=["created_at"],
