@@ -226,3 +226,15 @@ def test_the_jump_box_costs_the_same_queries_at_any_size(client, marketer) -> No
     for n in range(20):
         lead(first_name="Query", last_name=f"Count{n}")
     assert count() == few == 4  # session, user, the exact e-mail, the ranked matches
+
+
+def test_the_jump_box_waits_for_a_third_character_without_reading_leads(client, marketer) -> None:
+    lead(first_name="Ox", last_name="Li")
+    client.force_login(marketer)
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("leads:jump"), {"q": " li "}, **HTMX)
+
+    assert response.status_code == 200
+    assert "Type 3 or more characters" in response.content.decode()
+    assert not [q for q in ctx.captured_queries if "leads_lead" in q["sql"]]
