@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,10 +24,11 @@ from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from crm.circuit import Breaker
 from crm.models import Notification, OutboxMessage
 
 logger = logging.getLogger("handoff.outbox")
@@ -118,21 +118,20 @@ def _insert_as_arrays(rows: list[Delivery], now: datetime) -> None:
 # After a failed publish, hints are skipped for this long: a broker that is down (or a
 # network that swallows packets until the connect timeout) costs one request a delay, not all.
 HINT_BACKOFF_SECONDS = 5.0
-_hints_paused_until = 0.0
+hint_breaker = Breaker(HINT_BACKOFF_SECONDS)
 
 
 def send_hint(task_name: str, *args: Any) -> None:
     """Send the task named `task_name` as a hint. Never raises: beat re-runs whatever a lost
     hint carried."""
-    global _hints_paused_until
     if not getattr(settings, "OUTBOX_ENQUEUE_HINTS", True):
         return
-    if time.monotonic() < _hints_paused_until:
+    if hint_breaker.is_open():
         return
     try:
         current_app.send_task(task_name, args=args, retry=False)
     except Exception:  # the broker is down or slow: the request must not fail for it
-        _hints_paused_until = time.monotonic() + HINT_BACKOFF_SECONDS
+        hint_breaker.trip()
         logger.warning("could not publish %s; beat will pick the work up", task_name)
 
 
@@ -252,3 +251,39 @@ def deliver_email(message: OutboxMessage, now: datetime) -> None:
         recipient_list=[message.target],
         fail_silently=False,
     )
+
+
+@dataclass(frozen=True)
+class ChannelBacklog:
+    channel: str
+    pending: int
+    failed: int
+    oldest_pending_age: timedelta
+
+
+def outbox_backlog(*, now: datetime) -> list[ChannelBacklog]:
+    """Pending and failed messages per channel, and how long the oldest pending one waits:
+    whether the drain keeps up. One grouped query."""
+    rows = (
+        OutboxMessage.objects.filter(
+            status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.FAILED]
+        )
+        .values("channel", "status")
+        .annotate(count=Count("id"), oldest=Min("created_at"))
+    )
+    found = {(row["channel"], row["status"]): row for row in rows}
+    backlog = []
+    for channel in OutboxMessage.Channel.values:
+        pending = found.get((channel, OutboxMessage.Status.PENDING))
+        failed = found.get((channel, OutboxMessage.Status.FAILED))
+        backlog.append(
+            ChannelBacklog(
+                channel=channel,
+                pending=pending["count"] if pending else 0,
+                failed=failed["count"] if failed else 0,
+                oldest_pending_age=max(now - pending["oldest"], timedelta(0))
+                if pending
+                else timedelta(0),
+            )
+        )
+    return backlog

@@ -124,6 +124,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share one file: wait for locks instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A hung or unreachable server costs a request a few seconds and a 503, never a worker
+    # killed by gunicorn's 30 s timeout: give up connecting, cancel a runaway statement, and
+    # end a transaction left idle by a stuck process (it would hold its row locks).
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
+    _pg_options["options"] = " ".join(
+        [
+            _pg_options.get("options", ""),
+            f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 20000)}",
+            "-c idle_in_transaction_session_timeout="
+            f"{env_int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000)}",
+        ]
+    ).strip()
 # A project-specific test database so parallel checkouts on one server do not collide.
 DATABASES["default"]["TEST"] = {
     "NAME": os.environ.get("TEST_DATABASE_NAME")
@@ -187,7 +201,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and the metrics scrape come from inside the deployment's network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Celery: Redis when REDIS_URL is set, otherwise an embedded filesystem broker (no server).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -226,6 +241,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 60)
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
+# /readyz fails when the oldest open clock past due has waited longer than this for the sweep.
+READYZ_MAX_SWEEP_LAG_SECONDS = env_int("READYZ_MAX_SWEEP_LAG_SECONDS", 300)
 
 # Outbox (notifications, email, webhooks): drained after commit and re-drained by beat.
 OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 60)

@@ -52,6 +52,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.context_processors", INTERFACE),
     ("crm.middleware", INTERFACE),
     ("crm.signin", INTERFACE),
+    ("crm.health", INTERFACE),  # liveness and readiness probes, gathered from the apps
+    ("crm.metrics", INTERFACE),  # the Prometheus scrape, gathered from the apps
     # Wiring: the project package itself.
     ("crm", WIRING),
     ("crm.settings", WIRING),
@@ -72,6 +74,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.notifications", DOMAIN),
     ("crm.outbox", DOMAIN),
     ("crm.set_insert", DOMAIN),
+    ("crm.circuit", DOMAIN),
     ("leads.lifecycle", DOMAIN),
     ("leads.permissions", DOMAIN),
     ("sla.business_time", DOMAIN),

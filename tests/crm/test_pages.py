@@ -25,8 +25,8 @@ def test_a_signed_in_user_sees_the_pipeline(client, marketer, engaged_lead):
     assert b"Engaged" in response.content
 
 
-def test_healthz_reports_the_database(client):
-    assert client.get("/healthz").json() == {"status": "ok"}
+def test_healthz_reports_the_database(client, db):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "up"}
 
 
 def test_sign_in_is_throttled_after_repeated_failures(client, marketer, password):
