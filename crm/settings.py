@@ -257,6 +257,9 @@ OUTBOX_HANDLERS = {
     "email": "crm.outbox.deliver_email",
     "webhook": "sla.webhooks.deliver_webhook",
 }
+# Webhooks go to public addresses only; these hosts (as written in the URL) are exempt, for a
+# receiver inside the deployment's own network (sla/webhook_targets.py).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
 
 EMAIL_BACKEND = os.environ.get(

@@ -30,6 +30,7 @@ from sla.models import (
     WebhookFormat,
     parse_clock_time,
 )
+from sla.webhook_targets import webhook_url_problem
 
 MAX_TARGET = timedelta(days=366)
 WEBHOOK_EVENT_TYPES = ("breach.created", "clock.at_risk", "commitment.missed")
@@ -376,8 +377,9 @@ def webhook_endpoint_create(
         raise DomainError("url must be text of at most 500 characters.", field="url")
     if len(secret or "") > 200:
         raise DomainError("secret is too long (at most 200 characters).", field="secret")
-    if not url.startswith(("http://", "https://")):
-        raise DomainError("url must start with http:// or https://.", field="url")
+    problem = webhook_url_problem(url)
+    if problem:
+        raise DomainError(problem, field="url")
     events = sorted(set(event_types))
     unknown = [e for e in events if e not in WEBHOOK_EVENT_TYPES]
     if unknown or not events:

@@ -19,9 +19,12 @@ import requests
 
 from crm.models import OutboxMessage
 from sla.models import WebhookDelivery, WebhookEndpoint, WebhookFormat
+from sla.webhook_targets import checked_session, webhook_url_problem
 
 TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-Handoff-Signature"
+# What a delivery log row says between the attempt starting and its answer.
+IN_FLIGHT = "in flight: no answer recorded yet"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -66,32 +69,38 @@ def deliver_webhook(message: OutboxMessage, now: datetime) -> None:
     }
     if endpoint.secret:
         headers[SIGNATURE_HEADER] = sign(endpoint.secret, timestamp, body)
-    started = time.monotonic()
-    status_code: int | None = None
-    error = ""
-    try:
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        status_code = response.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
-    except requests.RequestException as exc:
-        error = f"{exc.__class__.__name__}: {exc}"[:500]
-    WebhookDelivery.objects.create(
+    # The attempt is logged before anything is sent: a worker killed mid-request leaves an
+    # "in flight" row in the delivery log, not a hole.
+    attempt = WebhookDelivery.objects.create(
         endpoint=endpoint,
         delivery_key=message.delivery_key,
         event_type=message.event_type,
         attempt=message.attempts,
+        error=IN_FLIGHT,
+        created_at=now,
+    )
+    started = time.monotonic()
+    status_code: int | None = None
+    error = webhook_url_problem(endpoint.url) or ""
+    if not error:
+        try:
+            response = checked_session().post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=TIMEOUT_SECONDS,
+                allow_redirects=False,
+            )
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
+        except requests.RequestException as exc:
+            error = f"{exc.__class__.__name__}: {exc}"[:500]
+    WebhookDelivery.objects.filter(pk=attempt.pk).update(
         status_code=status_code,
-        error=error,
+        error=error[:500],
         duration_ms=int((time.monotonic() - started) * 1000),
         succeeded=not error,
-        created_at=now,
     )
     if error:
         raise WebhookFailed(error)

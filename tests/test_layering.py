@@ -84,6 +84,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("sla.sweep", DOMAIN),
     ("sla.sweep_sql", DOMAIN),
     ("sla.webhooks", DOMAIN),
+    ("sla.webhook_targets", DOMAIN),
 )
 
 # The one module through which leads' domain code reaches the SLA engine.
