@@ -84,7 +84,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused(
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    with pytest.raises(DomainError, match="10.1.2.3"):
+    with pytest.raises(DomainError, match=r"10\.1\.2\.3"):
         webhook_endpoint_create(
             actor=manager, name="Inside", url="http://intranet.partner.example/h", secret=SECRET
         )
