@@ -59,6 +59,10 @@ else:
     SECRET_KEY = env_str("SECRET_KEY")
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DEBUG is off.")
+    if "change-me" in SECRET_KEY.lower():
+        raise ImproperlyConfigured(
+            "SECRET_KEY is still the .env.example placeholder; set 50+ random characters."
+        )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -90,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
+    "crm.middleware.NoStoreMiddleware",
     "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 

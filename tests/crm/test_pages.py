@@ -47,3 +47,11 @@ def test_a_correct_password_signs_in(client, marketer, password):
     response = client.post("/login/", {"username": marketer.username, "password": password})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(marketer.pk)
+
+
+def test_pages_and_api_answers_with_personal_data_are_not_stored(client, marketer, engaged_lead):
+    client.force_login(marketer)
+    for path in ("/", f"/leads/{engaged_lead.pk}/", f"/api/v1/leads/{engaged_lead.pk}/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response["Cache-Control"] == "no-store", path
