@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_failure
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -50,3 +51,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
 
 
 app.conf.beat_schedule = beat_schedule()
+
+
+@task_failure.connect
+def count_task_failure(sender: object = None, **_: object) -> None:
+    """Every task that raises is counted for /metrics (handoff_celery_task_failures)."""
+    from crm.metrics import TASK_FAILURES, count
+
+    count(TASK_FAILURES, getattr(sender, "name", "unknown"))

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -246,6 +247,11 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 60)
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
+# /metrics answers a bearer METRICS_TOKEN or a client in METRICS_ALLOWED_IPS, nobody else.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
+# An import queued or running this long without finishing counts as stalled in /metrics.
+IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
 # /readyz fails when the oldest open clock past due has waited longer than this for the sweep.
 READYZ_MAX_SWEEP_LAG_SECONDS = env_int("READYZ_MAX_SWEEP_LAG_SECONDS", 300)
 

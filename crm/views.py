@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from crm.dashboard import dashboard_read
 from crm.health import liveness, readiness
+from crm.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from crm.metrics import scrape, scrape_allowed
 from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Team
 from leads.models import Campaign
@@ -27,6 +29,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if not ready:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape: refused without the token or an allowed address."""
+    if not scrape_allowed(request):
+        return HttpResponse(
+            "Metrics need the scrape token.\n", status=403, content_type="text/plain"
+        )
+    return HttpResponse(scrape(timezone.now()), content_type=METRICS_CONTENT_TYPE)
 
 
 def _dashboard_filters(request: HttpRequest) -> DashboardFilters:

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from crm.metrics import SWEEP_FLAGGED, SWEEP_RUNS, count
 from sla.clocks import NOTIFY_BREACHES_TASK
 from sla.commitments import commitments_evaluate
 from sla.sweep import breaches_notify, sla_sweep
@@ -17,6 +18,9 @@ logger = logging.getLogger("handoff.sla")
 def sweep() -> str:
     """Beat, every SLA_SWEEP_SECONDS: flag at-risk and breached clocks, notify breaches."""
     result = sla_sweep()
+    count(SWEEP_FLAGGED, "at_risk", result.at_risk)
+    count(SWEEP_FLAGGED, "breached", result.breached)
+    count(SWEEP_RUNS)
     logger.info("sla sweep: %s", result)
     return str(result)
 
