@@ -43,6 +43,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "sla.tasks.evaluate_commitments",
             "schedule": float(settings.SLA_COMMITMENT_SECONDS),
         },
+        "sla-refresh-public-holidays-daily": {
+            "task": "sla.tasks.refresh_public_holidays",
+            "schedule": 86400.0,
+        },
         "purge-expired-idempotency-keys-hourly": {
             "task": "crm.tasks.purge_idempotency_records",
             "schedule": 3600.0,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +30,7 @@ from sla.models import (
     WebhookFormat,
     parse_clock_time,
 )
+from sla.public_holidays import clean_region, public_holidays
 from sla.webhook_targets import webhook_url_problem
 
 MAX_TARGET = timedelta(days=366)
@@ -141,6 +142,52 @@ def _validate_calendar(calendar: BusinessCalendar) -> None:
         raise DomainError(f"Working hours: {exc}.", field="weekly_hours") from exc
 
 
+CALENDAR_FIELDS = {
+    "name",
+    "timezone",
+    "weekly_hours",
+    "holidays",
+    "holiday_country",
+    "holiday_subdivision",
+}
+
+
+def _set_holiday_region(
+    calendar: BusinessCalendar, country: str, subdivision: str, *, now: datetime
+) -> None:
+    country, subdivision = clean_region(country, subdivision)
+    calendar.holiday_country = country
+    calendar.holiday_subdivision = subdivision
+    calendar.public_holidays = public_holidays(
+        country, subdivision, today=_local_today(calendar, now)
+    )
+
+
+def _local_today(calendar: BusinessCalendar, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(calendar.timezone)).date()
+
+
+def calendars_refresh_public_holidays(*, now: datetime | None = None) -> int:
+    """Beat, daily: each calendar with a region gets its public holidays through the year
+    after next (a new year adds one); returns how many calendars changed."""
+    now = now or timezone.now()
+    changed = 0
+    for calendar in BusinessCalendar.objects.exclude(holiday_country=""):
+        with transaction.atomic():
+            calendar = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+            days = public_holidays(
+                calendar.holiday_country,
+                calendar.holiday_subdivision,
+                today=_local_today(calendar, now),
+            )
+            if days != calendar.public_holidays:
+                calendar.public_holidays = days
+                calendar.updated_at = now
+                calendar.save(update_fields=["public_holidays", "updated_at"])
+                changed += 1
+    return changed
+
+
 @transaction.atomic
 def calendar_create(
     *,
@@ -149,6 +196,8 @@ def calendar_create(
     timezone_name: str,
     weekly_hours: Any,
     holidays: Any = None,
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
     now: datetime | None = None,
 ) -> BusinessCalendar:
     """A named working calendar; refused when the zone is unknown or no hours are usable."""
@@ -164,6 +213,7 @@ def calendar_create(
         updated_at=now,
     )
     _validate_calendar(calendar)
+    _set_holiday_region(calendar, holiday_country, holiday_subdivision, now=now)
     calendar.save()
     return calendar
 
@@ -180,7 +230,7 @@ def calendar_update(
     now = now or timezone.now()
     _require_manager(actor, "edit business calendars")
     calendar = _get(BusinessCalendar, calendar, "calendar", lock=True)
-    unknown = sorted(set(fields) - {"name", "timezone", "weekly_hours", "holidays"})
+    unknown = sorted(set(fields) - CALENDAR_FIELDS)
     if unknown:
         raise DomainError(f"{unknown[0]} cannot be set here.", field=unknown[0])
     if "name" in fields:
@@ -192,6 +242,13 @@ def calendar_update(
     if "holidays" in fields:
         calendar.holidays = clean_holidays(fields["holidays"])
     _validate_calendar(calendar)
+    if {"holiday_country", "holiday_subdivision"} & set(fields):
+        _set_holiday_region(
+            calendar,
+            fields.get("holiday_country", calendar.holiday_country),
+            fields.get("holiday_subdivision", calendar.holiday_subdivision),
+            now=now,
+        )
     calendar.updated_at = now
     calendar.save()
     return calendar

@@ -85,6 +85,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("sla.sweep_sql", DOMAIN),
     ("sla.webhooks", DOMAIN),
     ("sla.webhook_targets", DOMAIN),
+    ("sla.public_holidays", DOMAIN),
 )
 
 # The one module through which leads' domain code reaches the SLA engine.
