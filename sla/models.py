@@ -442,6 +442,7 @@ class Breach(models.Model):
 class WebhookFormat(models.TextChoices):
     GENERIC = "generic", "Generic JSON, signed"
     SLACK = "slack", "Slack-compatible"
+    STANDARD = "standard", "Standard Webhooks (webhook-id, -timestamp, -signature)"
 
 
 class WebhookEndpoint(models.Model):

@@ -4,6 +4,8 @@ DomainError naming the field. The clocks themselves live in `sla.clocks`."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -415,6 +417,23 @@ def commitment_create(
     )
 
 
+def _check_standard_secret(secret: str) -> None:
+    """Standard Webhooks secrets are `whsec_` and base64 of 24 to 64 random bytes."""
+    message = (
+        "A Standard Webhooks secret is whsec_ followed by base64 of 24 to 64 random bytes, "
+        "e.g. from: python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32))"
+        '.decode())"'
+    )
+    if not (secret or "").startswith("whsec_"):
+        raise DomainError(message, field="secret")
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DomainError(message, field="secret") from exc
+    if not 24 <= len(key) <= 64:
+        raise DomainError(message, field="secret")
+
+
 @transaction.atomic
 def webhook_endpoint_create(
     *,
@@ -447,6 +466,8 @@ def webhook_endpoint_create(
         raise DomainError(f"Unknown format {format!r}.", field="format")
     if format == WebhookFormat.GENERIC and not secret:
         raise DomainError("A generic webhook needs a secret to sign with.", field="secret")
+    if format == WebhookFormat.STANDARD:
+        _check_standard_secret(secret)
     return WebhookEndpoint.objects.create(
         name=name,
         url=url,
