@@ -35,9 +35,15 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "sla.tasks.sweep",
             "schedule": float(settings.SLA_SWEEP_SECONDS),
         },
-        "outbox-redrain-pending-deliveries": {
+        "outbox-redrain-pending-notices-and-emails": {
             "task": "crm.tasks.drain_outbox",
             "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
+            "args": ("notices",),
+        },
+        "outbox-redrain-pending-webhooks": {
+            "task": "crm.tasks.drain_outbox",
+            "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
+            "args": ("webhooks",),
         },
         "sla-evaluate-closed-commitment-periods": {
             "task": "sla.tasks.evaluate_commitments",

@@ -257,6 +257,8 @@ READYZ_MAX_SWEEP_LAG_SECONDS = env_int("READYZ_MAX_SWEEP_LAG_SECONDS", 300)
 
 # Outbox (notifications, email, webhooks): drained after commit and re-drained by beat.
 OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 60)
+# One drain task keeps going while messages are due for about this long, then re-enqueues.
+OUTBOX_DRAIN_BUDGET_SECONDS = env_int("OUTBOX_DRAIN_BUDGET_SECONDS", 50)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 # A claimed delivery whose worker died is retried after this long (keep above webhook timeout).
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
