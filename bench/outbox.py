@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from django.conf import settings
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from bench.report import Row, fmt, verdict
@@ -38,8 +38,8 @@ def _write_backlog(recipients: list[int], total: int) -> None:
         )
 
 
+@override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
 def outbox_rows(recipients: list[int], total: int = BACKLOG) -> list[Row]:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     OutboxMessage.objects.filter(event_type="bench.notice").delete()
     Notification.objects.filter(kind="bench.notice").delete()
     _write_backlog(recipients, total)
