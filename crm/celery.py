@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_failure
+from celery.signals import task_failure, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -69,3 +69,17 @@ def count_task_failure(sender: object = None, **_: object) -> None:
     from crm.metrics import TASK_FAILURES, count
 
     count(TASK_FAILURES, getattr(sender, "name", "unknown"))
+
+
+@task_prerun.connect
+def tag_task_log_lines(**kwargs: object) -> None:
+    from crm.logs import task_started
+
+    task_started(**kwargs)  # type: ignore[arg-type]
+
+
+@task_postrun.connect
+def log_task_outcome(**kwargs: object) -> None:
+    from crm.logs import task_finished
+
+    task_finished(**kwargs)  # type: ignore[arg-type]

@@ -54,6 +54,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.signin", INTERFACE),
     ("crm.health", INTERFACE),  # liveness and readiness probes, gathered from the apps
     ("crm.metrics", INTERFACE),  # the Prometheus scrape, gathered from the apps
+    ("crm.logs", INTERFACE),  # request and task log lines: a middleware, Celery signals
     # Wiring: the project package itself.
     ("crm", WIRING),
     ("crm.settings", WIRING),
