@@ -66,7 +66,7 @@ app.conf.beat_schedule = beat_schedule()
 @task_failure.connect
 def count_task_failure(sender: object = None, **_: object) -> None:
     """Every task that raises is counted for /metrics (handoff_celery_task_failures)."""
-    from crm.metrics import TASK_FAILURES, count
+    from crm.monitoring import TASK_FAILURES, count
 
     count(TASK_FAILURES, getattr(sender, "name", "unknown"))
 

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from crm.metrics import SWEEP_FLAGGED, SWEEP_RUNS, count
+from crm.monitoring import SWEEP_FLAGGED, SWEEP_RUNS, count
 from sla.clocks import NOTIFY_BREACHES_TASK
 from sla.commitments import commitments_evaluate
 from sla.services import calendars_refresh_public_holidays

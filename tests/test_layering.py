@@ -53,7 +53,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.middleware", INTERFACE),
     ("crm.signin", INTERFACE),
     ("crm.health", INTERFACE),  # liveness and readiness probes, gathered from the apps
-    ("crm.metrics", INTERFACE),  # the Prometheus scrape, gathered from the apps
+    ("crm.monitoring", INTERFACE),  # the Prometheus scrape, gathered from the apps
     ("crm.logs", INTERFACE),  # request and task log lines: a middleware, Celery signals
     # Wiring: the project package itself.
     ("crm", WIRING),
@@ -77,7 +77,9 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.set_insert", DOMAIN),
     ("crm.circuit", DOMAIN),
     ("leads.lifecycle", DOMAIN),
+    ("leads.periods", DOMAIN),
     ("leads.permissions", DOMAIN),
+    ("leads.search", DOMAIN),
     ("sla.business_time", DOMAIN),
     ("sla.clocks", DOMAIN),
     ("sla.commitments", DOMAIN),
@@ -87,6 +89,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("sla.webhooks", DOMAIN),
     ("sla.webhook_targets", DOMAIN),
     ("sla.public_holidays", DOMAIN),
+    ("sla.metrics", DOMAIN),  # the metric catalogue and its computations
+    ("sla.metrics.*", DOMAIN),
 )
 
 # The one module through which leads' domain code reaches the SLA engine.

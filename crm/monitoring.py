@@ -1,4 +1,4 @@
-"""Metrics for Prometheus at `/metrics`: request rates and latencies per view, and the
+"""Monitoring for Prometheus at `/metrics`: request rates and latencies per view, and the
 product's own figures (sweep lag and flags, outbox backlog, webhook outcomes, imports, task
 failures).
 
