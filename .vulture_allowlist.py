@@ -42,3 +42,10 @@ _.deliver_in_app, _.deliver_email, _.deliver_webhook
 # Not yet reviewed: no reader outside tests. Each goes with its code, or moves to a group
 # above with the reader that keeps it.
 _.reason_create, _.signature_is_valid
+
+# Read by the libraries that call them: prometheus-client (a collector's collect), Celery
+# signals (a connected receiver), urllib3 pools and requests sessions (their attributes).
+_.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
+# Named by settings.LOGGING as a formatter factory.
+_.json_formatter
+_.ConnectionCls, _.pool_classes_by_scheme, _.trust_env

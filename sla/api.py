@@ -95,7 +95,9 @@ class CalendarViewSet(
                     "name": "London office",
                     "timezone": "Europe/London",
                     "weekly_hours": {str(d): [["09:00", "17:30"]] for d in range(5)},
-                    "holidays": ["2026-12-25"],
+                    "holidays": ["2026-12-24"],
+                    "holiday_country": "GB",
+                    "holiday_subdivision": "ENG",
                 },
                 request_only=True,
             )
@@ -118,6 +120,8 @@ class CalendarViewSet(
             timezone_name=data["timezone"],
             weekly_hours=data["weekly_hours"],
             holidays=[day.isoformat() for day in data.get("holidays", [])],
+            holiday_country=data.get("holiday_country", ""),
+            holiday_subdivision=data.get("holiday_subdivision", ""),
         )
         return Response(self.get_serializer(calendar).data, status=status.HTTP_201_CREATED)
 
