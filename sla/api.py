@@ -38,8 +38,9 @@ from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import validated
-from crm.models import ApiScope, Notification, Role
+from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.rights import can_see_webhook_settings
 from sla import api_serializers as s
 from sla.commitments import CommitmentProgress, commitment_progress, period_bounds
 from sla.filters import BreachFilterSet, ClockFilterSet
@@ -412,14 +413,12 @@ class SlaMetricsViewSet(viewsets.ViewSet):
 
 
 class ManagersOnly(BasePermission):
-    """Webhook settings hold secrets and URLs: managers, or keys with the manage scope."""
+    """Webhook settings hold secrets and URLs: managers (keys: also the manage scope)."""
 
     message = "Only managers see webhook settings."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if request_api_key(request) is not None:
-            return True  # HasScope already required `manage`
-        return request.user.role == Role.MANAGER
+        return can_see_webhook_settings(request.user)
 
 
 @extend_schema_view(

@@ -8,9 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from crm.keys import IssuedKey, api_key_create
-from crm.models import ApiScope, User
-
-ALL_SCOPES = list(ApiScope.values)
+from crm.models import ApiScope, Role, User
+from crm.rights import scopes_role_can_hold
 
 
 @pytest.fixture
@@ -18,7 +17,9 @@ def issue_key(db: None) -> Callable[..., IssuedKey]:
     def issue(
         name: str = "Web form", scopes: list[str] | None = None, user: User | None = None
     ) -> IssuedKey:
-        return api_key_create(actor=None, name=name, scopes=scopes or ALL_SCOPES, user=user)
+        role = user.role if user is not None else Role.INTEGRATION
+        held = scopes or sorted(scopes_role_can_hold(role))
+        return api_key_create(actor=None, name=name, scopes=held, user=user)
 
     return issue
 
