@@ -7,7 +7,6 @@ crm.api.errors; POSTs accept an Idempotency-Key (crm.api.idempotency).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -28,6 +27,7 @@ from crm.api.errors import ApiProblem, domain_error_item, flatten_validation, pr
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
+from crm.api.preconditions import IF_MATCH_PATTERN, parse_if_match, precondition_failed
 from crm.api.serializers import validated
 from crm.models import ApiScope
 from leads import api_serializers as s
@@ -45,14 +45,13 @@ from leads.services.catalog import (
 from leads.services.leads import LeadInput, lead_create_or_update, lead_update
 from leads.services.transitions import lead_transition
 
-ETAG = re.compile(r'\s*(?:W/)?"(\d{1,10})"\s*')
-
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description='The ETag from GET /leads/{id}/ (e.g. `"3"`). A mismatch answers 412.',
-    pattern=r'^"[1-9][0-9]{0,8}"$',
+    description='The ETag from GET /leads/{id}/ (e.g. `"3"`), compared strongly: a weak or '
+    "unknown tag answers 412; `*` matches the lead as it is.",
+    pattern=IF_MATCH_PATTERN,
 )
 ETAG_HEADER = OpenApiResponse(
     s.LeadSerializer, description="The lead; its ETag header carries the version."
@@ -63,24 +62,24 @@ def lead_etag(lead: Lead) -> str:
     return f'"{lead.version}"'
 
 
-def expected_version(request: Request, body_version: int | None, *, required: bool) -> int | None:
-    """The precondition a write must meet: If-Match wins; `version` in the body also works.
+def expected_version(
+    request: Request, lead: Lead, body_version: int | None, *, required: bool
+) -> int | None:
+    """The version a write must meet: If-Match wins; `version` in the body also works.
 
-    With neither, a PATCH is refused with 428 (lost updates are never silent); transitions
-    may go without, since the transition table checks the stage anyway.
+    A matching If-Match hands the lead's version to the service, which checks it again
+    under the row lock; `*` matches the lead as it is. With neither header nor `version`, a
+    PATCH is refused with 428 (lost updates are never silent); transitions may go without,
+    since the transition table checks the stage anyway.
     """
     raw = request.headers.get("If-Match")
     if raw is not None:
-        match = ETAG.fullmatch(raw)
-        if match is None:
-            raise ApiProblem(
-                400,
-                'If-Match must be the ETag you read, like "3".',
-                code="invalid",
-                errors=[{"pointer": "/If-Match", "message": "Not an ETag.", "code": "invalid"}],
-            )
-        version = int(match[1])
-        if body_version is not None and body_version != version:
+        if_match = parse_if_match(raw)
+        if if_match.any:
+            return body_version
+        if not if_match.matches(str(lead.version)):
+            raise precondition_failed(lead_etag(lead))
+        if body_version is not None and body_version != lead.version:
             raise ApiProblem(
                 400,
                 "If-Match and version disagree.",
@@ -93,7 +92,7 @@ def expected_version(request: Request, body_version: int | None, *, required: bo
                     }
                 ],
             )
-        return version
+        return lead.version
     if body_version is None and required:
         raise ApiProblem(
             428,
@@ -233,7 +232,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         lead = self.get_object()
         fields = validated(s.LeadUpdateSerializer, request.data)
-        version = expected_version(request, fields.pop("version", None), required=True)
+        version = expected_version(request, lead, fields.pop("version", None), required=True)
         lead = lead_update(
             lead=lead.pk, actor=request.user, fields=fields, expected_version=version
         )
@@ -266,7 +265,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         lead = self.get_object()
         params = validated(s.TransitionSerializer, request.data)
         name = params.pop("transition")
-        version = expected_version(request, params.pop("version", None), required=False)
+        version = expected_version(request, lead, params.pop("version", None), required=False)
         lead = lead_transition(
             lead=lead.pk,
             actor=request.user,
