@@ -18,7 +18,7 @@ _.qualified_definition
 _.created_after, _.created_before, _.sla_state, _.file
 _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
-_.retried, _.failed, _.clock_states
+_.retried, _.failed, _.clock_states, _.duplicate
 
 # Columns written by services and read back through the ORM by name, raw SQL or the admin.
 _.recipient, _.next_attempt_at, _.claimed_until, _.sent_at, _.completed_at, _.finished_at
@@ -29,6 +29,8 @@ _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
 # Class-level caches read back through cls.__dict__.
 _._fields_built
+# Named by dotted path in settings (REST_FRAMEWORK, SPECTACULAR_SETTINGS).
+_.ContractAutoSchema, _.contract_postprocess
 # Outbox handlers named by dotted path (settings.OUTBOX_HANDLERS).
 _.deliver_in_app, _.deliver_email, _.deliver_webhook
 

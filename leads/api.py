@@ -28,7 +28,7 @@ from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
 from crm.api.preconditions import IF_MATCH_PATTERN, parse_if_match, precondition_failed
-from crm.api.serializers import validated
+from crm.api.serializers import created, validated
 from crm.models import ApiScope
 from leads import api_serializers as s
 from leads.filters import DEFAULT_LEAD_ORDERING, LEAD_ORDERINGS, LeadFilterSet
@@ -156,6 +156,7 @@ DUPLICATE_EXAMPLE = OpenApiExample(
 )
 class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     serializer_class = s.LeadSerializer
+    etag_actions = ("retrieve", "create", "partial_update", "transitions")
     filter_backends = [StrictFilterBackend]
     filterset_class = LeadFilterSet
     pagination_class = StrictCursorPagination
@@ -310,7 +311,8 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         lead = self.get_object()
         data = validated(s.ActivityCreateSerializer, request.data)
         activity = activity_log(lead=lead.pk, actor=request.user, **data)
-        return Response(s.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+        # Activities are read in their lead's list; there is no page per activity.
+        return created(s.ActivitySerializer(activity).data, location=request.path)
 
     @extend_schema(
         summary="History of a lead (append-only)", responses=s.LeadEventSerializer(many=True)
@@ -339,7 +341,12 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         examples=[
             OpenApiExample(
                 "Two leads, one bad",
-                value={"items": [{"email": "a@acme.example"}, {"email": "not-an-email"}]},
+                value={
+                    "items": [
+                        {"email": "a@acme.example"},
+                        {"email": "b@acme.example", "campaign": 999},
+                    ]
+                },
                 request_only=True,
             ),
             OpenApiExample(
@@ -353,8 +360,8 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
                             "id": None,
                             "errors": [
                                 {
-                                    "pointer": "/items/1/email",
-                                    "message": "Enter a valid email address.",
+                                    "pointer": "/items/1/campaign",
+                                    "message": "No campaign with id 999.",
                                     "code": "invalid",
                                 }
                             ],
@@ -426,6 +433,10 @@ class CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     default_ordering = ("-id",)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Campaigns"),
+    retrieve=extend_schema(summary="A campaign"),
+)
 class CampaignViewSet(CatalogViewSet):
     serializer_class = s.CampaignSerializer
 
@@ -433,6 +444,7 @@ class CampaignViewSet(CatalogViewSet):
         return Campaign.objects.all()
 
     @extend_schema(
+        summary="Create a campaign (marketing and managers)",
         request=s.CampaignWriteSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: s.CampaignSerializer, **problem_responses(_422="Idempotency-Key reused.")},
@@ -442,9 +454,13 @@ class CampaignViewSet(CatalogViewSet):
         campaign = campaign_create(
             actor=request.user, **validated(s.CampaignWriteSerializer, request.data)
         )
-        return Response(self.get_serializer(campaign).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(campaign).data, location=f"{request.path}{campaign.pk}/")
 
-    @extend_schema(request=s.CampaignPatchSerializer, responses={200: s.CampaignSerializer})
+    @extend_schema(
+        summary="Edit a campaign (marketing and managers)",
+        request=s.CampaignPatchSerializer,
+        responses={200: s.CampaignSerializer},
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()
         fields = validated(s.CampaignPatchSerializer, request.data)
@@ -452,6 +468,10 @@ class CampaignViewSet(CatalogViewSet):
         return Response(self.get_serializer(campaign).data)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Personas (ideal customer profiles)"),
+    retrieve=extend_schema(summary="A persona"),
+)
 class PersonaViewSet(CatalogViewSet):
     serializer_class = s.PersonaSerializer
 
@@ -459,6 +479,7 @@ class PersonaViewSet(CatalogViewSet):
         return Persona.objects.all()
 
     @extend_schema(
+        summary="Create a persona (marketing and managers)",
         request=s.PersonaWriteSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: s.PersonaSerializer, **problem_responses(_422="Idempotency-Key reused.")},
@@ -468,9 +489,13 @@ class PersonaViewSet(CatalogViewSet):
         persona = persona_create(
             actor=request.user, **validated(s.PersonaWriteSerializer, request.data)
         )
-        return Response(self.get_serializer(persona).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(persona).data, location=f"{request.path}{persona.pk}/")
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Stage definitions, every version"),
+    retrieve=extend_schema(summary="A version of a stage's definition"),
+)
 class StageDefinitionViewSet(CatalogViewSet):
     """Every version of every stage's definition: the agreed answer to "what is a lead"."""
 
@@ -493,9 +518,15 @@ class StageDefinitionViewSet(CatalogViewSet):
         data = validated(s.StageDefinitionWriteSerializer, request.data)
         definition = definition_publish(actor=request.user, **data)
         definition = self.get_queryset().get(pk=definition.pk)
-        return Response(self.get_serializer(definition).data, status=status.HTTP_201_CREATED)
+        return created(
+            self.get_serializer(definition).data, location=f"{request.path}{definition.pk}/"
+        )
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Reasons for reject, lose and disqualify"),
+    retrieve=extend_schema(summary="A reason"),
+)
 class ReasonViewSet(CatalogViewSet):
     """Reasons for reject, lose and disqualify transitions."""
 

@@ -24,7 +24,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -37,7 +37,7 @@ from crm.api.errors import problem_responses
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
-from crm.api.serializers import validated
+from crm.api.serializers import created, validated
 from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
 from crm.rights import can_see_webhook_settings
@@ -115,7 +115,7 @@ class CalendarViewSet(
             weekly_hours=data["weekly_hours"],
             holidays=[day.isoformat() for day in data.get("holidays", [])],
         )
-        return Response(self.get_serializer(calendar).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(calendar).data, location=f"{request.path}{calendar.pk}/")
 
     @extend_schema(
         summary="Edit a business calendar (managers); running clocks keep their due time",
@@ -177,7 +177,7 @@ class PolicyViewSet(
         serializer.is_valid(raise_exception=True)
         policy = policy_create(actor=request.user, fields=serializer.service_fields())
         policy = self.get_queryset().get(pk=policy.pk)
-        return Response(self.get_serializer(policy).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(policy).data, location=f"{request.path}{policy.pk}/")
 
     @extend_schema(
         summary="Edit an SLA policy (managers); clocks already started keep their targets",
@@ -262,6 +262,7 @@ BREACH_CSV = OpenApiResponse(
 )
 class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.BreachSerializer
+    filtered_actions = ("export",)
     filter_backends = [StrictFilterBackend]
     filterset_class = BreachFilterSet
     orderings = {
@@ -468,7 +469,7 @@ class WebhookEndpointViewSet(
     def create(self, request: Request) -> Response:
         data = validated(s.WebhookEndpointWriteSerializer, request.data)
         endpoint = webhook_endpoint_create(actor=request.user, **data)
-        return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(endpoint).data, location=f"{request.path}{endpoint.pk}/")
 
 
 # ---------------------------------------------------------------- notifications
@@ -487,7 +488,7 @@ class SignedInUsersOnly(BasePermission):
     list=extend_schema(
         summary="Your notifications, newest first (signed-in users; keys get 403)",
         parameters=[
-            OpenApiParameter("unread", OpenApiTypes.STR, enum=["true", "false"]),
+            OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread ones."),
         ],
     ),
 )
