@@ -137,13 +137,16 @@ def _shared_enums(parameter: dict[str, Any], enums: dict[frozenset[str], str]) -
         target["$ref"] = f"#/components/schemas/{name}"
 
 
-def _typed_nullable_refs(schemas: dict[str, Any], result: dict[str, Any]) -> None:
-    """`nullable` beside `allOf: [$ref]` needs the type beside it (OpenAPI 3.0)."""
-    for node in _walk(result):
-        if node.get("nullable") and "allOf" in node and "type" not in node:
-            refs = [part.get("$ref", "") for part in node["allOf"]]
-            target = schemas.get(_component_name(refs[0]), {}) if refs else {}
-            node["type"] = target.get("type", "object")
+def _nullable_refs(schemas: dict[str, Any], result: dict[str, Any]) -> None:
+    """`nullable` beside `allOf: [$ref]` is lost on generated clients (and OpenAPI 3.0 wants a
+    type beside `nullable`): say "the component, or null" as a oneOf of the two."""
+    for node in list(_walk(result)):
+        parts = node.get("allOf", [])
+        if node.get("nullable") and len(parts) == 1 and "$ref" in parts[0] and "type" not in node:
+            target = schemas.get(_component_name(parts[0]["$ref"]), {})
+            null = {"type": target.get("type", "object"), "nullable": True, "enum": [None]}
+            del node["allOf"], node["nullable"]
+            node["oneOf"] = [parts[0], null]
 
 
 def _page_examples(result: dict[str, Any]) -> None:
@@ -172,6 +175,6 @@ def contract_postprocess(result: dict[str, Any], **_: Any) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query":
                     _shared_enums(parameter, enums)
-    _typed_nullable_refs(schemas, result)
+    _nullable_refs(schemas, result)
     _page_examples(result)
     return result

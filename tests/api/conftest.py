@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from crm.keys import IssuedKey, api_key_create
@@ -50,3 +52,14 @@ def as_user() -> Callable[[User], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """In-process WSGI calls share the test's connection; Django must not close it per
+    request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
