@@ -321,7 +321,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["crm.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "crm.api.errors.ProblemAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ContractAutoSchema",
     "EXCEPTION_HANDLER": "crm.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StrictCursorPagination",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -336,6 +336,13 @@ SPECTACULAR_SETTINGS = {
         "`{pointer, message, code}`."
     ),
     "VERSION": "1.0.0",
+    # No public licence text: the terms come with the deployment, whose docs page is linked.
+    "LICENSE": {"name": "Proprietary", "url": "http://127.0.0.1:8000/api/docs/"},
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "`make run` (embedded default)"}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.contract_postprocess",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -348,6 +355,8 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "leads.lifecycle.Stage.choices",
         "TeamEnum": "crm.models.Team.choices",
         "ClockStateEnum": "sla.models.ClockState.choices",
+        "TransitionEnum": "leads.lifecycle.Transition.choices",
+        "ProblemCodeEnum": "crm.api.errors.PROBLEM_CODES",
     },
 }
 # Throttle counters must be shared by every web process: Redis when there is one.

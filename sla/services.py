@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
+from crm.rights import can_acknowledge_breaches
 from leads.lifecycle import Stage
 from sla.business_time import ScheduleError
 from sla.clocks import record_clock_events
@@ -488,7 +489,8 @@ def breach_acknowledge(
 ) -> Breach:
     """A manager reviews a breach and writes down what happens next."""
     now = now or timezone.now()
-    _require_manager(actor, "acknowledge breaches")
+    if not can_acknowledge_breaches(actor):
+        raise DomainError("Only managers may acknowledge breaches.", code=ErrorCode.FORBIDDEN)
     breach = _get(Breach, breach, "breach", lock=True)
     note = (note or "").strip()
     if not note:

@@ -72,6 +72,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("*.selectors", DOMAIN),
     ("crm.errors", DOMAIN),
     ("crm.keys", DOMAIN),
+    ("crm.rights", DOMAIN),
     ("crm.notifications", DOMAIN),
     ("crm.outbox", DOMAIN),
     ("crm.set_insert", DOMAIN),
