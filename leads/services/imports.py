@@ -24,12 +24,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from celery import current_app
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
+from crm.csv_files import csv_text
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
@@ -300,34 +300,23 @@ def import_fail(*, job_id: int, message: str) -> None:
 
 # ---------------------------------------------------------------- the error report
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().]+$")
-
-
-def _safe_cell(value: Any) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (phone numbers stay)."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
-
 
 def import_error_report(job: ImportJob) -> str:
     """The rows that failed, with the reason, followed by their original columns."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "field", "error", *job.headers])
-    for error in job.errors:
-        original = error.get("values", {})
-        writer.writerow(
-            [
-                error["row"],
-                error.get("field", ""),
-                _safe_cell(error["message"]),
-                *(_safe_cell(original.get(h, "")) for h in job.headers),
-            ]
-        )
-    return out.getvalue()
+    return csv_text(
+        [
+            ["row", "field", "error", *job.headers],
+            *(
+                [
+                    error["row"],
+                    error.get("field", ""),
+                    error["message"],
+                    *(error.get("values", {}).get(h, "") for h in job.headers),
+                ]
+                for error in job.errors
+            ),
+        ]
+    )
 
 
 def import_requeue(*, job: ImportJob) -> None:
