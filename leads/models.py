@@ -416,7 +416,7 @@ class ImportJob(models.Model):
     processed_rows = models.PositiveIntegerField(default=0)
     imported_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    # [{"row": 12, "field": "email", "message": "...", "values": {...}}], in row order
+    # [{"row": 12, "field": "email", ...}], in file order; "row" is the line the record starts on
     errors = models.JSONField(default=list, blank=True)
     failure = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

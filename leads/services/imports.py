@@ -1,8 +1,11 @@
 """CSV import: upload, column mapping, and the chunked run the Celery task performs.
 
 Decisions (also in the README):
-- Every row goes through `lead_create` in its own savepoint: a bad row is reported with its
-  row number (the header is row 1) and never sinks the good ones.
+- Every row goes through `lead_create` in its own savepoint: a bad row is reported with the
+  line of the file it starts on, as an editor numbers lines (the header is line 1 when the
+  file starts with it), and never sinks the good ones. Blank rows are skipped silently.
+- The separator (comma, semicolon, tab or pipe) is the one that splits the header line; any
+  line ending is read (CRLF, LF, old Mac CR); a UTF-8 byte order mark is dropped.
 - HubSpot lifecycle stages `subscriber`, `lead`, `marketingqualifiedlead` and
   `salesqualifiedlead` all create an *engaged* lead: qualification is the hand-off, which needs
   the criteria of our own definition, so another tool's verdict is not taken on trust. Any
@@ -56,12 +59,27 @@ class ImportField:
     required: bool = False
 
 
-# What a column can be mapped to, with the header names we recognise for each.
+# What a column can be mapped to, with the header names we recognise for each (compared
+# by letters and digits only, so "E-mail Address", "email_address" and "Email address" match).
 IMPORT_FIELDS: tuple[ImportField, ...] = (
-    ImportField("email", "Email", ("email", "e-mail", "email address"), required=True),
+    ImportField(
+        "email",
+        "Email",
+        ("email", "e-mail", "email address", "e-mail address", "mail address"),
+        required=True,
+    ),
     ImportField("first_name", "First name", ("first name", "firstname", "given name")),
-    ImportField("last_name", "Last name", ("last name", "lastname", "surname")),
-    ImportField("company", "Company", ("company name", "company", "organisation")),
+    ImportField("last_name", "Last name", ("last name", "lastname", "surname", "family name")),
+    ImportField(
+        "full_name",
+        "Full name (split into first and last name)",
+        ("full name", "name", "contact name"),
+    ),
+    ImportField(
+        "company",
+        "Company",
+        ("company name", "company", "organisation", "organization", "organisation name"),
+    ),
     ImportField("phone", "Phone", ("phone number", "phone", "mobile")),
     ImportField("job_title", "Job title", ("job title", "title", "role")),
     ImportField("lifecycle_stage", "Lifecycle stage", ("lifecycle stage", "stage")),
@@ -70,32 +88,78 @@ IMPORT_FIELDS: tuple[ImportField, ...] = (
 )
 FIELD_NAMES = tuple(f.name for f in IMPORT_FIELDS)
 
+# The separators spreadsheet programs write: a comma, or a semicolon where the comma is the
+# decimal mark (much of Europe), a tab, or a pipe.
+DELIMITERS = (",", ";", "\t", "|")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
 logger = logging.getLogger(__name__)
 
 
-def _parse(content: str) -> tuple[list[str], list[list[str]]]:
-    reader = csv.reader(io.StringIO(content))
+@dataclass(frozen=True)
+class FileRow:
+    """A record of the file: the line it starts on (as an editor numbers it) and its cells."""
+
+    line: int
+    cells: list[str]
+
+
+def _delimiter(content: str) -> str:
+    """The separator that splits the header line most often (quoted text aside)."""
+    header_line = re.split(r"\r\n|\r|\n", content.lstrip("\r\n"), maxsplit=1)[0]
+    unquoted = _QUOTED.sub("", header_line)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _parse(content: str) -> tuple[list[str], list[FileRow]]:
+    """The header and the records, in any line ending (CRLF, LF, old Mac CR) and separator.
+
+    Rows with nothing in them (blank lines, a row of separators only) are skipped, not reported.
+    """
+    # newline="" hands the reader every line ending untouched, as the csv module expects.
+    # strict: a broken quote is named by its line rather than swallowing the rows after it.
+    reader = csv.reader(
+        io.StringIO(content, newline=""), delimiter=_delimiter(content), strict=True
+    )
+    headers: list[str] | None = None
+    rows: list[FileRow] = []
+    next_line = 1
     try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise DomainError("The file is empty.", field="file") from exc
+        for cells in reader:
+            line, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if headers is None:
+                headers = [h.strip() for h in cells]
+            else:
+                rows.append(FileRow(line, cells))
     except csv.Error as exc:
-        raise DomainError(f"The file is not valid CSV: {exc}.", field="file") from exc
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise DomainError(f"The file is not valid CSV: {exc}.", field="file") from exc
+        raise DomainError(
+            f"The file is not valid CSV at line {reader.line_num}: {exc} (a quoted value must "
+            "end with a quote followed by the separator).",
+            field="file",
+        ) from exc
+    if headers is None:
+        raise DomainError("The file is empty.", field="file")
     return headers, rows
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\W_]", "", name.casefold())
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
     """Pre-fill the mapping form from header names; the user confirms or changes it."""
-    lowered = {h.strip().lower(): h for h in headers}
+    by_key: dict[str, str] = {}
+    for header in headers:
+        by_key.setdefault(_header_key(header), header)
     mapping: dict[str, str] = {}
     for field in IMPORT_FIELDS:
         for guess in field.guesses:
-            if guess in lowered:
-                mapping[field.name] = lowered[guess]
+            if _header_key(guess) in by_key:
+                mapping[field.name] = by_key[_header_key(guess)]
                 break
     return mapping
 
@@ -140,6 +204,26 @@ def import_upload(
 @transaction.atomic
 def import_start(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> ImportJob:
     """Confirm the mapping and queue the import (the task is sent after commit)."""
+    job = _mapping_confirm(job=job, actor=actor, mapping=mapping)
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def import_file(*, actor: User, filename: str, raw: bytes, dry_run: bool = False) -> ImportJob:
+    """Import a whole file in this process with the mapping guessed from its header (the
+    operators' command). A dry run checks every row exactly as an import would, duplicates
+    within the file included, and then keeps nothing."""
+    with transaction.atomic():
+        job = import_upload(actor=actor, filename=filename, raw=raw)
+        job = _mapping_confirm(job=job, actor=actor, mapping=job.mapping)
+        if dry_run:
+            job = import_run(job_id=job.pk)
+            transaction.set_rollback(True)
+            return job
+    return import_run(job_id=job.pk)
+
+
+def _mapping_confirm(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     permissions.require(
         job.created_by_id == actor.id or actor.is_manager,
@@ -159,7 +243,6 @@ def import_start(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> Imp
     job.mapping = cleaned
     job.status = ImportJob.Status.QUEUED
     job.save(update_fields=["mapping", "status"])
-    transaction.on_commit(lambda: _enqueue(job.pk))
     return job
 
 
@@ -184,7 +267,18 @@ class RowError(Exception):
         self.field = field
 
 
+def _split_full_name(values: dict[str, str]) -> dict[str, str]:
+    """A "Full name" column fills first and last name when the file has neither: the last
+    word is the last name, the words before it the first name."""
+    words = values.get("full_name", "").split()
+    if not words or values.get("first_name") or values.get("last_name"):
+        return values
+    first, last = (" ".join(words[:-1]), words[-1]) if len(words) > 1 else (words[0], "")
+    return {**values, "first_name": first, "last_name": last}
+
+
 def _check_row(values: dict[str, str], campaigns: dict[str, int]) -> LeadInput:
+    values = _split_full_name(values)
     for name in ("first_name", "last_name"):
         if re.search(r"[<>]", values.get(name, "")):
             raise RowError(f"{name} contains markup characters (< or >).", name)
@@ -253,8 +347,8 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                 job.finished_at = timezone.now()
                 job.save(update_fields=["status", "finished_at"])
                 return job
-            for offset, cells in enumerate(chunk):
-                row_number = start + offset + 2  # the header is row 1
+            for row in chunk:
+                cells = row.cells
                 values = {
                     name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()
                 }
@@ -265,7 +359,7 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                     job.error_count += 1
                     job.errors.append(
                         {
-                            "row": row_number,
+                            "row": row.line,
                             "field": error.field,
                             "message": error.message,
                             "values": dict(zip(headers, cells, strict=False)),
@@ -302,10 +396,10 @@ def import_fail(*, job_id: int, message: str) -> None:
 
 
 def import_error_report(job: ImportJob) -> str:
-    """The rows that failed, with the reason, followed by their original columns."""
+    """The rows that failed: the line each starts on, the reason, then its original columns."""
     return csv_text(
         [
-            ["row", "field", "error", *job.headers],
+            ["line", "field", "error", *job.headers],
             *(
                 [
                     error["row"],

@@ -66,7 +66,7 @@ def test_it_writes_an_error_report_that_spreadsheets_cannot_execute(marketer):
     )
     job = _run(import_upload(actor=marketer, filename="x.csv", raw=raw), marketer)
     rows = list(csv.reader(io.StringIO(import_error_report(job).removeprefix("\ufeff"))))
-    assert rows[0] == ["row", "field", "error", "Email", "First Name", "Phone Number"]
+    assert rows[0] == ["line", "field", "error", "Email", "First Name", "Phone Number"]
     assert rows[1][0] == "3" and rows[1][1] == "email"
     assert rows[1][4] == '\'=HYPERLINK("x")'
     assert rows[1][5] == "+44 20 7000 0001"
@@ -156,4 +156,4 @@ def test_it_downloads_the_error_report_as_utf8_with_a_byte_order_mark(client, ma
     client.force_login(marketer)
     response = client.get(reverse("leads:import_errors", args=[job.pk]))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response.content.startswith(b"\xef\xbb\xbfrow,field,error,Email")
+    assert response.content.startswith(b"\xef\xbb\xbfline,field,error,Email")
