@@ -26,10 +26,12 @@ import io
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.csv_files import csv_text
@@ -42,6 +44,7 @@ from leads.services.leads import LeadInput, lead_create
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 CHUNK_SIZE = 25
+RESUME_BATCH = 100  # stalled imports sent again per scheduler tick
 IMPORT_SOURCE = "csv_import"
 IMPORT_TASK = "leads.tasks.import_csv"  # the task that runs `import_run` (leads/tasks.py)
 
@@ -242,7 +245,8 @@ def _mapping_confirm(*, job: ImportJob, actor: User, mapping: dict[str, str]) ->
         raise DomainError("Choose the column that holds the email address.", field="email")
     job.mapping = cleaned
     job.status = ImportJob.Status.QUEUED
-    job.save(update_fields=["mapping", "status"])
+    job.progressed_at = timezone.now()
+    job.save(update_fields=["mapping", "status", "progressed_at"])
     return job
 
 
@@ -366,7 +370,16 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                         }
                     )
             job.processed_rows = start + len(chunk)
-            job.save(update_fields=["processed_rows", "imported_count", "error_count", "errors"])
+            job.progressed_at = timezone.now()
+            job.save(
+                update_fields=[
+                    "processed_rows",
+                    "imported_count",
+                    "error_count",
+                    "errors",
+                    "progressed_at",
+                ]
+            )
 
 
 def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) -> RowError | None:
@@ -416,3 +429,25 @@ def import_error_report(job: ImportJob) -> str:
 def import_requeue(*, job: ImportJob) -> None:
     """Send the task again for a job still queued or running; a second run is harmless."""
     _enqueue(job.pk)
+
+
+def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
+    """Send again every import that stayed queued (the broker was down when it was started)
+    or stopped moving mid-way (its worker died), after settings.IMPORT_STALLED_SECONDS
+    without progress; the run resumes from the last saved row (import_run).
+
+    Each job is claimed by a conditional update of `progressed_at`, so two schedulers at once
+    send it once, and it is sent again only after another quiet spell.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
+    unfinished = ImportJob.objects.filter(
+        status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    )
+    stalled = unfinished.filter(Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True))
+    resumed = []
+    for job_id, seen in stalled.order_by("pk").values_list("pk", "progressed_at")[:RESUME_BATCH]:
+        if unfinished.filter(pk=job_id, progressed_at=seen).update(progressed_at=now):
+            resumed.append(job_id)
+            _enqueue(job_id)
+    return resumed
