@@ -30,6 +30,7 @@ _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
 _.search_text
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
+_.progressed_at
 # Choice values stored in rows.
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
 # Query expression hooks Django calls by name (a Func's SQL function and per-vendor SQL).

@@ -282,6 +282,11 @@ OUTBOX_HANDLERS = {
 # receiver inside the deployment's own network (sla/webhook_targets.py).
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
+# CSV imports: beat looks for imports that stayed queued or stopped moving every
+# IMPORT_RESUME_SECONDS, and sends again those quiet for IMPORT_STALLED_SECONDS (a chunk
+# takes well under a second, so two minutes of silence means no worker has it).
+IMPORT_RESUME_SECONDS = env_int("IMPORT_RESUME_SECONDS", 60)
+IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 120)
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

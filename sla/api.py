@@ -38,6 +38,7 @@ from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import created, validated
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
 from crm.rights import can_see_webhook_settings
@@ -304,7 +305,7 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         breaches = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(breaches_csv(breaches), content_type="text/csv")
+        response = StreamingHttpResponse(breaches_csv(breaches), content_type=CSV_CONTENT_TYPE)
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'
         return response

@@ -70,6 +70,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("*.services.*", DOMAIN),
     ("*_services", DOMAIN),
     ("*.selectors", DOMAIN),
+    ("crm.csv_files", DOMAIN),
     ("crm.errors", DOMAIN),
     ("crm.keys", DOMAIN),
     ("crm.rights", DOMAIN),
