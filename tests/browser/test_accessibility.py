@@ -166,6 +166,8 @@ def test_no_page_logs_a_console_error(page, live_server, signed_in, world, conso
         # A page that answers 403 on purpose reports its own status; nothing else may show.
         refused = f"status of {visit.status} (Forbidden) ({live_server.url}{visit.path})"
         errors = [error for error in console_errors if not error.endswith(refused)]
+        if "{#" in (text := page.locator("body").inner_text()) or "{%" in text:
+            errors.append("template syntax shown as text")
         if errors:
             found[visit.name] = errors
         console_errors.clear()
