@@ -55,6 +55,15 @@ def _assert_ring(focused: dict) -> None:
         assert _contrast(_rgb(focused["colour"]), background) >= 3, f"faint focus ring on {where}"
 
 
+def _assert_focus_kept(page) -> None:
+    """After an htmx swap settles, focus is on a control or landmark again, ringed."""
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement !== document.body",
+        timeout=3000,
+    )
+    _assert_ring(page.evaluate(FOCUSED))
+
+
 def _tab_to(page, tag: str, name: str) -> int:
     """Press Tab until the control is focused, checking the ring at every stop; count presses."""
     for presses in range(1, FEW_TABS + 1):
@@ -67,7 +76,7 @@ def _tab_to(page, tag: str, name: str) -> int:
 
 
 def test_accept_log_a_call_and_reach_edit_details_by_keyboard(
-    page, live_server, sign_in, sales_rep, qualified_lead
+    page, live_server, sign_in, screenshot, sales_rep, qualified_lead
 ):
     sign_in(sales_rep)
     page.goto(f"{live_server.url}/leads/{qualified_lead.pk}/")
@@ -78,7 +87,8 @@ def test_accept_log_a_call_and_reach_edit_details_by_keyboard(
     _tab_to(page, "button", "Accept lead")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Lead accepted.")
-    _assert_ring(page.evaluate(FOCUSED))
+    _assert_focus_kept(page)
+    screenshot("keyboard-accepted")
 
     _tab_to(page, "select", "")  # the activity's kind, first field of "Log activity"
     expect(page.get_by_label("Kind")).to_be_focused()
@@ -90,9 +100,11 @@ def test_accept_log_a_call_and_reach_edit_details_by_keyboard(
     _tab_to(page, "button", "Log")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Call logged.")
-    _assert_ring(page.evaluate(FOCUSED))
+    _assert_focus_kept(page)
+    expect(page.get_by_role("button", name="Log", exact=True)).to_be_focused()
 
     _tab_to(page, "summary", "Edit details")
+    screenshot("keyboard-edit-details")
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.get_by_label("First name")).to_be_focused()
