@@ -74,6 +74,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.set_insert", DOMAIN),
     ("leads.lifecycle", DOMAIN),
     ("leads.permissions", DOMAIN),
+    ("leads.search", DOMAIN),
     ("sla.business_time", DOMAIN),
     ("sla.clocks", DOMAIN),
     ("sla.commitments", DOMAIN),
