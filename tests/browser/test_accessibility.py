@@ -38,6 +38,7 @@ class Visit:
     status: int = 200
     fill: tuple[tuple[str, str], ...] | None = None  # sent as typed, to see the error state
     exclude: tuple[str, ...] = ()
+    search: str | None = None  # typed into the header's box, suggestions left open
 
 
 @pytest.fixture
@@ -102,6 +103,7 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("leads waiting", "/leads/?view=waiting"),
         *(Visit(f"lead {kind}", f"/leads/{ids[kind]}/") for kind in ("engaged", "waiting", "late")),
         Visit("lead opportunity", f"/leads/{ids['opportunity']}/"),
+        Visit("lead search suggestions", "/campaigns/", search="Pat"),
         Visit("campaigns", "/campaigns/"),
         Visit("definitions", "/definitions/"),
         Visit("policies", "/sla/policies/"),
@@ -133,6 +135,9 @@ def _open(page, live_server, visit: Visit) -> None:
             page.get_by_label(label, exact=True).fill(value)
         page.locator("main form[method=post] button[type=submit]").last.click()
         page.wait_for_load_state()
+    if visit.search is not None:
+        page.get_by_label("Find a lead").fill(visit.search)
+        page.locator("#jump-results .jump-note").wait_for()
     page.wait_for_load_state("networkidle")
 
 
