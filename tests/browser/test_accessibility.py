@@ -117,11 +117,11 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("import mapping", f"/leads/import/{ids['mapping']}/mapping/"),
         Visit("import done", f"/leads/import/{ids['done']}/"),
     ]
-    if role == "manager":
-        return [*common, *importing, Visit("breaches", "/sla/breaches/")]
-    if role == "marketer":
-        return [*common, *importing, Visit("breaches", "/sla/breaches/", status=403)]
-    return [*common, Visit("import", "/leads/import/", status=403)]
+    # Everyone signed in reads the breach report (a sales rep's starts filtered to them).
+    breaches = Visit("breaches", "/sla/breaches/")
+    if role in ("manager", "marketer"):
+        return [*common, *importing, breaches]
+    return [*common, breaches, Visit("import", "/leads/import/", status=403)]
 
 
 ROLES = ["manager", "marketer", "sales_rep", "anonymous"]
