@@ -34,6 +34,7 @@ from leads.models import (
 )
 from leads.pagination import lead_page
 from leads.periods import Period
+from leads.search import MIN_SUGGESTION_TERM, clean_term
 from leads.selectors import lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
@@ -171,15 +172,19 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def lead_jump(request: HttpRequest) -> HttpResponse:
     """Suggestions for the header's jump-to-lead box: the same search as the list's `q`,
-    ranked, read by everyone signed in like the list. A term the list would refuse is a 400
-    whose message the box shows in place of suggestions."""
+    ranked, read by everyone signed in like the list, from the third character typed. A term
+    the list would refuse is a 400 whose message the box shows in place of suggestions."""
     raw = request.GET.get("q", "")
     try:
         term = LeadFilterSet.base_filters["q"].field.clean(raw)
     except ValidationError as error:
         context = {"error": " ".join(error.messages), "term": ""}
         return render(request, "leads/_jump_results.html", context, status=400)
-    context = {"term": term.strip(), "leads": lead_suggestions(term=term)}
+    term = clean_term(term)
+    if len(term) < MIN_SUGGESTION_TERM:
+        context = {"term": term, "too_short": bool(term), "min_length": MIN_SUGGESTION_TERM}
+        return render(request, "leads/_jump_results.html", context)
+    context = {"term": term, "leads": lead_suggestions(term=term)}
     return render(request, "leads/_jump_results.html", context)
 
 

@@ -22,7 +22,7 @@ def test_it_searches_names_companies_emails_literally(integration) -> None:
 
     assert ids(integration, "jo bloggs") == [jo.pk]
     assert ids(integration, "50%") == [jo.pk]
-    assert ids(integration, jo.email[:6].upper()) == [jo.pk]
+    assert ids(integration, jo.email.split("@")[0].upper() + "@") == [jo.pk]
     assert set(ids(integration, "JO")) == {jo.pk, near.pk}
 
 
