@@ -281,7 +281,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         key="won",
-        label="Won",
+        label="Deals won",
         definition="Deals won in the period.",
         numerator="leads in stage won, closed in the period",
         denominator="",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
+from html import unescape
 from html.parser import HTMLParser
 
 
@@ -58,3 +60,11 @@ def page_figures(html: str) -> dict[str, set[str]]:
 def csv_figures(text: str) -> dict[str, dict[str, str]]:
     """{metric key: its CSV row} for the rows that are not per reason."""
     return {row["key"]: row for row in csv.DictReader(io.StringIO(text)) if not row["reason"]}
+
+
+LABEL = re.compile(r'<a class="metric-label" href="[^"#]*#metric-([a-z0-9_]+)"[^>]*>([^<]*)</a>')
+
+
+def page_labels(html: str) -> set[tuple[str, str]]:
+    """(label text, metric key) of every metric label a page shows."""
+    return {(unescape(text).strip(), key) for key, text in LABEL.findall(html)}
