@@ -34,7 +34,7 @@ from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, LeadEvent, ReasonKind
 from leads.periods import Period
 from sla.metrics.catalogue import BY_KEY, METRICS, Metric
-from sla.models import Breach, ClockState, SlaClock, SlaGoal, shown_state_q
+from sla.models import Breach, ClockState, SlaClock, SlaClockQuerySet, SlaGoal, shown_state_q
 
 Values = dict[str, Any]
 
@@ -64,7 +64,7 @@ class MetricFilter:
             leads = leads.filter(persona_id=self.persona_id)
         return leads
 
-    def clocks(self) -> QuerySet[SlaClock]:
+    def clocks(self) -> SlaClockQuerySet:
         clocks = SlaClock.objects.order_by()
         if self.team:
             clocks = clocks.filter(team=self.team)
@@ -297,6 +297,18 @@ def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
     return values
 
 
+def attention_figures(f: MetricFilter, now: datetime) -> Values:
+    """Open clocks of the filter at risk now and past due now, whatever the period."""
+    return (
+        f.clocks()
+        .needs_attention(now)
+        .aggregate(
+            clocks_past_due=Count("id", filter=shown_state_q(ClockState.BREACHED, now)),
+            clocks_at_risk=Count("id", filter=shown_state_q(ClockState.AT_RISK, now)),
+        )
+    )
+
+
 def breach_figures(f: MetricFilter) -> Values:
     """Breach records in the period (missed promises recorded, missed commitments)."""
     breaches = Breach.objects.order_by().filter(f.during("breached_at"))
@@ -396,6 +408,7 @@ def metrics_summary(f: MetricFilter, now: datetime) -> tuple[Values, list[tuple[
     handoffs, reasons = handoff_figures(f)
     values.update(handoffs)
     values.update(clock_figures(f, now))
+    values.update(attention_figures(f, now))
     values.update(breach_figures(f))
     values.update(campaign_figures(f, list(Campaign.objects.order_by("name")))[1])
     return {metric.key: values[metric.key] for metric in METRICS if metric.key in values}, reasons
