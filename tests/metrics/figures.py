@@ -59,7 +59,8 @@ def page_figures(html: str) -> dict[str, set[str]]:
 
 def csv_figures(text: str) -> dict[str, dict[str, str]]:
     """{metric key: its CSV row} for the rows that are not per reason."""
-    return {row["key"]: row for row in csv.DictReader(io.StringIO(text)) if not row["reason"]}
+    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))  # the byte order mark
+    return {row["key"]: row for row in rows if not row["reason"]}
 
 
 LABEL = re.compile(r'<a class="metric-label" href="[^"#]*#metric-([a-z0-9_]+)"[^>]*>([^<]*)</a>')
