@@ -280,6 +280,16 @@ class Lead(models.Model):
             models.Index(fields=["campaign", "stage"], name="lead_campaign_stage_idx"),
             # The lead list's default order and keyset pagination (created_at, id), any filter.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
+            # sla.metrics.compute.lead_flow_figures: the period's opportunities and closed deals
+            # beside its new leads, each arm of the OR read from an index.
+            models.Index(
+                fields=["first_opportunity_at"],
+                condition=Q(first_opportunity_at__isnull=False),
+                name="lead_first_opportunity_idx",
+            ),
+            models.Index(
+                fields=["closed_at"], condition=Q(closed_at__isnull=False), name="lead_closed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -352,10 +352,18 @@ class MetricDefinitionSerializer(serializers.Serializer):
     period_rule = serializers.CharField()
 
 
+@extend_schema_field({"type": "number", "nullable": True})
+class MetricNumberField(serializers.Field):
+    """A metric's value as it is: an integer count stays an integer."""
+
+    def to_representation(self, value: int | float) -> int | float:
+        return value
+
+
 class MetricValueSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
-    value = serializers.FloatField(
+    value = MetricNumberField(
         allow_null=True,
         help_text="Counts and percentages as numbers; durations in seconds; amounts in "
         "`currency`; null when there is nothing to count yet.",
