@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -40,6 +41,7 @@ from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import validated
 from crm.models import ApiScope, Notification, Role
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.replica import reads_from_replica
 from leads.periods import Period
 from leads.selectors import DashboardFilters
 from sla import api_serializers as s
@@ -300,6 +302,7 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
         pagination_class=None,
         renderer_classes=[JSONRenderer, CsvRenderer],
     )
+    @method_decorator(reads_from_replica)
     def export(self, request: Request) -> StreamingHttpResponse:
         breaches = self.filter_queryset(self.get_queryset())
         response = StreamingHttpResponse(breaches_csv(breaches), content_type="text/csv")

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.replica import reads_from_replica
 from leads.periods import Period
 from sla import selectors, services
 from sla.commitments import commitments_progress
@@ -116,6 +117,7 @@ def _kept_query(request: HttpRequest) -> str:
 
 @login_required
 @require_GET
+@reads_from_replica
 def breach_report(request: HttpRequest) -> HttpResponse:
     """Compliance by team, rep, policy and week, with the breaches behind it."""
     _require_manager(request.user)
@@ -166,6 +168,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reads_from_replica
 def breach_export(request: HttpRequest) -> StreamingHttpResponse:
     _require_manager(request.user)
     breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])
