@@ -57,15 +57,15 @@ def reads_from_replica(view: V) -> V:
 class ReplicaRouter:
     """Named in settings.DATABASE_ROUTERS."""
 
-    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+    def db_for_read(self, _model: Any, **_hints: Any) -> str | None:
         if not (_reading_replica.get() and settings.READ_FROM_REPLICA):
             return None
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return None  # reading inside a write transaction: read your writes
         return REPLICA
 
-    def db_for_write(self, model: Any, **hints: Any) -> str:
+    def db_for_write(self, _model: Any, **_hints: Any) -> str:
         return DEFAULT_DB_ALIAS
 
-    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
+    def allow_relation(self, *_objects: Any, **_hints: Any) -> bool:
         return True  # the replica holds the same rows as the primary
