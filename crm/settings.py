@@ -239,6 +239,9 @@ if REDIS_URL:
         # broker_connection_max_retries and is not affected.
         "max_retries": env_int("CELERY_PUBLISH_CONNECT_RETRIES", 0),
     }
+    if os.environ.get("CELERY_BROKER_MASTER_NAME"):
+        # A `sentinel://...` broker URL: the name of the master Redis Sentinel watches.
+        CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = os.environ["CELERY_BROKER_MASTER_NAME"]
 else:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
