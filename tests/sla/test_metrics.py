@@ -89,3 +89,17 @@ def test_requests_are_timed_per_view(client, scrape_token, db):
     }
     assert sum(counts.values()) >= 2
     assert {dict(labels)["status"] for labels in counts} == {"200"}
+
+
+@pytest.mark.redis
+def test_a_failing_task_is_counted(client, scrape_token):
+    from celery.signals import task_failure
+
+    from crm.celery import app as celery_app
+
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks["sla.tasks.sweep"]
+    key = ("handoff_celery_task_failures_total", (("task", "sla.tasks.sweep"),))
+    before = samples(client).get(key, 0)
+    task_failure.send(sender=task, task_id="t-1", exception=RuntimeError("boom"))
+    assert samples(client)[key] == before + 1
