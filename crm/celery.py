@@ -45,6 +45,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
             "args": ("webhooks",),
         },
+        "leads-resume-queued-or-stalled-imports": {
+            "task": "leads.tasks.resume_imports",
+            "schedule": float(settings.IMPORT_RESUME_SECONDS),
+        },
         "sla-evaluate-closed-commitment-periods": {
             "task": "sla.tasks.evaluate_commitments",
             "schedule": float(settings.SLA_COMMITMENT_SECONDS),

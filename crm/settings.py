@@ -272,8 +272,6 @@ SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
 # /metrics answers a bearer METRICS_TOKEN or a client in METRICS_ALLOWED_IPS, nobody else.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
-# An import queued or running this long without finishing counts as stalled in /metrics.
-IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
 # /readyz fails when the oldest open clock past due has waited longer than this for the sweep.
 READYZ_MAX_SWEEP_LAG_SECONDS = env_int("READYZ_MAX_SWEEP_LAG_SECONDS", 300)
 
@@ -296,6 +294,11 @@ OUTBOX_HANDLERS = {
 # receiver inside the deployment's own network (sla/webhook_targets.py).
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
+# CSV imports: beat looks for imports that stayed queued or stopped moving every
+# IMPORT_RESUME_SECONDS, and sends again those quiet for IMPORT_STALLED_SECONDS (a chunk
+# takes well under a second, so two minutes of silence means no worker has it).
+IMPORT_RESUME_SECONDS = env_int("IMPORT_RESUME_SECONDS", 60)
+IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 120)
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -335,7 +338,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["crm.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "crm.api.errors.ProblemAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ContractAutoSchema",
     "EXCEPTION_HANDLER": "crm.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StrictCursorPagination",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -350,6 +353,13 @@ SPECTACULAR_SETTINGS = {
         "`{pointer, message, code}`."
     ),
     "VERSION": "1.0.0",
+    # No public licence text: the terms come with the deployment, whose docs page is linked.
+    "LICENSE": {"name": "Proprietary", "url": "http://127.0.0.1:8000/api/docs/"},
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "`make run` (embedded default)"}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.contract_postprocess",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -362,6 +372,8 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "leads.lifecycle.Stage.choices",
         "TeamEnum": "crm.models.Team.choices",
         "ClockStateEnum": "sla.models.ClockState.choices",
+        "TransitionEnum": "leads.lifecycle.Transition.choices",
+        "ProblemCodeEnum": "crm.api.errors.PROBLEM_CODES",
     },
 }
 # Throttle counters must be shared by every web process: Redis when there is one.

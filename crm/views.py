@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.dashboard import dashboard_read, metric_filter
 from crm.health import liveness, readiness
 from crm.middleware import RETRY_AFTER_SECONDS
@@ -100,7 +101,7 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     values, reasons = metrics_summary(metric_filter(_dashboard_filters(request), now), now)
     response = HttpResponse(
-        summary_csv(summary_rows(values, reasons)), content_type="text/csv; charset=utf-8"
+        summary_csv(summary_rows(values, reasons)), content_type=CSV_CONTENT_TYPE
     )
     stamp = now.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'

@@ -34,6 +34,15 @@ HOURS_PATTERN = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]$"
 
 
 class CalendarSerializer(serializers.ModelSerializer):
+    weekly_hours = serializers.DictField(
+        child=serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+        ),
+        read_only=True,
+        help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
+    )
+    holidays = serializers.ListField(child=serializers.DateField(), read_only=True)
+
     class Meta:
         model = BusinessCalendar
         fields = [
@@ -371,6 +380,9 @@ class MetricSummarySerializer(serializers.Serializer):
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     has_secret = serializers.SerializerMethodField()
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES), read_only=True
+    )
 
     class Meta:
         model = WebhookEndpoint

@@ -10,15 +10,16 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
+from crm.rights import can_acknowledge_breaches
 from leads.lifecycle import Stage
-from sla.business_time import ScheduleError
+from sla.business_time import ScheduleError, is_place_zone
 from sla.clocks import record_clock_events
 from sla.models import (
     WEEKDAYS,
@@ -133,7 +134,7 @@ def clean_holidays(raw: Any) -> list[str]:
 
 
 def _validate_calendar(calendar: BusinessCalendar) -> None:
-    if calendar.timezone not in available_timezones():
+    if not is_place_zone(calendar.timezone):
         raise DomainError(
             f"Unknown time zone {calendar.timezone!r}: use an IANA name such as Europe/London.",
             field="timezone",
@@ -400,7 +401,7 @@ def commitment_create(
         raise DomainError(
             "target_qualified must be a whole number above zero.", field="target_qualified"
         )
-    if timezone_name not in available_timezones():
+    if not is_place_zone(timezone_name):
         raise DomainError(f"Unknown time zone {timezone_name!r}.", field="timezone")
     rate = None
     if min_acceptance_rate not in (None, ""):
@@ -488,7 +489,8 @@ def breach_acknowledge(
 ) -> Breach:
     """A manager reviews a breach and writes down what happens next."""
     now = now or timezone.now()
-    _require_manager(actor, "acknowledge breaches")
+    if not can_acknowledge_breaches(actor):
+        raise DomainError("Only managers may acknowledge breaches.", code=ErrorCode.FORBIDDEN)
     breach = _get(Breach, breach, "breach", lock=True)
     note = (note or "").strip()
     if not note:

@@ -25,6 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from crm.circuit import Breaker
 from crm.keys import api_key_lookup, api_key_touch
 from crm.models import ApiKey, User
+from crm.rights import key_scope_allowed
 
 logger = logging.getLogger("handoff.api")
 
@@ -87,10 +88,13 @@ class HasScope(BasePermission):
         if api_key is None:
             return True
         scope = required_scope(request, view)
-        if scope is not None and api_key.has_scope(scope):
-            return True
-        self.message = f"This API key lacks the {scope!s} scope."
-        return False
+        if scope is None or not api_key.has_scope(scope):
+            self.message = f"This API key lacks the {scope!s} scope."
+            return False
+        if not key_scope_allowed(user, scope):
+            self.message = f"This API key's user ({user.get_role_display()}) cannot use {scope}."
+            return False
+        return True
 
 
 def required_scope(request: Request, view: Any) -> str | None:
