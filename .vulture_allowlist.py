@@ -49,6 +49,7 @@ _.reason_create, _.signature_is_valid
 # Read by the libraries that call them: prometheus-client (a collector's collect), Celery
 # signals (a connected receiver), urllib3 pools and requests sessions (their attributes).
 _.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
-# Named by settings.LOGGING as a formatter factory.
-_.json_formatter
+# Named by settings.LOGGING as a formatter factory, and by DATABASE_ROUTERS with the hooks
+# Django calls on a router.
+_.json_formatter, _.ReplicaRouter, _.db_for_read, _.db_for_write, _.allow_relation
 _.ConnectionCls, _.pool_classes_by_scheme, _.trust_env

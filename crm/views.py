@@ -12,6 +12,7 @@ from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Team
 from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crm.monitoring import scrape, scrape_allowed
+from crm.replica import reads_from_replica
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
 from sla.metrics.catalogue import REJECTED_BY_REASON
@@ -58,6 +59,7 @@ def _dashboard_filters(request: HttpRequest) -> DashboardFilters:
 
 
 @login_required
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The same page for everyone: both teams read one pipeline and one set of numbers."""
     now = timezone.now()
@@ -93,6 +95,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def dashboard_export(request: HttpRequest) -> HttpResponse:
     """The dashboard's period and filters, every metric as CSV (the API summary's rows)."""
     now = timezone.now()

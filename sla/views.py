@@ -24,6 +24,7 @@ from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.replica import reads_from_replica
 from leads.periods import Period
 from sla import selectors, services
 from sla.commitments import commitments_progress
@@ -129,6 +130,7 @@ def _kept_query(request: HttpRequest) -> str:
 
 @login_required
 @require_GET
+@reads_from_replica
 def breach_report(request: HttpRequest) -> HttpResponse:
     """Compliance by team, rep, policy and week, with the breaches behind it."""
     _require(rights.can_read_breaches(request.user), READ_REFUSAL)
@@ -179,6 +181,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reads_from_replica
 def breach_export(request: HttpRequest) -> StreamingHttpResponse:
     _require(rights.can_read_breaches(request.user), READ_REFUSAL)
     breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])

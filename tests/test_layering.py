@@ -78,6 +78,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.outbox", DOMAIN),
     ("crm.set_insert", DOMAIN),
     ("crm.circuit", DOMAIN),
+    ("crm.replica", DOMAIN),
     ("leads.lifecycle", DOMAIN),
     ("leads.periods", DOMAIN),
     ("leads.permissions", DOMAIN),

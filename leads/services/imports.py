@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from crm.csv_files import csv_text
@@ -431,6 +431,17 @@ def import_requeue(*, job: ImportJob) -> None:
     _enqueue(job.pk)
 
 
+def unfinished_imports() -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
+
+
+def stalled_q(now: datetime) -> Q:
+    """Quiet for IMPORT_STALLED_SECONDS (or never moved): among unfinished imports, those
+    whose worker died or whose task never reached one."""
+    cutoff = now - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
+    return Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True)
+
+
 def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
     """Send again every import that stayed queued (the broker was down when it was started)
     or stopped moving mid-way (its worker died), after settings.IMPORT_STALLED_SECONDS
@@ -440,11 +451,8 @@ def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
     send it once, and it is sent again only after another quiet spell.
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
-    unfinished = ImportJob.objects.filter(
-        status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    )
-    stalled = unfinished.filter(Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True))
+    unfinished = unfinished_imports()
+    stalled = unfinished.filter(stalled_q(now))
     resumed = []
     for job_id, seen in stalled.order_by("pk").values_list("pk", "progressed_at")[:RESUME_BATCH]:
         if unfinished.filter(pk=job_id, progressed_at=seen).update(progressed_at=now):
