@@ -30,6 +30,7 @@ _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
 _.search_text
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
+_.progressed_at
 # Choice values stored in rows.
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
 # Query expression hooks Django calls by name (a Func's SQL function and per-vendor SQL).
@@ -44,3 +45,10 @@ _.deliver_in_app, _.deliver_email, _.deliver_webhook
 # Not yet reviewed: no reader outside tests. Each goes with its code, or moves to a group
 # above with the reader that keeps it.
 _.reason_create, _.signature_is_valid
+
+# Read by the libraries that call them: prometheus-client (a collector's collect), Celery
+# signals (a connected receiver), urllib3 pools and requests sessions (their attributes).
+_.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
+# Named by settings.LOGGING as a formatter factory.
+_.json_formatter
+_.ConnectionCls, _.pool_classes_by_scheme, _.trust_env

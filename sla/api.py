@@ -38,6 +38,7 @@ from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import created, validated
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
 from crm.rights import can_see_webhook_settings
@@ -96,7 +97,9 @@ class CalendarViewSet(
                     "name": "London office",
                     "timezone": "Europe/London",
                     "weekly_hours": {str(d): [["09:00", "17:30"]] for d in range(5)},
-                    "holidays": ["2026-12-25"],
+                    "holidays": ["2026-12-24"],
+                    "holiday_country": "GB",
+                    "holiday_subdivision": "ENG",
                 },
                 request_only=True,
             )
@@ -119,6 +122,8 @@ class CalendarViewSet(
             timezone_name=data["timezone"],
             weekly_hours=data["weekly_hours"],
             holidays=[day.isoformat() for day in data.get("holidays", [])],
+            holiday_country=data.get("holiday_country", ""),
+            holiday_subdivision=data.get("holiday_subdivision", ""),
         )
         return created(self.get_serializer(calendar).data, location=f"{request.path}{calendar.pk}/")
 
@@ -300,7 +305,7 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         breaches = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(breaches_csv(breaches), content_type="text/csv")
+        response = StreamingHttpResponse(breaches_csv(breaches), content_type=CSV_CONTENT_TYPE)
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'
         return response

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import rights
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
 from crm.notifications import notifications_for_user, notifications_mark_read
@@ -182,7 +183,7 @@ def breach_export(request: HttpRequest) -> StreamingHttpResponse:
     _require(rights.can_read_breaches(request.user), READ_REFUSAL)
     breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])
     response = StreamingHttpResponse(
-        selectors.breaches_csv(breaches), content_type="text/csv; charset=utf-8"
+        selectors.breaches_csv(breaches), content_type=CSV_CONTENT_TYPE
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'

@@ -106,11 +106,16 @@ def test_it_exports_breaches_as_csv_with_the_list_filters(key_client, world) -> 
     none = client.get("/api/v1/breaches/export/?acknowledged=true")
 
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbfbreach_id,")  # spreadsheets then read UTF-8
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0][0] == "breach_id"
     assert {int(r[0]) for r in rows[1:]} == set(Breach.objects.values_list("id", flat=True))
-    assert len(list(csv.reader(io.StringIO(b"".join(none.streaming_content).decode())))) == 1
+    assert (
+        len(list(csv.reader(io.StringIO(b"".join(none.streaming_content).decode("utf-8-sig")))))
+        == 1
+    )
     assert client.get("/api/v1/breaches/export/?team=nobody").status_code == 400
 
 

@@ -127,11 +127,11 @@ def test_filters_narrow_the_list_and_the_export(client, breaches, manager):
     listed = client.get(reverse("sla:breaches"), {"status": "open"}).context["page"].breaches
     assert [b.pk for b in listed] == [second.pk]
     response = client.get(reverse("sla:breaches_csv"), {"status": "acknowledged"})
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [row[0] for row in rows[1:]] == [str(first.pk)]
     assert rows[1][-1] == "Covered by the team lead."
     none = client.get(reverse("sla:breaches_csv"), {"team": Team.MARKETING})
-    assert len(b"".join(none.streaming_content).decode().splitlines()) == 1
+    assert len(b"".join(none.streaming_content).decode("utf-8-sig").splitlines()) == 1
 
 
 def test_a_manager_acknowledges_a_breach_in_place(client, breaches, manager):
