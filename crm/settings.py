@@ -374,6 +374,7 @@ SPECTACULAR_SETTINGS = {
         "ClockStateEnum": "sla.models.ClockState.choices",
         "TransitionEnum": "leads.lifecycle.Transition.choices",
         "ProblemCodeEnum": "crm.api.errors.PROBLEM_CODES",
+        "BatchItemStatusEnum": "leads.api_serializers.BATCH_ITEM_STATUSES",
     },
 }
 # Throttle counters must be shared by every web process: Redis when there is one.

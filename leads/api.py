@@ -413,7 +413,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
                 "id": result.id,
                 "errors": [domain_error_item(e, f"/items/{index}") for e in result.errors],
             }
-        counts = {name: 0 for name in ("created", "updated", "duplicate", "error")}
+        counts = dict.fromkeys(s.BATCH_ITEM_STATUSES, 0)
         for row in results:
             assert row is not None
             counts[row["status"]] += 1

@@ -340,9 +340,12 @@ class LeadEventSerializer(serializers.ModelSerializer):
         return event.actor.display_name if event.actor else ""
 
 
+BATCH_ITEM_STATUSES = ("created", "updated", "duplicate", "error")
+
+
 class BatchItemResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["created", "updated", "duplicate", "error"])
+    status = serializers.ChoiceField(choices=BATCH_ITEM_STATUSES)
     id = serializers.IntegerField(
         allow_null=True, help_text="The lead created, updated or matched."
     )
