@@ -121,8 +121,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker, beat) share one file: wait for locks instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # Several processes (web, worker, beat) share one file. WAL lets pages read while a
+    # worker writes; a writer waits for the lock (the busy timeout, in seconds) instead of
+    # failing; IMMEDIATE takes the write lock at BEGIN, so a transaction never dies upgrading.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A project-specific test database so parallel checkouts on one server do not collide.
 DATABASES["default"]["TEST"] = {
