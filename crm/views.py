@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.dashboard import dashboard_read, metric_filter
+from crm.health import liveness, readiness
+from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Team
+from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from crm.monitoring import scrape, scrape_allowed
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
 from sla.metrics.catalogue import REJECTED_BY_REASON
@@ -17,13 +20,28 @@ from sla.metrics.export import summary_csv, summary_rows
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability for load balancers and compose health checks."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
+    """Liveness: the process answers (200 even when the database is down, which a restart
+    would not cure); the body says whether the database answers."""
+    return JsonResponse(liveness(), headers={"Cache-Control": "no-store"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when every check passes, else 503 naming the failing checks."""
+    ready, body = readiness(timezone.now())
+    response = JsonResponse(body, status=200 if ready else 503)
+    response["Cache-Control"] = "no-store"
+    if not ready:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape: refused without the token or an allowed address."""
+    if not scrape_allowed(request):
+        return HttpResponse(
+            "Metrics need the scrape token.\n", status=403, content_type="text/plain"
+        )
+    return HttpResponse(scrape(timezone.now()), content_type=METRICS_CONTENT_TYPE)
 
 
 def _dashboard_filters(request: HttpRequest) -> DashboardFilters:

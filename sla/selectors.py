@@ -264,3 +264,11 @@ def policies_with_counts() -> QuerySet[SlaPolicy]:
         open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES), distinct=True),
         breaches_count=Count("breaches", distinct=True),
     )
+
+
+def sweep_lag(*, now: datetime) -> timedelta:
+    """How long the oldest open clock has been past due without the sweep flagging it (zero
+    when the sweep keeps up). Reads the partial index on `due_at` for open clocks."""
+    oldest = SlaClock.objects.past_due(now).order_by("due_at").values_list("due_at", flat=True)
+    first = oldest.first()
+    return max(now - first, timedelta(0)) if first else timedelta(0)

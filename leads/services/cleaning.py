@@ -165,20 +165,20 @@ def current_definition(stage: str) -> StageDefinition:
     return definition
 
 
-def clean_criteria(value: Any, definition: StageDefinition | None = None) -> list[str]:
+def clean_criteria(
+    value: Any, definition: StageDefinition | None = None, *, field: str = "criteria_met"
+) -> list[str]:
     """Criterion keys of the qualified stage's current definition (passed in when the caller
-    already holds it, so it is read once)."""
+    already holds it, so it is read once). `field` is the input that carried them."""
     if value is None:
         return []
     if not isinstance(value, list | tuple) or not all(isinstance(k, str) for k in value):
-        raise DomainError("criteria_met must be a list of criterion keys.", field="criteria_met")
+        raise DomainError(f"{field} must be a list of criterion keys.", field=field)
     definition = definition or current_definition(Stage.QUALIFIED)
     known = {criterion.key for criterion in definition.criteria.all()}
     unknown = sorted(set(value) - known)
     if unknown:
-        raise DomainError(
-            f"Unknown qualification criteria: {', '.join(unknown)}.", field="criteria_met"
-        )
+        raise DomainError(f"Unknown qualification criteria: {', '.join(unknown)}.", field=field)
     return sorted(set(value))
 
 
