@@ -126,8 +126,14 @@ def database(url: str) -> dict[str, object]:
         url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        # Several processes (web, worker, beat) share one file: wait for locks, don't fail.
-        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        # Several processes (web, worker, beat) share one file. WAL lets pages read while a
+        # worker writes; a writer waits for the lock (the busy timeout, in seconds) instead of
+        # failing; IMMEDIATE takes the write lock at BEGIN, so a transaction never dies upgrading.
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
         config["CONN_MAX_AGE"] = 0
     if config["ENGINE"] == "django.db.backends.postgresql":
         # A hung or unreachable server costs a request a few seconds and a 503, never a

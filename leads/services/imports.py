@@ -25,12 +25,13 @@ import csv
 import io
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -44,6 +45,9 @@ from leads.services.leads import LeadInput, lead_create
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 CHUNK_SIZE = 25
+# On SQLite one writer holds the whole file: between two chunks the import pauses this long,
+# so the web's writes (waiting in the busy timeout) take the lock in between.
+SQLITE_PAUSE_SECONDS = 0.05
 RESUME_BATCH = 100  # stalled imports sent again per scheduler tick
 IMPORT_SOURCE = "csv_import"
 IMPORT_TASK = "leads.tasks.import_csv"  # the task that runs `import_run` (leads/tasks.py)
@@ -380,6 +384,8 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                     "progressed_at",
                 ]
             )
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            time.sleep(SQLITE_PAUSE_SECONDS)
 
 
 def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) -> RowError | None:

@@ -112,7 +112,7 @@ def test_every_metric_reads_the_same_everywhere(client, manager, one_data_set):
         "campaign page": page_figures(client.get(reverse("leads:campaigns")).content.decode()),
     }
     api = _api_summary(client)
-    exported = csv_figures(client.get(reverse("dashboard_csv")).content.decode())
+    exported = csv_figures(client.get(reverse("dashboard_csv")).content.decode("utf-8-sig"))
 
     totals = {metric.key for metric in CATALOGUE} - NOT_A_TOTAL
     assert set(api) == set(exported) == totals
