@@ -107,6 +107,7 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("campaigns", "/campaigns/"),
         Visit("definitions", "/definitions/"),
         Visit("policies", "/sla/policies/"),
+        Visit("breaches", "/sla/breaches/"),
         Visit("notifications", "/notifications/"),
         Visit("api docs", "/api/docs/", exclude=(SWAGGER_UI,)),
     ]
@@ -117,10 +118,8 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("import mapping", f"/leads/import/{ids['mapping']}/mapping/"),
         Visit("import done", f"/leads/import/{ids['done']}/"),
     ]
-    if role == "manager":
-        return [*common, *importing, Visit("breaches", "/sla/breaches/")]
-    if role == "marketer":
-        return [*common, *importing, Visit("breaches", "/sla/breaches/", status=403)]
+    if role in ("manager", "marketer"):
+        return [*common, *importing]
     return [*common, Visit("import", "/leads/import/", status=403)]
 
 
