@@ -107,7 +107,6 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("campaigns", "/campaigns/"),
         Visit("definitions", "/definitions/"),
         Visit("policies", "/sla/policies/"),
-        Visit("breaches", "/sla/breaches/"),
         Visit("notifications", "/notifications/"),
         Visit("api docs", "/api/docs/", exclude=(SWAGGER_UI,)),
     ]
@@ -118,9 +117,11 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("import mapping", f"/leads/import/{ids['mapping']}/mapping/"),
         Visit("import done", f"/leads/import/{ids['done']}/"),
     ]
+    # Everyone signed in reads the breach report (a sales rep's starts filtered to them).
+    breaches = Visit("breaches", "/sla/breaches/")
     if role in ("manager", "marketer"):
-        return [*common, *importing]
-    return [*common, Visit("import", "/leads/import/", status=403)]
+        return [*common, *importing, breaches]
+    return [*common, breaches, Visit("import", "/leads/import/", status=403)]
 
 
 ROLES = ["manager", "marketer", "sales_rep", "anonymous"]
