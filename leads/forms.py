@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django import forms
 
-from leads.models import Activity, Lead, field_digits, field_max_length
+from leads.models import (
+    Activity,
+    Lead,
+    QualificationCriterion,
+    StageDefinition,
+    field_digits,
+    field_max_length,
+)
 from leads.services.imports import IMPORT_FIELDS
 
 
@@ -114,3 +121,35 @@ class ImportMappingForm(forms.Form):
             self.fields[field.name] = forms.ChoiceField(
                 choices=choices, required=field.required, label=field.label
             )
+
+
+class DefinitionForm(forms.Form):
+    """A new version of a stage definition; `based_on` is the version the editor started from."""
+
+    based_on = forms.IntegerField(min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=field_max_length(StageDefinition, "title"))
+    description = forms.CharField(
+        max_length=field_max_length(StageDefinition, "description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Written description",
+    )
+
+
+class CriterionForm(forms.Form):
+    """One criterion row. The key stays with the criterion across versions; a new row's key
+    is made from its label when left blank."""
+
+    key = forms.CharField(
+        max_length=field_max_length(QualificationCriterion, "key"),
+        required=False,
+        help_text="Stable across versions; leave blank for a new criterion.",
+    )
+    label = forms.CharField(
+        max_length=field_max_length(QualificationCriterion, "label"), required=False
+    )
+    required = forms.BooleanField(required=False, initial=True)
+    remove = forms.BooleanField(required=False, label="Remove")
+
+
+CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=50, absolute_max=60)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from crm.models import Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
@@ -20,7 +21,8 @@ class StageDefinition(models.Model):
     description = models.TextField(max_length=5000, blank=True)
     owner_team = models.CharField(max_length=20, choices=Team.choices, blank=True)
     is_current = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by definition_publish from its `now`: when this version was published.
+    created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

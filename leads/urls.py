@@ -16,4 +16,10 @@ urlpatterns = [
     path("leads/import/<int:pk>/errors.csv", views.import_errors, name="import_errors"),
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("definitions/", views.definitions, name="definitions"),
+    path("definitions/<slug:stage>/", views.definition_history, name="definition_history"),
+    path(
+        "definitions/<slug:stage>/publish/",
+        views.definition_new_version,
+        name="definition_publish",
+    ),
 ]

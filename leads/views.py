@@ -14,12 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
+from leads.definitions import definition_diff
 from leads.filters import LeadFilter
 from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
@@ -34,6 +36,7 @@ from leads.pagination import lead_page
 from leads.selectors import campaign_performance
 from leads.services import imports
 from leads.services.activities import activity_log
+from leads.services.catalog import definition_publish
 from leads.services.leads import LeadInput, lead_create, lead_update
 from leads.services.transitions import lead_transition
 from sla.models import Commitment, SlaPolicy
@@ -537,5 +540,123 @@ def definitions(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/definitions.html",
-        {"stages": stages, "personas": Persona.objects.order_by("name"), "promises": promises},
+        {
+            "stages": stages,
+            "personas": Persona.objects.order_by("name"),
+            "promises": promises,
+            "can_publish": permissions.can_manage_definitions(request.user),
+        },
+    )
+
+
+def _stage_or_404(stage: str) -> str:
+    if stage not in Stage.values:
+        raise Http404("Unknown stage.")
+    return stage
+
+
+def _version_param(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if _is_small_id(raw) else None
+
+
+@login_required
+@require_GET
+def definition_history(request: HttpRequest, stage: str) -> HttpResponse:
+    """Every version of one stage's definition, and what changed between any two of them."""
+    _stage_or_404(stage)
+    versions = list(
+        StageDefinition.objects.filter(stage=stage)
+        .select_related("created_by")
+        .prefetch_related("criteria")
+        .order_by("-version")
+    )
+    by_number = {d.version: d for d in versions}
+    newest = versions[0].version if versions else 0
+    new = _version_param(request, "b") or newest
+    old = _version_param(request, "a") or max(new - 1, 1)
+    diff = None
+    if old in by_number and new in by_number and old != new:
+        diff = definition_diff(by_number[old], by_number[new])
+    return render(
+        request,
+        "leads/definition_history.html",
+        {
+            "stage": stage,
+            "stage_label": Stage(stage).label,
+            "versions": versions,
+            "old": old,
+            "new": new,
+            "diff": diff,
+            "can_publish": permissions.can_manage_definitions(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def definition_new_version(request: HttpRequest, stage: str) -> HttpResponse:
+    """A manager writes version n+1, starting from the current one."""
+    _stage_or_404(stage)
+    if not permissions.can_manage_definitions(request.user):
+        raise PermissionDenied("Only managers publish definitions.")
+    current = (
+        StageDefinition.objects.filter(stage=stage, is_current=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    data = request.POST if request.method == "POST" else None
+    form = forms.DefinitionForm(
+        data,
+        initial={
+            "based_on": current.version if current else 0,
+            "title": current.title if current else Stage(stage).label,
+            "description": current.description if current else "",
+        },
+    )
+    # Rows start from the current criteria; a posted row is read as posted (compared with
+    # these, an unchanged row would count as empty and be dropped).
+    criteria = forms.CriterionFormSet(
+        data,
+        prefix="criteria",
+        initial=None
+        if data is not None
+        else [
+            {"key": c.key, "label": c.label, "required": c.required}
+            for c in (current.criteria.all() if current else [])
+        ],
+    )
+    if data is not None and form.is_valid() and criteria.is_valid():
+        kept = [
+            row
+            for row in criteria.cleaned_data
+            if row and not row.get("remove") and (row.get("label") or row.get("key"))
+        ]
+        try:
+            published = definition_publish(
+                actor=request.user,
+                stage=stage,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                criteria=[
+                    {"key": r["key"], "label": r["label"], "required": r["required"]} for r in kept
+                ],
+                based_on=form.cleaned_data["based_on"],
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Version {published.version} published.")
+            url = reverse("leads:definition_history", args=[stage])
+            return redirect(f"{url}?a={published.version - 1}&b={published.version}")
+    return render(
+        request,
+        "leads/definition_form.html",
+        {
+            "stage": stage,
+            "stage_label": Stage(stage).label,
+            "current": current,
+            "form": form,
+            "criteria": criteria,
+        },
     )

@@ -73,6 +73,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.outbox", DOMAIN),
     ("crm.set_insert", DOMAIN),
     ("leads.lifecycle", DOMAIN),
+    ("leads.definitions", DOMAIN),
     ("leads.permissions", DOMAIN),
     ("sla.business_time", DOMAIN),
     ("sla.clocks", DOMAIN),

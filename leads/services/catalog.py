@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.text import slugify
 
-from crm.errors import DomainError
+from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
 from leads.lifecycle import STAGE_OWNER, Stage
@@ -43,8 +44,15 @@ def definition_publish(
     title: str,
     description: str = "",
     criteria: list[CriterionInput] | None = None,
+    based_on: int | None = None,
+    now: datetime | None = None,
 ) -> StageDefinition:
-    """Publish a new version of a stage's definition; earlier versions stay as they were."""
+    """Publish a new version of a stage's definition; earlier versions stay as they were.
+
+    `based_on` is the version the editor started from: when someone published in between,
+    the edit is refused as stale rather than silently undoing theirs. A version identical to
+    the current one is refused too, so the history only holds real changes.
+    """
     permissions.require(
         permissions.can_manage_definitions(actor), "Only managers edit definitions."
     )
@@ -63,6 +71,23 @@ def definition_publish(
         .aggregate(v=Max("version"))["v"]
         or 0
     )
+    if based_on is not None and based_on != latest:
+        raise DomainError(
+            f"Version {latest} was published since you opened version {based_on}; "
+            "reload the page and make your change again.",
+            code=ErrorCode.STALE,
+            field="based_on",
+        )
+    current = (
+        StageDefinition.objects.filter(stage=stage, is_current=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    if current and _same_content(current, title, description, cleaned):
+        raise DomainError(
+            f"Nothing changed since version {current.version}; nothing published.",
+            field="criteria",
+        )
     StageDefinition.objects.filter(stage=stage, is_current=True).update(is_current=False)
     definition = StageDefinition.objects.create(
         stage=stage,
@@ -72,12 +97,22 @@ def definition_publish(
         owner_team=STAGE_OWNER[stage],
         is_current=True,
         created_by=actor,
+        created_at=now or timezone.now(),
     )
     QualificationCriterion.objects.bulk_create(
         QualificationCriterion(definition=definition, position=i, **c)
         for i, c in enumerate(cleaned)
     )
     return definition
+
+
+def _same_content(
+    current: StageDefinition, title: str, description: str, criteria: list[dict[str, Any]]
+) -> bool:
+    kept = [
+        {"key": c.key, "label": c.label, "required": c.required} for c in current.criteria.all()
+    ]
+    return (current.title, current.description, kept) == (title, description, criteria)
 
 
 def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
