@@ -6,6 +6,7 @@ from django import forms
 
 from leads.models import (
     Activity,
+    Campaign,
     Lead,
     QualificationCriterion,
     StageDefinition,
@@ -153,3 +154,38 @@ class CriterionForm(forms.Form):
 
 
 CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=50, absolute_max=60)
+
+
+def _campaign_amount(name: str, **kwargs: object) -> forms.DecimalField:
+    return forms.DecimalField(min_value=0, **field_digits(Campaign, name), **kwargs)
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=field_max_length(Campaign, "name"))
+    channel = forms.ChoiceField(choices=Campaign.Channel.choices)
+    starts_on = forms.DateField(
+        required=False, label="Starts on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        required=False, label="Ends on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    budget = _campaign_amount("budget", required=False, initial=0)
+
+
+class CampaignEditForm(CampaignForm, VersionForm):
+    pass
+
+
+class SpendForm(forms.Form):
+    """One month's spend; a browser's month input sends YYYY-MM."""
+
+    month = forms.DateField(
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text="The calendar month the money was spent in.",
+    )
+    amount = _campaign_amount(
+        "spend",
+        label="Spend in that month",
+        help_text="Replaces what that month held; 0 clears it.",
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,9 +33,16 @@ from leads.models import (
     StageDefinition,
 )
 from leads.pagination import lead_page
-from leads.selectors import campaign_performance
+from leads.selectors import campaign_months, campaign_performance
 from leads.services import imports
 from leads.services.activities import activity_log
+from leads.services.campaigns import (
+    EDITABLE,
+    campaign_archive,
+    campaign_create,
+    campaign_spend_record,
+    campaign_update,
+)
 from leads.services.catalog import definition_publish
 from leads.services.leads import LeadInput, lead_create, lead_update
 from leads.services.transitions import lead_transition
@@ -56,8 +63,12 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _catalog_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    campaigns = list(Campaign.objects.order_by("name").values_list("pk", "name"))
+def _catalog_choices(
+    keep_campaign: int | None = None,
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Campaigns and personas to pick from: archived campaigns only where already chosen."""
+    live = Q(archived_at__isnull=True) | Q(pk=keep_campaign)
+    campaigns = list(Campaign.objects.filter(live).order_by("name").values_list("pk", "name"))
     personas = list(Persona.objects.order_by("name").values_list("pk", "name"))
     return campaigns, personas
 
@@ -188,7 +199,7 @@ def _detail_context(
         .values_list("pk", "first_name", "last_name", "username")
     )
     rep_choices = [(pk, f"{f} {la}".strip() or u) for pk, f, la, u in reps]
-    campaigns, personas = _catalog_choices()
+    campaigns, personas = _catalog_choices(lead.campaign_id)
 
     def reason_choices(kind: str) -> list[tuple[int, str]]:
         return [(pk, label) for pk, k, label in reasons if k == kind]
@@ -313,7 +324,7 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
     """Validate the posted form and call the service; returns (saved, bound forms)."""
     data = request.POST
     if action == "edit":
-        campaigns, personas = _catalog_choices()
+        campaigns, personas = _catalog_choices(lead.campaign_id)
         form = forms.LeadEditForm(data, campaigns=campaigns, personas=personas, auto_id="edit_%s")
         if not form.is_valid():
             messages.error(request, _form_errors(form))
@@ -511,7 +522,119 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/campaigns.html", {"rows": campaign_performance()})
+    return render(
+        request,
+        "leads/campaigns.html",
+        {
+            "rows": campaign_performance(),
+            "can_manage": permissions.can_manage_catalog(request.user),
+        },
+    )
+
+
+def _require_catalog_manager(user: User) -> None:
+    if not permissions.can_manage_catalog(user):
+        raise PermissionDenied("Only marketing and managers manage campaigns.")
+
+
+def _add_domain_error(form: Any, error: DomainError) -> None:
+    """Show a refused change on the field it names, or above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, _message_for(error))
+
+
+@login_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One campaign: its figures, spend month by month, and its history."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(request, "leads/campaign_detail.html", _campaign_context(request, campaign))
+
+
+def _campaign_context(
+    request: HttpRequest, campaign: Campaign, spend_form: Any = None
+) -> dict[str, Any]:
+    (row,) = campaign_performance(campaign.pk, campaigns=[campaign])
+    return {
+        "campaign": campaign,
+        "row": row,
+        "months": campaign_months(campaign),
+        "events": campaign.events.select_related("actor")[:50],
+        "can_manage": permissions.can_manage_catalog(request.user),
+        "spend_form": spend_form
+        or forms.SpendForm(initial={"month": timezone.localdate().replace(day=1)}),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    form = forms.CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_create(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, "Campaign created.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    return render(request, "leads/campaign_form.html", {"form": form, "campaign": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    initial = {name: getattr(campaign, name) for name in EDITABLE}
+    form = forms.CampaignEditForm(
+        request.POST or None, initial={**initial, "version": campaign.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        version = fields.pop("version")
+        try:
+            campaign_update(
+                actor=request.user, campaign=campaign, expected_version=version, **fields
+            )
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, "Campaign saved.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    return render(request, "leads/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@login_required
+@require_POST
+def campaign_spend(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = forms.SpendForm(request.POST)
+    if form.is_valid():
+        try:
+            campaign_spend_record(actor=request.user, campaign=campaign, **form.cleaned_data)
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            month = form.cleaned_data["month"]
+            messages.success(request, f"Spend for {month:%B %Y} recorded.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    campaign.refresh_from_db()
+    context = _campaign_context(request, campaign, spend_form=form)
+    return render(request, "leads/campaign_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def campaign_archive_page(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    archived = request.POST.get("archived") != "0"
+    campaign_archive(actor=request.user, campaign=campaign, archived=archived)
+    messages.success(request, "Campaign archived." if archived else "Campaign restored.")
+    return redirect("leads:campaign", pk=campaign.pk)
 
 
 @login_required

@@ -1,9 +1,9 @@
-"""Writes for the shared vocabulary: stage definitions, campaigns, personas, reasons."""
+"""Writes for the shared vocabulary: stage definitions, personas, reasons (campaigns have
+their own module, leads/services/campaigns.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, TypedDict
 
 from django.db import transaction
@@ -16,15 +16,13 @@ from crm.models import User
 from leads import permissions
 from leads.lifecycle import STAGE_OWNER, Stage
 from leads.models import (
-    Campaign,
     Persona,
     QualificationCriterion,
     Reason,
     StageDefinition,
-    field_max_amount,
     field_max_length,
 )
-from leads.services.cleaning import clean_text, clean_value
+from leads.services.cleaning import clean_text
 
 CRITERION_KEY = field_max_length(QualificationCriterion, "key")
 CRITERION_LABEL = field_max_length(QualificationCriterion, "label")
@@ -130,80 +128,6 @@ def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
         seen.add(key)
         cleaned.append({"key": key, "label": label, "required": bool(item.get("required", True))})
     return cleaned
-
-
-@transaction.atomic
-def campaign_create(
-    *,
-    actor: User,
-    name: str,
-    channel: str = Campaign.Channel.OTHER,
-    starts_on: date | None = None,
-    ends_on: date | None = None,
-    budget: Decimal | str | int = 0,
-    spend: Decimal | str | int = 0,
-) -> Campaign:
-    permissions.require(
-        permissions.can_manage_catalog(actor), "Only marketing or managers manage campaigns."
-    )
-    values = _clean_campaign(
-        name=name,
-        channel=channel,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        budget=budget,
-        spend=spend,
-    )
-    if Campaign.objects.filter(name__iexact=values["name"]).exists():
-        raise DomainError(f"A campaign named {values['name']!r} exists.", field="name")
-    return Campaign.objects.create(**values)
-
-
-@transaction.atomic
-def campaign_update(*, actor: User, campaign: Campaign, **fields: Any) -> Campaign:
-    permissions.require(
-        permissions.can_manage_catalog(actor), "Only marketing or managers manage campaigns."
-    )
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    merged = {
-        "name": campaign.name,
-        "channel": campaign.channel,
-        "starts_on": campaign.starts_on,
-        "ends_on": campaign.ends_on,
-        "budget": campaign.budget,
-        "spend": campaign.spend,
-        **fields,
-    }
-    values = _clean_campaign(**merged)
-    clash = Campaign.objects.filter(name__iexact=values["name"]).exclude(pk=campaign.pk)
-    if clash.exists():
-        raise DomainError(f"A campaign named {values['name']!r} exists.", field="name")
-    for key, value in values.items():
-        setattr(campaign, key, value)
-    campaign.save()
-    return campaign
-
-
-def _clean_campaign(
-    *, name: Any, channel: Any, starts_on: Any, ends_on: Any, budget: Any, spend: Any
-) -> dict[str, Any]:
-    name = clean_text("name", name, field_max_length(Campaign, "name"))
-    if not name:
-        raise DomainError("name is required.", field="name")
-    if channel not in Campaign.Channel.values:
-        raise DomainError(f"Unknown channel {channel!r}.", field="channel")
-    if starts_on and ends_on and ends_on < starts_on:
-        raise DomainError("ends_on is before starts_on.", field="ends_on")
-    budget = clean_value(budget, "budget", field_max_amount(Campaign, "budget"))
-    spend = clean_value(spend, "spend", field_max_amount(Campaign, "spend"))
-    return {
-        "name": name,
-        "channel": channel,
-        "starts_on": starts_on,
-        "ends_on": ends_on,
-        "budget": budget or Decimal("0"),
-        "spend": spend or Decimal("0"),
-    }
 
 
 @transaction.atomic
