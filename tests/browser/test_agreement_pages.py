@@ -1,11 +1,12 @@
-"""The agreement edited in the app: definitions published and compared from the pages."""
+"""The agreement edited in the app: definitions, campaigns and their spend, from the pages."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from leads.models import StageDefinition
+from leads.models import Campaign, StageDefinition
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,3 +41,37 @@ def test_a_manager_publishes_the_next_definition_and_sees_the_diff(
     screenshot("definition-diff")
     current = StageDefinition.objects.get(stage="qualified", is_current=True)
     assert current.version == 2 and current.criteria.count() == 5
+
+
+def test_a_marketer_creates_a_campaign_and_its_cost_per_lead_follows_spend(
+    page, live_server, sign_in, screenshot, marketer, make_lead
+):
+    sign_in(marketer)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Name").fill("Autumn roadshow")
+    page.get_by_label("Channel").select_option("event")
+    page.get_by_label("Budget").fill("5000")
+    page.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("status")).to_contain_text("Campaign created.")
+    campaign = Campaign.objects.get(name="Autumn roadshow")
+    for _ in range(4):
+        make_lead(campaign=campaign.pk)
+    page.reload()
+    cost = page.locator('[data-metric="cost_per_lead"]')
+    expect(cost).to_have_text("0.00")
+
+    month = timezone.localdate().strftime("%Y-%m")
+    page.get_by_role("textbox", name="Month").fill(month)
+    page.get_by_label("Spend in that month").fill("1000")
+    page.get_by_role("button", name="Record spend").click()
+    expect(page.get_by_role("status")).to_contain_text("recorded")
+    expect(cost).to_have_text("250.00")
+
+    page.get_by_role("textbox", name="Month").fill(month)
+    page.get_by_label("Spend in that month").fill("1800")
+    page.get_by_role("button", name="Record spend").click()
+    expect(cost).to_have_text("450.00")
+    expect(page.locator("#campaign-months tbody tr").first).to_contain_text("450.00")
+    expect(page.locator("#campaign-history")).to_contain_text("Spend recorded by Mia")
+    screenshot("campaign-spend")
