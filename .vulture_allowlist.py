@@ -24,10 +24,13 @@ _.retried, _.failed, _.clock_states
 _.recipient, _.next_attempt_at, _.claimed_until, _.sent_at, _.completed_at, _.finished_at
 _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_user
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
+_.search_text
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
 _.recorded_by, _.recorded_at
 # Choice values stored in rows.
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
+# Query expression hooks Django calls by name (a Func's SQL function and per-vendor SQL).
+_.function, _.output_field, _.as_sqlite
 # Class-level caches read back through cls.__dict__.
 _._fields_built
 # Outbox handlers named by dotted path (settings.OUTBOX_HANDLERS).

@@ -3,12 +3,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
 from crm.models import Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
+from leads.search import clean_term, search_condition, search_document
 
 
 class StageDefinition(models.Model):
@@ -220,6 +221,14 @@ class LeadQuerySet(models.QuerySet["Lead"]):
     def waiting_for_acceptance(self) -> LeadQuerySet:
         return self.filter(stage=Stage.QUALIFIED, accepted_at__isnull=True)
 
+    def search(self, term: str) -> LeadQuerySet:
+        """Leads whose name, company, e-mail or external id contain `term` (leads/search.py);
+        a blank term filters nothing."""
+        term = clean_term(term)
+        if not term:
+            return self
+        return self.filter(search_condition(term, vendor=connections[self.db].vendor))
+
 
 class Lead(models.Model):
     # Each field's limit is declared here only: forms, serializers and services read it with
@@ -288,6 +297,11 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    # Name, company, e-mail and external id folded for search (leads/search.py); kept by the
+    # database on every write. GIN trigram index `lead_search_trgm` (PostgreSQL, migration).
+    search_text = models.GeneratedField(
+        expression=search_document(), output_field=models.TextField(), db_persist=True
     )
 
     objects = LeadQuerySet.as_manager()

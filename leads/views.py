@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +22,7 @@ from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
 from leads.definitions import definition_diff
-from leads.filters import LeadFilter
+from leads.filters import LeadFilter, LeadFilterSet
 from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
@@ -33,7 +33,7 @@ from leads.models import (
     StageDefinition,
 )
 from leads.pagination import lead_page
-from leads.selectors import campaign_months, campaign_performance
+from leads.selectors import campaign_months, campaign_performance, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
 from leads.services.campaigns import (
@@ -174,6 +174,22 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     }
     template = "leads/_list_results.html" if _is_htmx(request) else "leads/list.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def lead_jump(request: HttpRequest) -> HttpResponse:
+    """Suggestions for the header's jump-to-lead box: the same search as the list's `q`,
+    ranked, read by everyone signed in like the list. A term the list would refuse is a 400
+    whose message the box shows in place of suggestions."""
+    raw = request.GET.get("q", "")
+    try:
+        term = LeadFilterSet.base_filters["q"].field.clean(raw)
+    except ValidationError as error:
+        context = {"error": " ".join(error.messages), "term": ""}
+        return render(request, "leads/_jump_results.html", context, status=400)
+    context = {"term": term.strip(), "leads": lead_suggestions(term=term)}
+    return render(request, "leads/_jump_results.html", context)
 
 
 # ---------------------------------------------------------------- detail and actions

@@ -75,6 +75,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("leads.lifecycle", DOMAIN),
     ("leads.definitions", DOMAIN),
     ("leads.permissions", DOMAIN),
+    ("leads.search", DOMAIN),
     ("sla.business_time", DOMAIN),
     ("sla.clocks", DOMAIN),
     ("sla.commitments", DOMAIN),

@@ -35,7 +35,8 @@ from sla.tasks import sweep
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
+# Generous: a worker subprocess starting on a busy 2-core machine can take half a minute.
+def _wait_for(condition, timeout: float = 90.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

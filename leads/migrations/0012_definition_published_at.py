@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0010_description_limits'),
+        ('leads', '0011_lead_search_text'),
     ]
 
     operations = [
