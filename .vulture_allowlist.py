@@ -11,11 +11,11 @@ _.shown_state, _.safe_url, _.percent, _.percent_of_target, _.time_to_goal, _.rea
 _.under_1d, _.d1_7, _.d7_30, _.over_30d, _.oldest_since
 _.opportunities, _.won, _.cost_per_lead, _.cost_per_opportunity, _.cost_per_won
 _.imported_count, _.error_count, _.failure, _.cancelled_at, _.reason_note
-_.qualified_definition, _.is_empty
+_.qualified_definition, _.is_empty, _.overdue
 
 # Declared fields that their class reads: serializer fields, filters, form fields, dataclass
 # fields filled by keyword and read by tests or the demo command's summary.
-_.created_after, _.created_before, _.sla_state, _.file, _.remove
+_.created_after, _.created_before, _.sla_state, _.file, _.remove, _.emailed_kinds
 _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
 _.retried, _.failed, _.clock_states

@@ -20,16 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from crm.models import Notification, OutboxMessage
+from crm.models import Notification, OutboxMessage, User
+from crm.notifications import EMAIL_KINDS, notice_for, unsubscribe_token
 
 logger = logging.getLogger("handoff.outbox")
 
@@ -238,17 +242,56 @@ def deliver_in_app(message: OutboxMessage, now: datetime) -> None:
             "title": payload.get("title", "")[:200],
             "body": payload.get("body", ""),
             "url": payload.get("url", "")[:300],
+            "data": payload.get("data", {}),
             "created_at": now,
         },
     )
 
 
 def deliver_email(message: OutboxMessage, now: datetime) -> None:
+    """A plain-text and an HTML part, in the reader's words and zone, linking to SITE_URL,
+    with a List-ID and a link that stops this kind of mail. A kind the person muted is not
+    mailed (they still read it in the app)."""
     payload = message.payload
-    send_mail(
-        subject=payload.get("title", "Handoff")[:200],
-        message=f"{payload.get('body', '')}\n\n{payload.get('url', '')}\n",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[message.target],
-        fail_silently=False,
+    reader = (
+        User.objects.filter(pk=message.recipient_id)
+        .only("time_zone", "email_muted_kinds", "first_name", "last_name", "username")
+        .first()
     )
+    if reader is not None and message.event_type in reader.email_muted_kinds:
+        return
+    path = payload.get("url", "")
+    site = settings.SITE_URL
+    context: dict[str, Any] = {
+        "title": payload.get("title", "Handoff"),
+        "body": payload.get("body", ""),
+        "link": site + path if path.startswith("/") and not path.startswith("//") else site + "/",
+        "notice": notice_for(Notification(data=payload.get("data") or {}), now=now),
+        "reader": reader,
+        "site": site,
+        "unsubscribe": "",
+        "kind_label": EMAIL_KINDS.get(message.event_type, ""),
+    }
+    headers = {"List-ID": f"Handoff notifications <notifications.{_list_host(site)}>"}
+    if reader is not None and message.event_type in EMAIL_KINDS:
+        token = unsubscribe_token(user_id=reader.pk, kind=message.event_type)
+        context["unsubscribe"] = site + reverse("unsubscribe", args=[token])
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    with timezone.override(reader.time_zone if reader and reader.time_zone else None):
+        context["zone"] = timezone.get_current_timezone_name()
+        text = render_to_string("crm/email/notification.txt", context)
+        html = render_to_string("crm/email/notification.html", context)
+    mail = EmailMultiAlternatives(
+        subject=context["title"][:200],
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.target],
+        headers=headers,
+    )
+    mail.attach_alternative(html, "text/html")
+    mail.send(fail_silently=False)
+
+
+def _list_host(site: str) -> str:
+    return urlsplit(site).hostname or "localhost"

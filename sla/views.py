@@ -22,7 +22,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
-from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.notifications import (
+    notifications_by_lead,
+    notifications_for_user,
+    notifications_mark_read,
+)
 from sla import selectors, services
 from sla.commitments import commitments_progress
 from sla.forms import AcknowledgeForm, BreachFilterForm
@@ -208,10 +212,19 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     )
     for notification in notifications:
         notification.safe_url = notification.url if _inside_the_app(notification.url) else ""
+    groups = notifications_by_lead(notifications, now=timezone.now())
+    for group in groups:
+        group.url = group.url if _inside_the_app(group.url) else ""
     return render(
         request,
         "sla/notifications.html",
-        {"notifications": notifications, "unread_only": unread_only, "shown": NOTIFICATIONS_SHOWN},
+        {
+            "groups": groups,
+            "notifications": notifications,
+            "unread_only": unread_only,
+            "shown": NOTIFICATIONS_SHOWN,
+            "zone": timezone.get_current_timezone_name(),
+        },
     )
 
 
