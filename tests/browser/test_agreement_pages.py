@@ -1,6 +1,10 @@
-"""The agreement edited in the app: definitions, campaigns and their spend, from the pages."""
+"""The agreement edited in the app (definitions, campaigns and their spend) and the
+notifications people read, through the browser."""
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -75,3 +79,38 @@ def test_a_marketer_creates_a_campaign_and_its_cost_per_lead_follows_spend(
     expect(page.locator("#campaign-months tbody tr").first).to_contain_text("450.00")
     expect(page.locator("#campaign-history")).to_contain_text("Spend recorded by Mia")
     screenshot("campaign-spend")
+
+
+def test_a_rep_reads_a_notification_in_their_zone_and_opens_the_lead(
+    page, live_server, sign_in, screenshot, manager, make_lead, marketer, sales_rep
+):
+    from crm.outbox import outbox_drain
+    from crm.services import user_preferences_update
+    from leads.services.transitions import lead_hand_off
+    from sla.sweep import sla_sweep
+    from tests.conftest import ALL_REQUIRED_CRITERIA
+    from tests.factories import SlaPolicyFactory
+
+    handed_at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    SlaPolicyFactory(actor=manager, name="Accept within 4 hours", now=handed_at)
+    lead = make_lead(first_name="Priya", last_name="Raman", company="Northwind", now=handed_at)
+    lead_hand_off(
+        lead=lead, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA,
+        now=handed_at,
+    )  # fmt: skip
+    user_preferences_update(actor=sales_rep, user=sales_rep, time_zone="America/New_York")
+    later = handed_at + timedelta(hours=6)
+    sla_sweep(now=later)
+    outbox_drain(now=later)
+
+    sign_in(sales_rep)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Notifications").click()
+    expect(page.get_by_text("Times in America/New_York")).to_be_visible()
+    group = page.locator(f'[data-lead="{lead.pk}"]')
+    expect(group.get_by_role("heading")).to_have_text("Priya Raman (Northwind)")
+    expect(group).to_contain_text(f"{sales_rep.display_name} has not accepted Priya Raman")
+    expect(group.locator(".due time")).to_have_text("2 Mar, 09:00 EST")
+    screenshot("notifications")
+    group.get_by_role("button", name=re.compile("^Sam .* has not accepted Priya Raman")).click()
+    page.wait_for_url(f"{live_server.url}/leads/{lead.pk}/")
+    expect(page.locator("#lead-name")).to_have_text("Priya Raman")
