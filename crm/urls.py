@@ -7,7 +7,10 @@ from crm.signin import ThrottledLoginView
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("metrics.csv", views.dashboard_export, name="dashboard_csv"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.prometheus_metrics, name="prometheus_metrics"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),

@@ -3,31 +3,53 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from crm.dashboard import dashboard_read
+from crm.csv_files import CSV_CONTENT_TYPE
+from crm.dashboard import dashboard_read, metric_filter
 from crm.errors import DomainError
 from crm.forms import PreferencesForm
+from crm.health import liveness, readiness
+from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Team
+from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from crm.monitoring import scrape, scrape_allowed
 from crm.notifications import EMAIL_KINDS, email_kind_mute, unsubscribe_read
 from crm.services import user_preferences_update
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
+from sla.metrics.catalogue import REJECTED_BY_REASON
+from sla.metrics.compute import metrics_summary
+from sla.metrics.export import summary_csv, summary_rows
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability for load balancers and compose health checks."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
+    """Liveness: the process answers (200 even when the database is down, which a restart
+    would not cure); the body says whether the database answers."""
+    return JsonResponse(liveness(), headers={"Cache-Control": "no-store"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when every check passes, else 503 naming the failing checks."""
+    ready, body = readiness(timezone.now())
+    response = JsonResponse(body, status=200 if ready else 503)
+    response["Cache-Control"] = "no-store"
+    if not ready:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape: refused without the token or an allowed address."""
+    if not scrape_allowed(request):
+        return HttpResponse(
+            "Metrics need the scrape token.\n", status=403, content_type="text/plain"
+        )
+    return HttpResponse(scrape(timezone.now()), content_type=METRICS_CONTENT_TYPE)
 
 
 def _dashboard_filters(request: HttpRequest) -> DashboardFilters:
@@ -55,14 +77,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "periods": [(key, label) for key, (label, _) in PERIODS.items()],
         "teams": Team.choices,
         "campaigns": [(campaign.pk, campaign.name) for campaign in campaigns],
+        "period": figures.period,
+        "metrics": figures.metrics,
         "pipeline": figures.pipeline,
-        "funnel": figures.funnel,
+        "flow": figures.flow,
         "aging": figures.aging,
         "marketing": figures.marketing,
+        "sales": figures.sales,
+        "outcomes": figures.outcomes,
+        "rejected_by_reason": figures.rejected_by_reason,
+        "rejected_by_reason_metric": REJECTED_BY_REASON,
         "commitments": figures.commitments,
         "campaign_rows": figures.campaign_rows,
+        "campaign_total": figures.campaign_total,
         "attention": figures.attention,
-        "sales_scores": figures.sales_scores,
         "chart_data": figures.chart_data(),
         "now": now,
     }
@@ -116,3 +144,16 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "crm/unsubscribe.html",
         {"kind_label": EMAIL_KINDS[kind], "done": done, "token": token},
     )
+
+
+@login_required
+def dashboard_export(request: HttpRequest) -> HttpResponse:
+    """The dashboard's period and filters, every metric as CSV (the API summary's rows)."""
+    now = timezone.now()
+    values, reasons = metrics_summary(metric_filter(_dashboard_filters(request), now), now)
+    response = HttpResponse(
+        summary_csv(summary_rows(values, reasons)), content_type=CSV_CONTENT_TYPE
+    )
+    stamp = now.strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
+    return response

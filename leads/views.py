@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
@@ -33,7 +35,8 @@ from leads.models import (
     StageDefinition,
 )
 from leads.pagination import lead_page
-from leads.selectors import campaign_months, campaign_performance, lead_suggestions
+from leads.periods import Period
+from leads.selectors import lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
 from leads.services.campaigns import (
@@ -46,6 +49,8 @@ from leads.services.campaigns import (
 from leads.services.catalog import definition_publish
 from leads.services.leads import LeadInput, lead_create, lead_update
 from leads.services.transitions import lead_transition
+from sla.metrics.catalogue import CATALOGUE
+from sla.metrics.compute import Figures, MetricFilter, campaign_figures, campaign_months
 from sla.models import Commitment, SlaPolicy
 from sla.selectors import clocks_for_lead
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -525,9 +530,7 @@ def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
-    response = HttpResponse(
-        imports.import_error_report(job), content_type="text/csv; charset=utf-8"
-    )
+    response = HttpResponse(imports.import_error_report(job), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response
 
@@ -538,11 +541,15 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
+    """Spend against results per campaign and in total, all time: the campaign metrics."""
+    everything = MetricFilter(period=Period.last_days(None, timezone.now()))
+    rows, total = campaign_figures(everything, list(Campaign.objects.order_by("name")))
     return render(
         request,
         "leads/campaigns.html",
         {
-            "rows": campaign_performance(),
+            "rows": rows,
+            "total": Figures(total),
             "can_manage": permissions.can_manage_catalog(request.user),
         },
     )
@@ -570,7 +577,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _campaign_context(
     request: HttpRequest, campaign: Campaign, spend_form: Any = None
 ) -> dict[str, Any]:
-    (row,) = campaign_performance(campaign.pk, campaigns=[campaign])
+    everything = MetricFilter(period=Period.last_days(None, timezone.now()))
+    (row,), _ = campaign_figures(everything, [campaign])
     return {
         "campaign": campaign,
         "row": row,
@@ -683,6 +691,9 @@ def definitions(request: HttpRequest) -> HttpResponse:
             "stages": stages,
             "personas": Persona.objects.order_by("name"),
             "promises": promises,
+            "metrics": CATALOGUE,
+            "currency": settings.CURRENCY,
+            "time_zone": settings.TIME_ZONE,
             "can_publish": permissions.can_manage_definitions(request.user),
         },
     )

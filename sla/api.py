@@ -24,7 +24,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -37,12 +37,19 @@ from crm.api.errors import problem_responses
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
-from crm.api.serializers import validated
-from crm.models import ApiScope, Notification, Role
+from crm.api.serializers import created, validated
+from crm.csv_files import CSV_CONTENT_TYPE
+from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.rights import can_see_webhook_settings
+from leads.periods import Period
+from leads.selectors import DashboardFilters
 from sla import api_serializers as s
 from sla.commitments import CommitmentProgress, commitment_progress, period_bounds
 from sla.filters import BreachFilterSet, ClockFilterSet
+from sla.metrics.catalogue import CATALOGUE
+from sla.metrics.compute import MetricFilter, metrics_summary
+from sla.metrics.export import summary_rows
 from sla.models import Breach, BusinessCalendar, Commitment, SlaClock, SlaPolicy, WebhookEndpoint
 from sla.selectors import breach_list, breaches_csv, compliance_report
 from sla.services import (
@@ -90,7 +97,9 @@ class CalendarViewSet(
                     "name": "London office",
                     "timezone": "Europe/London",
                     "weekly_hours": {str(d): [["09:00", "17:30"]] for d in range(5)},
-                    "holidays": ["2026-12-25"],
+                    "holidays": ["2026-12-24"],
+                    "holiday_country": "GB",
+                    "holiday_subdivision": "ENG",
                 },
                 request_only=True,
             )
@@ -113,8 +122,10 @@ class CalendarViewSet(
             timezone_name=data["timezone"],
             weekly_hours=data["weekly_hours"],
             holidays=[day.isoformat() for day in data.get("holidays", [])],
+            holiday_country=data.get("holiday_country", ""),
+            holiday_subdivision=data.get("holiday_subdivision", ""),
         )
-        return Response(self.get_serializer(calendar).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(calendar).data, location=f"{request.path}{calendar.pk}/")
 
     @extend_schema(
         summary="Edit a business calendar (managers); running clocks keep their due time",
@@ -176,7 +187,7 @@ class PolicyViewSet(
         serializer.is_valid(raise_exception=True)
         policy = policy_create(actor=request.user, fields=serializer.service_fields())
         policy = self.get_queryset().get(pk=policy.pk)
-        return Response(self.get_serializer(policy).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(policy).data, location=f"{request.path}{policy.pk}/")
 
     @extend_schema(
         summary="Edit an SLA policy (managers); clocks already started keep their targets",
@@ -261,6 +272,7 @@ BREACH_CSV = OpenApiResponse(
 )
 class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.BreachSerializer
+    filtered_actions = ("export",)
     filter_backends = [StrictFilterBackend]
     filterset_class = BreachFilterSet
     orderings = {
@@ -293,7 +305,7 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         breaches = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(breaches_csv(breaches), content_type="text/csv")
+        response = StreamingHttpResponse(breaches_csv(breaches), content_type=CSV_CONTENT_TYPE)
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'
         return response
@@ -384,9 +396,52 @@ def progress(commitments: list[Commitment]) -> dict[int, CommitmentProgress]:
 # ---------------------------------------------------------------- metrics
 
 
+def _summary_filter(query: dict[str, Any], now: datetime) -> MetricFilter:
+    """The query's days (by default the dashboard's default period) and filters."""
+    default = DashboardFilters().period_at(now)
+    last = query.get("to") or default.last
+    first = query.get("from") or last - (default.last - default.first)  # type: ignore[operator]
+    return MetricFilter(
+        period=Period(first=first, last=last, zone=default.zone),
+        team=query.get("team", ""),
+        rep_id=query.get("rep"),
+        campaign_id=query.get("campaign"),
+        persona_id=query.get("persona"),
+        policy_id=query.get("policy"),
+    )
+
+
 class SlaMetricsViewSet(viewsets.ViewSet):
     read_scope = ApiScope.SLA_READ
     write_scope = ApiScope.MANAGE
+
+    @extend_schema(
+        summary="The metric catalogue",
+        description="Every figure the product shows: its key (as in the pages' "
+        "`data-metric` attributes), label, definition, formula, unit and period rule.",
+        responses=s.MetricDefinitionSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        return Response(s.MetricDefinitionSerializer(CATALOGUE, many=True).data)
+
+    @extend_schema(
+        summary="Every metric for a period",
+        description="The figures of the dashboard for whole days `from`..`to` (both "
+        "included) in the site's time zone; without dates, the dashboard's default period "
+        "(the last 90 days, today included). The filters mean what they mean on the "
+        "dashboard; `policy` narrows the SLA figures only. Commitments have periods of "
+        "their own: see /commitments/.",
+        parameters=[s.MetricSummaryQuerySerializer],
+        responses={200: s.MetricSummarySerializer, **problem_responses(_400="A bad filter.")},
+    )
+    @action(detail=False, methods=["get"], url_path="summary")
+    def summary(self, request: Request) -> Response:
+        query = validated(s.MetricSummaryQuerySerializer, request.query_params.dict())
+        now = timezone.now()
+        scope = _summary_filter(query, now)
+        values, reasons = metrics_summary(scope, now)
+        body = {"period": scope.period, "metrics": summary_rows(values, reasons)}
+        return Response(s.MetricSummarySerializer(body).data)
 
     @extend_schema(
         summary="SLA compliance by team, rep, policy or week",
@@ -412,14 +467,12 @@ class SlaMetricsViewSet(viewsets.ViewSet):
 
 
 class ManagersOnly(BasePermission):
-    """Webhook settings hold secrets and URLs: managers, or keys with the manage scope."""
+    """Webhook settings hold secrets and URLs: managers (keys: also the manage scope)."""
 
     message = "Only managers see webhook settings."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if request_api_key(request) is not None:
-            return True  # HasScope already required `manage`
-        return request.user.role == Role.MANAGER
+        return can_see_webhook_settings(request.user)
 
 
 @extend_schema_view(
@@ -469,7 +522,7 @@ class WebhookEndpointViewSet(
     def create(self, request: Request) -> Response:
         data = validated(s.WebhookEndpointWriteSerializer, request.data)
         endpoint = webhook_endpoint_create(actor=request.user, **data)
-        return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(endpoint).data, location=f"{request.path}{endpoint.pk}/")
 
 
 # ---------------------------------------------------------------- notifications
@@ -488,7 +541,7 @@ class SignedInUsersOnly(BasePermission):
     list=extend_schema(
         summary="Your notifications, newest first (signed-in users; keys get 403)",
         parameters=[
-            OpenApiParameter("unread", OpenApiTypes.STR, enum=["true", "false"]),
+            OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread ones."),
         ],
     ),
 )

@@ -3,7 +3,7 @@ the rules (manager rights, valid hours, known zones, unique names) live in sla.s
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,9 +34,29 @@ HOURS_PATTERN = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]$"
 
 
 class CalendarSerializer(serializers.ModelSerializer):
+    weekly_hours = serializers.DictField(
+        child=serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+        ),
+        read_only=True,
+        help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
+    )
+    holidays = serializers.ListField(child=serializers.DateField(), read_only=True)
+
     class Meta:
         model = BusinessCalendar
-        fields = ["id", "name", "timezone", "weekly_hours", "holidays", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "timezone",
+            "weekly_hours",
+            "holidays",
+            "holiday_country",
+            "holiday_subdivision",
+            "public_holidays",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -55,6 +75,18 @@ class CalendarWriteSerializer(StrictSerializer):
         help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
     )
     holidays = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
+    holiday_country = serializers.CharField(
+        max_length=3,
+        required=False,
+        allow_blank=True,
+        help_text="ISO 3166 country whose public holidays close the calendar, e.g. GB.",
+    )
+    holiday_subdivision = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        help_text="A subdivision of that country, e.g. ENG for England.",
+    )
 
 
 class CalendarPatchSerializer(CalendarWriteSerializer):
@@ -276,11 +308,81 @@ class ComplianceQuerySerializer(StrictSerializer):
     until = serializers.DateTimeField(required=False)
 
 
+# The days a summary may name: beyond them a local midnight is no longer a datetime.
+SUMMARY_DAYS = (date(1900, 1, 1), date(2999, 12, 31))
+
+
+class MetricSummaryQuerySerializer(StrictSerializer):
+    """Which rows the figures count: whole days `from`..`to` (both included) in the site's
+    time zone, and the same filters as the dashboard."""
+
+    from_ = serializers.DateField(
+        required=False, help_text="First day (default: 89 days before `to`)."
+    )
+    to = serializers.DateField(required=False, help_text="Last day, included (default: today).")
+    team = serializers.ChoiceField(choices=Team.choices, required=False)
+    rep = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    campaign = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    persona = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    policy = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # a Python keyword, so renamed here
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("from"), attrs.get("to")
+        for name, day in (("from", first), ("to", last)):
+            if day is not None and not SUMMARY_DAYS[0] <= day <= SUMMARY_DAYS[1]:
+                raise serializers.ValidationError(
+                    {name: [f"{name} must be between {SUMMARY_DAYS[0]} and {SUMMARY_DAYS[1]}."]}
+                )
+        if first is not None and last is not None and first > last:
+            raise serializers.ValidationError({"from": ["from must not be after to."]})
+        return attrs
+
+
+class MetricDefinitionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    definition = serializers.CharField()
+    formula = serializers.CharField(help_text="Numerator ÷ denominator, time, period rule.")
+    unit = serializers.CharField()
+    period_rule = serializers.CharField()
+
+
+class MetricValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(
+        allow_null=True,
+        help_text="Counts and percentages as numbers; durations in seconds; amounts in "
+        "`currency`; null when there is nothing to count yet.",
+    )
+    unit = serializers.CharField()
+    shown = serializers.CharField(help_text="The value as pages show it.")
+    currency = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(
+        allow_null=True, help_text="For rejected_by_reason: the reason counted."
+    )
+
+
+class MetricSummarySerializer(serializers.Serializer):
+    period_from = serializers.DateField(allow_null=True, source="period.first")
+    period_to = serializers.DateField(source="period.last")
+    time_zone = serializers.CharField(source="period.zone")
+    metrics = MetricValueSerializer(many=True)
+
+
 # ---------------------------------------------------------------- webhooks
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     has_secret = serializers.SerializerMethodField()
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES), read_only=True
+    )
 
     class Meta:
         model = WebhookEndpoint

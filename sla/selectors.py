@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
 
+from crm.csv_files import csv_lines
+from sla.metrics.compute import MetricFilter, decided_clocks, decided_q, rate
 from sla.models import (
     OPEN_CLOCK_STATES,
     Breach,
     ClockState,
     SlaClock,
     SlaPolicy,
-    shown_state_q,
 )
 
 GROUPINGS = ("team", "rep", "policy", "week")
@@ -84,40 +84,29 @@ CSV_HEADER = [
 ]
 
 
-def _csv_safe(value: Any) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ is read as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def breaches_csv(breaches: QuerySet[Breach]) -> Iterator[str]:
     """CSV lines for a breach list, streamed (the header first)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(row: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([_csv_safe(v) for v in row])
-        return buffer.getvalue()
-
-    yield line(CSV_HEADER)
-    for b in breaches.iterator(chunk_size=500):
-        yield line(
-            [
-                b.pk,
-                b.kind,
-                b.breached_at.isoformat(),
-                b.team,
-                b.owner.username if b.owner else "",
-                b.policy.name if b.policy else (b.commitment.name if b.commitment else ""),
-                b.lead_id or "",
-                b.summary,
-                b.acknowledged_at.isoformat() if b.acknowledged_at else "",
-                b.acknowledged_by.username if b.acknowledged_by else "",
-                b.acknowledgement_note,
-            ]
+    return csv_lines(
+        chain(
+            [CSV_HEADER],
+            (
+                [
+                    b.pk,
+                    b.kind,
+                    b.breached_at.isoformat(),
+                    b.team,
+                    b.owner.username if b.owner else "",
+                    b.policy.name if b.policy else (b.commitment.name if b.commitment else ""),
+                    b.lead_id or "",
+                    b.summary,
+                    b.acknowledged_at.isoformat() if b.acknowledged_at else "",
+                    b.acknowledged_by.username if b.acknowledged_by else "",
+                    b.acknowledgement_note,
+                ]
+                for b in breaches.iterator(chunk_size=500)
+            ),
         )
+    )
 
 
 @dataclass(frozen=True)
@@ -134,20 +123,22 @@ class ComplianceRow:
 
     @property
     def compliance_percent(self) -> float | None:
-        return None if not self.total else round(100 * self.met / self.total, 1)
+        return rate(self.met, self.total)
 
 
 def _decided_clocks(
-    since: datetime | None, until: datetime | None, now: datetime
+    since: datetime | None, until: datetime | None, now: datetime, scope: MetricFilter | None
 ) -> QuerySet[SlaClock]:
-    """Clocks whose outcome is known: met, breached, or open and already past due."""
-    clocks = SlaClock.objects.order_by().filter(
-        Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now)
-    )
-    if since:
-        clocks = clocks.filter(started_at__gte=since)
-    if until:
-        clocks = clocks.filter(started_at__lt=until)
+    """Clocks whose outcome is known (sla.metrics.compute.decided_clocks): met, breached, or
+    open and already past due; those of `scope`, or else started in [since, until)."""
+    if scope is not None:
+        clocks = decided_clocks(scope, now)
+    else:
+        clocks = SlaClock.objects.order_by().filter(decided_q(now))
+        if since:
+            clocks = clocks.filter(started_at__gte=since)
+        if until:
+            clocks = clocks.filter(started_at__lt=until)
     # Monday of the week the clock started, in the site's time zone.
     return clocks.annotate(week=TruncWeek("started_at"))
 
@@ -207,6 +198,7 @@ def compliance_reports(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    scope: MetricFilter | None = None,
 ) -> dict[str, list[ComplianceRow]]:
     """Compliance % (met / decided) and median time to goal by team, rep, policy and week,
     from two queries whatever the number of clocks: counts per (team, rep, policy, week),
@@ -217,7 +209,7 @@ def compliance_reports(
     decided clock that reached its goal, late ones included.
     """
     now = now or timezone.now()
-    clocks = _decided_clocks(since, until, now)
+    clocks = _decided_clocks(since, until, now, scope)
     counts = clocks.values(
         "team", "owner_id", "owner__username", "policy_id", "policy__name", "week"
     ).annotate(
@@ -272,3 +264,11 @@ def policies_with_counts() -> QuerySet[SlaPolicy]:
         open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES), distinct=True),
         breaches_count=Count("breaches", distinct=True),
     )
+
+
+def sweep_lag(*, now: datetime) -> timedelta:
+    """How long the oldest open clock has been past due without the sweep flagging it (zero
+    when the sweep keeps up). Reads the partial index on `due_at` for open clocks."""
+    oldest = SlaClock.objects.past_due(now).order_by("due_at").values_list("due_at", flat=True)
+    first = oldest.first()
+    return max(now - first, timedelta(0)) if first else timedelta(0)

@@ -12,13 +12,14 @@ from django.urls import reverse
 
 from crm.errors import DomainError, ErrorCode
 from leads.models import Campaign, CampaignEvent, CampaignSpend
-from leads.selectors import campaign_months, campaign_performance
+from leads.periods import Period
 from leads.services.campaigns import (
     campaign_archive,
     campaign_create,
     campaign_spend_record,
     campaign_update,
 )
+from sla.metrics.compute import MetricFilter, campaign_figures, campaign_months
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,18 +45,19 @@ def test_spend_by_month_adds_up_and_cost_per_lead_follows_it(webinar, marketer, 
     campaign_spend_record(
         actor=marketer, campaign=webinar, month=date(2026, 4, 1), amount="900", now=APRIL
     )
-    (row,) = campaign_performance(webinar.pk)
-    assert (row["spend"], row["leads"], row["cost_per_lead"]) == (
+    everything = MetricFilter(period=Period.last_days(None, APRIL))
+    webinar.refresh_from_db()
+    (row,), _ = campaign_figures(everything, [webinar])
+    figures = {key: figure.value for key, figure in row.figures.items()}
+    assert (figures["campaign_spend"], figures["campaign_leads"], figures["cost_per_lead"]) == (
         Decimal("1500.00"),
         3,
         Decimal("500.00"),
     )
-    assert [(m["month"], m["spend"], m["leads"], m["cost_per_lead"]) for m in campaign_months(
-        webinar
-    )] == [
+    assert [(m.month, m.spend, m.leads, m.cost_per_lead) for m in campaign_months(webinar)] == [
         (date(2026, 4, 1), Decimal("900.00"), 1, Decimal("900.00")),
         (date(2026, 3, 1), Decimal("600.00"), 2, Decimal("300.00")),
-    ]  # fmt: skip
+    ]
     # Recording a month again replaces it; the total follows.
     campaign = campaign_spend_record(
         actor=marketer, campaign=webinar, month=date(2026, 3, 1), amount="300", now=APRIL

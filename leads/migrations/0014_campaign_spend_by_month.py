@@ -26,7 +26,7 @@ def spend_to_months(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0012_definition_published_at'),
+        ('leads', '0013_definition_published_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0004_delivery_key_constraints'),
+        ('crm', '0005_idempotency_response_content'),
     ]
 
     operations = [
