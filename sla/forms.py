@@ -1,15 +1,17 @@
-"""Browser forms of the SLA pages: the breach report's filters and the acknowledgement."""
+"""Browser forms of the SLA pages: the breach report's filters, the acknowledgement and the
+policy editor. They check the shape of the input; sla.services decides what is allowed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 
 from crm.models import Team
+from leads.lifecycle import Stage
 from leads.periods import Period, local_today
-from sla.models import BreachKind
+from sla.models import BreachKind, SlaGoal, SlaPolicy
 
 
 class BreachFilterForm(forms.Form):
@@ -71,3 +73,85 @@ class AcknowledgeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What happened and what changes, for the team to read.",
     )
+
+
+class PolicyForm(forms.Form):
+    """An SLA policy as a manager types it: the target in hours, the at-risk point in percent.
+    Any number is accepted here so the service's own message says what is wrong."""
+
+    updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(max_length=SlaPolicy._meta.get_field("name").max_length)
+    accountable_team = forms.ChoiceField(choices=Team.choices, label="Accountable team")
+    trigger_stage = forms.ChoiceField(choices=Stage.choices, label="Starts when a lead enters")
+    goal = forms.ChoiceField(choices=SlaGoal.choices)
+    target_hours = forms.DecimalField(
+        max_digits=9, decimal_places=2, label="Target (hours)",
+        help_text="Business hours when a calendar is chosen, else around the clock.",
+    )  # fmt: skip
+    at_risk_percent = forms.DecimalField(
+        max_digits=7, decimal_places=3, initial=75, label="At risk after (% of the time used)"
+    )
+    calendar = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Working calendar"
+    )
+    escalate_to = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="Also tell", help_text="Nobody ticked: every manager."
+    )
+    notify_owner = forms.BooleanField(required=False, initial=True, label="Tell the lead's owner")
+    met_by_update = forms.BooleanField(
+        required=False, label="An update to the lead also meets the goal (leave-the-stage only)"
+    )
+    active = forms.BooleanField(required=False, initial=True)
+
+    def __init__(
+        self,
+        *args: Any,
+        calendars: list[tuple[int, str]] = (),
+        people: list[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar"].choices = [("", "Around the clock"), *calendars]
+        self.fields["escalate_to"].choices = list(people)
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "accountable_team": data["accountable_team"],
+            "trigger_stage": data["trigger_stage"],
+            "goal": data["goal"],
+            "target": timedelta(hours=float(data["target_hours"])),
+            "at_risk_fraction": data["at_risk_percent"] / 100,
+            "calendar": data["calendar"],
+            "escalate_to": data["escalate_to"],
+            "notify_owner": data["notify_owner"],
+            "met_by_update": data["met_by_update"],
+            "active": data["active"],
+        }
+
+    @staticmethod
+    def initial_for(policy: SlaPolicy) -> dict[str, Any]:
+        return {
+            "updated_at": policy.updated_at,
+            "name": policy.name,
+            "accountable_team": policy.accountable_team,
+            "trigger_stage": policy.trigger_stage,
+            "goal": policy.goal,
+            "target_hours": round(policy.target.total_seconds() / 3600, 2),
+            "at_risk_percent": (policy.at_risk_fraction * 100).normalize(),
+            "calendar": policy.calendar_id,
+            "escalate_to": [user.pk for user in policy.escalate_to.all()],
+            "notify_owner": policy.notify_owner,
+            "met_by_update": policy.met_by_update,
+            "active": policy.active,
+        }
+
+
+# The service's field names, as the policy form names them ("": above the form, for the
+# hidden version stamp a person cannot correct).
+POLICY_FORM_FIELD = {
+    "target": "target_hours",
+    "at_risk_fraction": "at_risk_percent",
+    "updated_at": "",
+}

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import rights
 from crm.csv_files import CSV_CONTENT_TYPE
@@ -31,10 +31,10 @@ from crm.notifications import (
 from leads.periods import Period
 from sla import selectors, services
 from sla.commitments import commitments_progress
-from sla.forms import AcknowledgeForm, BreachFilterForm
+from sla.forms import POLICY_FORM_FIELD, AcknowledgeForm, BreachFilterForm, PolicyForm
 from sla.metrics.catalogue import BY_KEY
 from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
-from sla.models import Breach, Commitment, SlaPolicy
+from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
 from sla.pagination import breach_page
 from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -321,3 +321,44 @@ def policy_list(request: HttpRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+def _policy_form_choices() -> dict[str, list[tuple[int, str]]]:
+    people = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
+    return {
+        "calendars": list(BusinessCalendar.objects.order_by("name").values_list("pk", "name")),
+        "people": [(u.pk, u.display_name) for u in people.order_by("first_name", "username")],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A manager creates or edits a promise. Clocks already running keep their due time."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit SLA policies.")
+    policy = get_object_or_404(SlaPolicy, pk=pk) if pk is not None else None
+    initial = PolicyForm.initial_for(policy) if policy else {}
+    form = PolicyForm(request.POST or None, initial=initial, **_policy_form_choices())
+    if request.method == "POST" and form.is_valid():
+        try:
+            if policy is None:
+                saved = services.policy_create(actor=request.user, fields=form.service_fields())
+            else:
+                saved = services.policy_update(
+                    actor=request.user,
+                    policy=policy,
+                    fields=form.service_fields(),
+                    expected_updated_at=form.cleaned_data["updated_at"],
+                )
+        except DomainError as error:
+            field = POLICY_FORM_FIELD.get(error.field or "", error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"“{saved.name}” saved. It applies to clocks started from now on; "
+                "clocks already running keep their due time.",
+            )
+            return redirect("sla:policies")
+    return render(request, "sla/policy_form.html", {"form": form, "policy": policy})

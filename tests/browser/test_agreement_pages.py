@@ -114,3 +114,27 @@ def test_a_rep_reads_a_notification_in_their_zone_and_opens_the_lead(
     group.get_by_role("button", name=re.compile("^Sam .* has not accepted Priya Raman")).click()
     page.wait_for_url(f"{live_server.url}/leads/{lead.pk}/")
     expect(page.locator("#lead-name")).to_have_text("Priya Raman")
+
+
+def test_a_manager_edits_a_policy_and_is_told_running_clocks_keep_their_due_time(
+    page, live_server, sign_in, screenshot, manager
+):
+    from tests.factories import SlaPolicyFactory
+
+    policy = SlaPolicyFactory(actor=manager, name="Accept within 4 hours")
+    sign_in(manager)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="SLA").click()
+    page.get_by_role("link", name="Edit Accept within 4 hours").click()
+    expect(page.locator("#applies-to-new-clocks")).to_contain_text(
+        "Clocks already running keep the target and due time they started with"
+    )
+    page.get_by_label("Target (hours)").fill("0")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.locator(".field.invalid")).to_contain_text("target must be longer than zero")
+    expect(page.get_by_label("Target (hours)")).to_have_value("0")
+    page.get_by_label("Target (hours)").fill("6")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("status")).to_contain_text("clocks already running keep their due time")
+    screenshot("policy-saved")
+    policy.refresh_from_db()
+    assert policy.target == timedelta(hours=6)
