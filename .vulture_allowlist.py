@@ -19,6 +19,7 @@ _.volume_figure, _.acceptance_figure
 # Declared fields that their class reads: serializer fields, filters, form fields, dataclass
 # fields filled by keyword and read by tests or the demo command's summary.
 _.created_after, _.created_before, _.sla_state, _.file, _.remove, _.emailed_kinds
+_.target_hours, _.at_risk_percent, _.weekdays
 _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
 _.retried, _.failed, _.clock_states, _.duplicate

@@ -3,6 +3,7 @@ policy editor. They check the shape of the input; sla.services decides what is a
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from django import forms
 from crm.models import Team
 from leads.lifecycle import Stage
 from leads.periods import Period, local_today
-from sla.models import BreachKind, SlaGoal, SlaPolicy
+from sla.models import WEEKDAYS, BreachKind, SlaGoal, SlaPolicy
 
 
 class BreachFilterForm(forms.Form):
@@ -155,3 +156,63 @@ POLICY_FORM_FIELD = {
     "at_risk_fraction": "at_risk_percent",
     "updated_at": "",
 }
+
+
+WEEKDAY_NAMES = tuple(day.lower() for day in WEEKDAYS)
+
+
+class CalendarForm(forms.Form):
+    """Working hours typed per weekday as "09:00-12:30, 13:30-18:00" (blank: a day off)."""
+
+    name = forms.CharField(max_length=120)
+    timezone = forms.CharField(
+        max_length=64, label="Time zone", help_text="An IANA name such as Europe/London."
+    )
+    holidays = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Dates off, YYYY-MM-DD, separated by commas or lines.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for day in WEEKDAY_NAMES:
+            self.fields[day] = forms.CharField(
+                required=False, max_length=200, label=day.capitalize()
+            )
+
+    def weekdays(self) -> list[forms.BoundField]:
+        return [self[day] for day in WEEKDAY_NAMES]
+
+    def service_fields(self) -> dict[str, Any]:
+        """Intervals as the service takes them; a malformed one is passed on as typed, so
+        the service's message names it."""
+        data = self.cleaned_data
+        hours = {
+            str(n): [piece.strip().split("-") for piece in data[day].split(",") if piece.strip()]
+            for n, day in enumerate(WEEKDAY_NAMES)
+        }
+        holidays = [d.strip() for d in re.split(r"[,\s]+", data["holidays"]) if d.strip()]
+        return {
+            "name": data["name"],
+            "timezone": data["timezone"].strip(),
+            "weekly_hours": {day: spans for day, spans in hours.items() if spans},
+            "holidays": holidays,
+        }
+
+    @staticmethod
+    def initial_for(calendar: Any) -> dict[str, Any]:
+        hours = calendar.weekly_hours or {}
+        return {
+            "name": calendar.name,
+            "timezone": calendar.timezone,
+            "holidays": ", ".join(calendar.holidays or []),
+            **{
+                day: ", ".join(f"{a}-{b}" for a, b in hours.get(str(n), []))
+                for n, day in enumerate(WEEKDAY_NAMES)
+            },
+        }
+
+
+# The calendar service's fields, as the form names them ("": above the form).
+CALENDAR_FORM_FIELD = {"weekly_hours": "", "timezone": "timezone", "holidays": "holidays"}

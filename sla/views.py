@@ -31,7 +31,14 @@ from crm.notifications import (
 from leads.periods import Period
 from sla import selectors, services
 from sla.commitments import commitments_progress
-from sla.forms import POLICY_FORM_FIELD, AcknowledgeForm, BreachFilterForm, PolicyForm
+from sla.forms import (
+    CALENDAR_FORM_FIELD,
+    POLICY_FORM_FIELD,
+    AcknowledgeForm,
+    BreachFilterForm,
+    CalendarForm,
+    PolicyForm,
+)
 from sla.metrics.catalogue import BY_KEY
 from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
 from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
@@ -362,3 +369,48 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             )
             return redirect("sla:policies")
     return render(request, "sla/policy_form.html", {"form": form, "policy": policy})
+
+
+@login_required
+@require_GET
+def calendar_list(request: HttpRequest) -> HttpResponse:
+    """The working calendars the promises count business time in."""
+    calendars = BusinessCalendar.objects.order_by("name")
+    return render(request, "sla/calendars.html", {"calendars": calendars})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A manager creates or edits a working calendar. Running clocks keep their due time."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit working calendars.")
+    calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk is not None else None
+    initial = CalendarForm.initial_for(calendar) if calendar else {"timezone": "Europe/London"}
+    form = CalendarForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        try:
+            if calendar is None:
+                saved = services.calendar_create(
+                    actor=request.user,
+                    name=fields["name"],
+                    timezone_name=fields["timezone"],
+                    weekly_hours=fields["weekly_hours"],
+                    holidays=fields["holidays"],
+                )
+            else:
+                saved = services.calendar_update(
+                    actor=request.user, calendar=calendar, fields=fields
+                )
+        except DomainError as error:
+            field = CALENDAR_FORM_FIELD.get(error.field or "", error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"“{saved.name}” saved. It applies to clocks started from now on; "
+                "clocks already running keep their due time.",
+            )
+            return redirect("sla:calendars")
+    return render(request, "sla/calendar_form.html", {"form": form, "calendar": calendar})
