@@ -12,7 +12,7 @@ from django import forms
 from crm.models import Team
 from leads.lifecycle import Stage
 from leads.periods import Period, local_today
-from sla.models import WEEKDAYS, BreachKind, SlaGoal, SlaPolicy
+from sla.models import WEEKDAYS, BreachKind, CommitmentPeriodKind, SlaGoal, SlaPolicy
 
 
 class BreachFilterForm(forms.Form):
@@ -216,3 +216,33 @@ class CalendarForm(forms.Form):
 
 # The calendar service's fields, as the form names them ("": above the form).
 CALENDAR_FORM_FIELD = {"weekly_hours": "", "timezone": "timezone", "holidays": "holidays"}
+
+
+class CommitmentForm(forms.Form):
+    """Marketing's promise per period: volume, and optionally the share sales accepts."""
+
+    name = forms.CharField(max_length=120)
+    period = forms.ChoiceField(choices=CommitmentPeriodKind.choices)
+    target_qualified = forms.IntegerField(label="Qualified leads handed over, at least")
+    min_acceptance_percent = forms.DecimalField(
+        required=False, max_digits=7, decimal_places=3, label="Accepted by sales, at least (%)"
+    )
+    timezone = forms.CharField(
+        max_length=64, initial="Europe/London", label="Time zone the periods follow"
+    )
+    starts_on = forms.DateField(label="Starts on", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        rate = data["min_acceptance_percent"]
+        return {
+            "name": data["name"],
+            "period": data["period"],
+            "target_qualified": data["target_qualified"],
+            "min_acceptance_rate": None if rate is None else rate / 100,
+            "timezone_name": data["timezone"].strip(),
+            "starts_on": data["starts_on"],
+        }
+
+
+COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}

@@ -33,10 +33,12 @@ from sla import selectors, services
 from sla.commitments import commitments_progress
 from sla.forms import (
     CALENDAR_FORM_FIELD,
+    COMMITMENT_FORM_FIELD,
     POLICY_FORM_FIELD,
     AcknowledgeForm,
     BreachFilterForm,
     CalendarForm,
+    CommitmentForm,
     PolicyForm,
 )
 from sla.metrics.catalogue import BY_KEY
@@ -414,3 +416,22 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             )
             return redirect("sla:calendars")
     return render(request, "sla/calendar_form.html", {"form": form, "calendar": calendar})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def commitment_new(request: HttpRequest) -> HttpResponse:
+    """A manager writes down a new marketing commitment."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit commitments.")
+    form = CommitmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.commitment_create(actor=request.user, **form.service_fields())
+        except DomainError as error:
+            field = COMMITMENT_FORM_FIELD.get(error.field or "", error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"“{saved.name}” saved.")
+            return redirect("sla:policies")
+    return render(request, "sla/commitment_form.html", {"form": form})
