@@ -8,6 +8,7 @@ from leads.models import (
     Activity,
     Campaign,
     Lead,
+    Persona,
     QualificationCriterion,
     StageDefinition,
     field_digits,
@@ -192,4 +193,14 @@ class SpendForm(forms.Form):
         "spend",
         label="Spend in that month",
         help_text="Replaces what that month held; 0 clears it.",
+    )
+
+
+class PersonaForm(forms.Form):
+    name = forms.CharField(max_length=field_max_length(Persona, "name"))
+    description = forms.CharField(
+        max_length=field_max_length(Persona, "description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Who they are and why they buy, in a few lines both teams recognise.",
     )

@@ -22,6 +22,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/spend/", views.campaign_spend, name="campaign_spend"),
     path("campaigns/<int:pk>/archive/", views.campaign_archive_page, name="campaign_archive"),
     path("definitions/", views.definitions, name="definitions"),
+    path("personas/new/", views.persona_edit, name="persona_new"),
+    path("personas/<int:pk>/edit/", views.persona_edit, name="persona_edit"),
     path("definitions/<slug:stage>/", views.definition_history, name="definition_history"),
     path(
         "definitions/<slug:stage>/publish/",

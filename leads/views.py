@@ -46,7 +46,7 @@ from leads.services.campaigns import (
     campaign_spend_record,
     campaign_update,
 )
-from leads.services.catalog import definition_publish
+from leads.services.catalog import definition_publish, persona_create, persona_update
 from leads.services.leads import LeadInput, lead_create, lead_update
 from leads.services.transitions import lead_transition
 from sla.metrics.catalogue import CATALOGUE
@@ -695,6 +695,7 @@ def definitions(request: HttpRequest) -> HttpResponse:
             "currency": settings.CURRENCY,
             "time_zone": settings.TIME_ZONE,
             "can_publish": permissions.can_manage_definitions(request.user),
+            "can_manage_personas": permissions.can_manage_catalog(request.user),
         },
     )
 
@@ -810,3 +811,26 @@ def definition_new_version(request: HttpRequest, stage: str) -> HttpResponse:
             "criteria": criteria,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Marketing and managers add or reword a persona (an ideal customer profile)."""
+    if not permissions.can_manage_catalog(request.user):
+        raise PermissionDenied("Only marketing and managers manage personas.")
+    persona = get_object_or_404(Persona, pk=pk) if pk is not None else None
+    initial = {"name": persona.name, "description": persona.description} if persona else {}
+    form = forms.PersonaForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if persona is None:
+                persona_create(actor=request.user, **form.cleaned_data)
+            else:
+                persona_update(actor=request.user, persona=persona, **form.cleaned_data)
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, "Persona saved.")
+            return redirect("leads:definitions")
+    return render(request, "leads/persona_form.html", {"form": form, "persona": persona})

@@ -132,20 +132,36 @@ def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
 
 @transaction.atomic
 def persona_create(*, actor: User, name: str, description: str = "") -> Persona:
+    values = _clean_persona(actor=actor, name=name, description=description)
+    return Persona.objects.create(**values)
+
+
+@transaction.atomic
+def persona_update(*, actor: User, persona: Persona, name: str, description: str = "") -> Persona:
+    """Rename or redescribe a persona; the leads tagged with it keep it."""
+    values = _clean_persona(actor=actor, name=name, description=description, exclude=persona.pk)
+    Persona.objects.filter(pk=persona.pk).update(**values)
+    persona.refresh_from_db()
+    return persona
+
+
+def _clean_persona(
+    *, actor: User, name: str, description: str, exclude: int | None = None
+) -> dict[str, str]:
     permissions.require(
         permissions.can_manage_catalog(actor), "Only marketing or managers manage personas."
     )
     name = clean_text("name", name, field_max_length(Persona, "name"))
     if not name:
         raise DomainError("name is required.", field="name")
-    if Persona.objects.filter(name__iexact=name).exists():
+    if Persona.objects.filter(name__iexact=name).exclude(pk=exclude).exists():
         raise DomainError(f"A persona named {name!r} exists.", field="name")
-    return Persona.objects.create(
-        name=name,
-        description=clean_text(
+    return {
+        "name": name,
+        "description": clean_text(
             "description", description, field_max_length(Persona, "description")
         ),
-    )
+    }
 
 
 @transaction.atomic
