@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.ReaderTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
@@ -249,7 +250,9 @@ if REDIS_URL:
         # A `sentinel://...` broker URL: the name of the master Redis Sentinel watches.
         CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = os.environ["CELERY_BROKER_MASTER_NAME"]
 else:
-    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    # The folders below are the broker; the host is only named so that kombu does not warn
+    # "No hostname was supplied" on every connection (the filesystem transport ignores it).
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DATA_DIR / "out"),
         "data_folder_out": str(CELERY_DATA_DIR / "out"),
@@ -306,15 +309,22 @@ SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
 IMPORT_RESUME_SECONDS = env_int("IMPORT_RESUME_SECONDS", 60)
 IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 120)
 
+# The embedded default writes each mail to a file under var/mail/ (read them there): the
+# console backend printed whole messages into the worker's log, which Celery shows as warnings.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+    "django.core.mail.backends.filebased.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "handoff@localhost")
+# The address people open Handoff at: e-mails link to absolute URLs built from it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL {SITE_URL!r} must start with http:// or https://.")
 
 # JSON lines in production (crm/logs.py), the plain console for the embedded default.
 LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")

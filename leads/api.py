@@ -36,12 +36,8 @@ from leads.models import Campaign, Lead, Persona, Reason, StageDefinition
 from leads.selectors import conversion_between_stages, pipeline_by_stage
 from leads.services.activities import activity_log
 from leads.services.batch import MAX_BATCH, lead_create_batch
-from leads.services.catalog import (
-    campaign_create,
-    campaign_update,
-    definition_publish,
-    persona_create,
-)
+from leads.services.campaigns import campaign_create, campaign_update
+from leads.services.catalog import definition_publish, persona_create
 from leads.services.leads import LeadInput, lead_create_or_update, lead_update
 from leads.services.transitions import lead_transition
 

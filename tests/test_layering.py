@@ -80,6 +80,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.circuit", DOMAIN),
     ("crm.replica", DOMAIN),
     ("leads.lifecycle", DOMAIN),
+    ("leads.definitions", DOMAIN),
     ("leads.periods", DOMAIN),
     ("leads.permissions", DOMAIN),
     ("leads.search", DOMAIN),
