@@ -34,6 +34,12 @@ HOURS_PATTERN = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]$"
 
 
 class CalendarSerializer(serializers.ModelSerializer):
+    public_holidays = serializers.ListField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="The country's public holidays through the year after next, from the "
+        "holidays package; they close the calendar like the hand-entered holidays.",
+    )
     weekly_hours = serializers.DictField(
         child=serializers.ListField(
             child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
