@@ -48,6 +48,11 @@ class CalendarSerializer(serializers.ModelSerializer):
         help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
     )
     holidays = serializers.ListField(child=serializers.DateField(), read_only=True)
+    public_holidays = serializers.ListField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="The region's public holidays (holiday_country), filled by the app.",
+    )
 
     class Meta:
         model = BusinessCalendar
