@@ -10,10 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from leads.models import Activity
-from leads.services.transitions import lead_hand_off
 from sla.models import Breach
 from sla.sweep import sla_sweep
-from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import SlaPolicyFactory
 
 pytestmark = [
@@ -122,20 +120,13 @@ def test_accept_log_a_call_and_reach_edit_details_by_keyboard(
 
 
 @pytest.fixture
-def two_breaches(manager, marketer, sales_rep, make_lead) -> list[Breach]:
+def two_breaches(manager, handed_off) -> list[Breach]:
     now = timezone.now()
     SlaPolicyFactory(
         actor=manager, name="Sales accepts within 4 hours", now=now - timedelta(days=4)
     )
     for hours, company in enumerate(("Initech", "Globex")):
-        started = now - timedelta(days=3, hours=hours)  # newest first on the report
-        lead_hand_off(
-            lead=make_lead(company=company, now=started),
-            actor=marketer,
-            assignee=sales_rep,
-            criteria=ALL_REQUIRED_CRITERIA,
-            now=started,
-        )
+        handed_off(company, now - timedelta(days=3, hours=hours))  # newest first on the report
     sla_sweep(now=now)
     return list(Breach.objects.order_by("-breached_at"))
 
