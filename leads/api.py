@@ -547,7 +547,11 @@ class MetricsViewSet(viewsets.ViewSet):
     write_scope = ApiScope.MANAGE
 
     @extend_schema(
-        summary="Leads and value per stage", responses=s.PipelineRowSerializer(many=True)
+        summary="Leads and value per stage",
+        description="Kept for existing integrations: the metric catalogue's figures are "
+        "`GET /api/v1/metrics/summary/`, the numbers every page shows.",
+        deprecated=True,
+        responses=s.PipelineRowSerializer(many=True),
     )
     @action(detail=False, methods=["get"])
     def pipeline(self, request: Request) -> Response:
@@ -555,6 +559,9 @@ class MetricsViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Conversion between funnel stages",
+        description="Kept for existing integrations: the metric catalogue's figures are "
+        "`GET /api/v1/metrics/summary/`, the numbers every page shows.",
+        deprecated=True,
         parameters=[
             OpenApiParameter(
                 "created_after", OpenApiTypes.DATETIME, description="Leads created at or after."
