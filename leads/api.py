@@ -241,7 +241,11 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(lead).data, headers={"ETag": lead_etag(lead)})
 
     @extend_schema(
-        summary="Move a lead: hand_off, accept, reject, to_opportunity, win, lose, ...",
+        summary="Move a lead: hand_off, accept, reject, to_opportunity, win, lose, reassign, ...",
+        description="`reassign` gives a qualified lead or an opportunity to another active "
+        "sales rep (`assignee`) with a reason in words (`reason`); managers may reassign any "
+        "such lead, a sales rep only one assigned to them. The stage and the running SLA "
+        "clocks stay as they were: the new rep inherits the same due times.",
         request=s.TransitionSerializer,
         parameters=[IF_MATCH, IDEMPOTENCY_KEY],
         examples=[
@@ -249,7 +253,12 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
                 "Hand off to sales",
                 value={"transition": "hand_off", "criteria": ["fits-icp", "budget-confirmed"]},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Reassign to another rep",
+                value={"transition": "reassign", "assignee": 7, "reason": "Sara is on leave."},
+                request_only=True,
+            ),
         ],
         responses={
             200: ETAG_HEADER,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from leads.models import Activity, Lead, field_digits, field_max_length
+from leads.models import Activity, Lead, LeadEvent, field_digits, field_max_length
 from leads.services.imports import IMPORT_FIELDS
 
 
@@ -73,6 +73,19 @@ class HandOffForm(VersionForm):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [("", "Next rep in rotation"), *reps]
         self.fields["criteria"].choices = list(criteria)
+
+
+class ReassignForm(VersionForm):
+    assignee = forms.TypedChoiceField(coerce=int, empty_value=None, label="New sales rep")
+    reason = forms.CharField(
+        max_length=field_max_length(LeadEvent, "note"),
+        label="Why",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Sara is on leave this week"}),
+    )
+
+    def __init__(self, *args: object, reps: list[tuple[int, str]] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Choose a sales rep"), *reps]
 
 
 class ReasonForm(VersionForm):

@@ -257,6 +257,12 @@ def _detail_context(
                     "next_step": lead.next_step,
                 },
             ),
+            "reassign": bound.get("reassign")
+            or forms.ReassignForm(
+                initial=version,
+                auto_id="reassign_%s",
+                reps=[(pk, name) for pk, name in rep_choices if pk != lead.owner_id],
+            ),
             "version": forms.VersionForm(initial=version),
             "activity": forms.ActivityForm(auto_id="activity_%s"),
         },
@@ -303,6 +309,7 @@ ACTION_SUCCESS = {
     Transition.RECYCLE: "Recycled to marketing's nurture.",
     Transition.DISQUALIFY: "Lead disqualified.",
     Transition.RE_ENGAGE: "Lead re-engaged.",
+    Transition.REASSIGN: "Lead reassigned.",
 }
 
 
@@ -352,6 +359,18 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
         form = forms.ReasonForm(data, reasons=[(int(chosen), "")] if _is_small_id(chosen) else [])
         if form.is_valid():
             params = {"reason": form.cleaned_data["reason"], "note": form.cleaned_data["note"]}
+    elif action == Transition.REASSIGN:
+        chosen = data.get("assignee", "")
+        form = forms.ReassignForm(
+            data,
+            auto_id="reassign_%s",
+            reps=[(int(chosen), "")] if _is_small_id(chosen) else [],
+        )
+        if form.is_valid():
+            params = {
+                "assignee": form.cleaned_data["assignee"],
+                "reason": form.cleaned_data["reason"],
+            }
     elif action == Transition.TO_OPPORTUNITY:
         form = forms.OpportunityForm(data)
         if form.is_valid():

@@ -34,6 +34,7 @@ from leads.services.cleaning import (
 )
 from leads.services.history import lead_begin, lead_write, record_event
 from leads.services.leads import duplicate_error
+from leads.services.reassignment import lead_reassign
 
 MAX_REASON_NOTE = field_max_length(Lead, "reason_note")
 
@@ -344,6 +345,7 @@ MOVES: dict[str, tuple[Callable[..., Lead], frozenset[str]]] = {
     Transition.RECYCLE: (lead_recycle, frozenset()),
     Transition.DISQUALIFY: (lead_disqualify, frozenset({"reason", "note"})),
     Transition.RE_ENGAGE: (lead_re_engage, frozenset()),
+    Transition.REASSIGN: (lead_reassign, frozenset({"assignee", "reason"})),
 }
 
 
