@@ -12,6 +12,9 @@ _.under_1d, _.d1_7, _.d7_30, _.over_30d, _.oldest_since
 _.opportunities, _.won, _.cost_per_lead, _.cost_per_opportunity, _.cost_per_won
 _.imported_count, _.error_count, _.failure, _.cancelled_at, _.reason_note
 _.qualified_definition
+_.formula, _.definition, _.shown, _.flow, _.marketing, _.sales, _.outcomes, _.group
+_.volume_percent, _.acceptance_percent, _.min_acceptance_percent, _.status
+_.volume_figure, _.acceptance_figure
 
 # Declared fields that their class reads: serializer fields, filters, form fields, dataclass
 # fields filled by keyword and read by tests or the demo command's summary.
@@ -19,14 +22,18 @@ _.created_after, _.created_before, _.sla_state, _.file
 _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
 _.retried, _.failed, _.clock_states
+_.from_, _.to, _.currency, _.period_from, _.period_to, _.time_zone
 
 # Columns written by services and read back through the ORM by name, raw SQL or the admin.
 _.recipient, _.next_attempt_at, _.claimed_until, _.sent_at, _.completed_at, _.finished_at
 _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_user
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
+_.search_text
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
 # Choice values stored in rows.
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
+# Query expression hooks Django calls by name (a Func's SQL function and per-vendor SQL).
+_.function, _.output_field, _.as_sqlite
 # Class-level caches read back through cls.__dict__.
 _._fields_built
 # Outbox handlers named by dotted path (settings.OUTBOX_HANDLERS).

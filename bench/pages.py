@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.test import Client
@@ -38,14 +39,32 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
+# What people type into the search (bench/seed.py's names: First{n % 1000} Last{n % 7919},
+# Company {n % 9973}, lead{n}@company{n % 9973}.example): the middle of a surname, the start of
+# an e-mail, a company name and a term no lead holds. Row name -> `q`.
+SEARCHES = {
+    "name substring": "ast791",
+    "e-mail prefix": "lead4242",
+    "company name": "company 4711",
+    "no hits": "zzqxj",
+}
+SEARCH_ROW = f"leads search ({PAGE_SIZE}): {{}}"
+PLAIN_LIST_ROW = f"leads list ({PAGE_SIZE}, filtered)"
+
+
 def pages_to_measure(manager: User) -> list[tuple[str, str]]:
-    """(row name, path): dashboard, a filtered list page, a page of 100, a detail, breaches."""
+    """(row name, path): dashboard, a filtered list page, the same list searched four ways,
+    a page of 100, a detail, breaches."""
     sample = Lead.objects.filter(stage="qualified").order_by("id").values_list("id", "owner_id")
     lead_id, owner_id = sample.first() or (Lead.objects.order_by("id").first().pk, None)
     return [
         ("dashboard", reverse("dashboard")),
-        (f"leads list ({PAGE_SIZE}, filtered)", f"/leads/?stage=qualified&owner={owner_id}"),
+        (PLAIN_LIST_ROW, f"/leads/?stage=qualified&owner={owner_id}"),
         (f"leads list ({PAGE_SIZE}, open, all owners)", "/leads/?is_open=true"),
+        *(
+            (SEARCH_ROW.format(name), f"/leads/?{urlencode({'q': term})}")
+            for name, term in SEARCHES.items()
+        ),
         ("API leads list (page of 100)", "/api/v1/leads/?page_size=100"),
         ("lead detail", f"/leads/{lead_id}/"),
         ("breach report", reverse("sla:breaches")),

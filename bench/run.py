@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench import ceilings, seed, servers
-from bench.pages import measure_pages
+from bench.pages import PLAIN_LIST_ROW, SEARCH_ROW, measure_pages
 from bench.report import Row, fmt, ratio, verdict
 from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
 from crm.keys import api_key_create
@@ -96,6 +96,7 @@ def page_rows(size: int, ref: seed.Reference, repeats: int, label: str) -> tuple
             row.verdict = verdict(timing.median_ms <= 1.5 * floor)
             raw["raw_sql_ms"] = floor
         rows.append(row)
+    _beside_the_plain_list(rows, found)
     with connection.cursor() as cursor:
         began = time.perf_counter()
         cursor.execute("SELECT stage, count(*) FROM leads_lead GROUP BY stage")
@@ -110,6 +111,24 @@ def page_rows(size: int, ref: seed.Reference, repeats: int, label: str) -> tuple
         )
     )
     return rows, found
+
+
+def _beside_the_plain_list(rows: list[Row], found: dict) -> None:
+    """Each search is judged against the plain filtered list of the same run (issue target:
+    at most twice its time)."""
+    plain = found.get(PLAIN_LIST_ROW)
+    if plain is None or plain.median_ms is None:
+        return
+    for row in rows:
+        timing = found.get(row.measure)
+        if not row.measure.startswith(SEARCH_ROW.format("")) or timing is None:
+            continue
+        if timing.median_ms is None:
+            continue
+        row.ceiling = f"plain filtered list {fmt(plain.median_ms, ' ms')}"
+        row.ratio = ratio(timing.median_ms, plain.median_ms, higher_is_better=False)
+        row.target = "<= 2x plain list"
+        row.verdict = verdict(timing.median_ms <= 2 * plain.median_ms)
 
 
 def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Reference) -> list[Row]:

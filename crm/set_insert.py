@@ -22,7 +22,8 @@ M = TypeVar("M", bound=Model)
 
 
 def _columns(model: type[Model]) -> list[Field]:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+    # Generated columns are written by the database itself.
+    return [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
 
 
 def _array_values(field: Field, values: Sequence[Any]) -> list[Any]:

@@ -150,6 +150,11 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
 if TIME_ZONE not in available_timezones():
     raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not a known IANA time zone.")
+# The one currency of every amount (spend, value, cost per lead) on pages, exports and the API:
+# an ISO 4217 code, EUR by default.
+CURRENCY = env_str("CURRENCY", "EUR").upper()
+if len(CURRENCY) != 3 or not CURRENCY.isalpha():
+    raise ImproperlyConfigured(f"CURRENCY {CURRENCY!r} is not a three-letter ISO 4217 code.")
 USE_I18N = False
 USE_TZ = True
 

@@ -7,6 +7,7 @@ from crm.signin import ThrottledLoginView
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("metrics.csv", views.dashboard_export, name="dashboard_csv"),
     path("healthz", views.healthz, name="healthz"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

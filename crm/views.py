@@ -6,10 +6,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from crm.dashboard import dashboard_read
+from crm.dashboard import dashboard_read, metric_filter
 from crm.models import Team
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
+from sla.metrics.catalogue import REJECTED_BY_REASON
+from sla.metrics.compute import metrics_summary
+from sla.metrics.export import summary_csv, summary_rows
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -47,14 +50,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "periods": [(key, label) for key, (label, _) in PERIODS.items()],
         "teams": Team.choices,
         "campaigns": [(campaign.pk, campaign.name) for campaign in campaigns],
+        "period": figures.period,
+        "metrics": figures.metrics,
         "pipeline": figures.pipeline,
-        "funnel": figures.funnel,
+        "flow": figures.flow,
         "aging": figures.aging,
         "marketing": figures.marketing,
+        "sales": figures.sales,
+        "outcomes": figures.outcomes,
+        "rejected_by_reason": figures.rejected_by_reason,
+        "rejected_by_reason_metric": REJECTED_BY_REASON,
         "commitments": figures.commitments,
         "campaign_rows": figures.campaign_rows,
+        "campaign_total": figures.campaign_total,
         "attention": figures.attention,
-        "sales_scores": figures.sales_scores,
         "chart_data": figures.chart_data(),
         "now": now,
     }
@@ -62,3 +71,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "crm/_dashboard_body.html" if request.headers.get("HX-Request") else "crm/dashboard.html"
     )
     return render(request, template, context)
+
+
+@login_required
+def dashboard_export(request: HttpRequest) -> HttpResponse:
+    """The dashboard's period and filters, every metric as CSV (the API summary's rows)."""
+    now = timezone.now()
+    values, reasons = metrics_summary(metric_filter(_dashboard_filters(request), now), now)
+    response = HttpResponse(
+        summary_csv(summary_rows(values, reasons)), content_type="text/csv; charset=utf-8"
+    )
+    stamp = now.strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
+    return response

@@ -11,15 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from crm.filters import BOOLEAN_CHOICES, as_bool
 from crm.models import Team, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, Persona
-
-MAX_SEARCH = 200
+from leads.search import MAX_TERM
 
 # `ordering` values a list may ask for, and the ORDER BY each means (id breaks ties).
 LEAD_ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -71,8 +70,9 @@ class LeadFilterSet(django_filters.FilterSet):
     )
     q = django_filters.CharFilter(
         method="filter_search",
-        max_length=MAX_SEARCH,
-        help_text="Text in name, email, company or external id.",
+        max_length=MAX_TERM,
+        help_text="Text in the name, company, e-mail or external id; case and accents ignored, "
+        "`%`, `_` and `\\` matched literally.",
     )
 
     class Meta:
@@ -106,16 +106,7 @@ class LeadFilterSet(django_filters.FilterSet):
         return queryset.filter(Exists(clocks))
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(email_normalized__icontains=value.lower())
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-            | Q(company__icontains=value)
-            | Q(external_id=value)
-        )
+        return queryset.search(value)  # type: ignore[attr-defined]
 
 
 class LeadFilter(LeadFilterSet):

@@ -3,11 +3,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 
 from crm.models import Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
+from leads.search import clean_term, search_condition, search_document
 
 
 class StageDefinition(models.Model):
@@ -157,6 +158,14 @@ class LeadQuerySet(models.QuerySet["Lead"]):
     def waiting_for_acceptance(self) -> LeadQuerySet:
         return self.filter(stage=Stage.QUALIFIED, accepted_at__isnull=True)
 
+    def search(self, term: str) -> LeadQuerySet:
+        """Leads whose name, company, e-mail or external id contain `term` (leads/search.py);
+        a blank term filters nothing."""
+        term = clean_term(term)
+        if not term:
+            return self
+        return self.filter(search_condition(term, vendor=connections[self.db].vendor))
+
 
 class Lead(models.Model):
     # Each field's limit is declared here only: forms, serializers and services read it with
@@ -225,6 +234,11 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    # Name, company, e-mail and external id folded for search (leads/search.py); kept by the
+    # database on every write. GIN trigram index `lead_search_trgm` (PostgreSQL, migration).
+    search_text = models.GeneratedField(
+        expression=search_document(), output_field=models.TextField(), db_persist=True
     )
 
     objects = LeadQuerySet.as_manager()
@@ -316,7 +330,7 @@ class Activity(models.Model):
 
 
 # Hand-offs and sales' answers to them (accepted; rejected back to nurture): the events the
-# dashboard's marketing scorecard counts per period (leads.selectors.marketing_scorecard).
+# hand-off metrics count per period (sla.metrics.compute.handoff_figures).
 HANDOFF_AND_ANSWERS = Q(kind="accepted") | Q(
     kind="transition", to_stage__in=["qualified", "nurture"]
 )
@@ -356,7 +370,7 @@ class LeadEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx"),
-            # leads.selectors.marketing_scorecard: a period's hand-offs and answers, without
+            # sla.metrics.compute.handoff_figures: a period's hand-offs and answers, without
             # reading the period's clock and activity events.
             models.Index(
                 fields=["created_at"],

@@ -1,22 +1,29 @@
 """Reads that span models: used by pages, the API and reports alike.
 
-The dashboard's lead figures (pipeline, funnel, aging, the marketing scorecard, campaign
-performance) are here with the filters every dashboard figure shares; each runs a fixed number
-of aggregate queries whatever the number of leads.
+The dashboard's filters, and how its pipeline and aging tables are laid out; the figures
+themselves come from the metric computations (sla.metrics.compute), like every figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import Case, Count, QuerySet, Sum, Value, When
 
 from leads.lifecycle import OPEN_STAGES, STAGE_ORDER, STAGE_OWNER, Stage
-from leads.models import HANDOFF_AND_ANSWERS, Campaign, Lead, LeadEvent
+from leads.models import Lead, LeadEvent
+from leads.periods import Period
+from leads.search import clean_term, closeness, exact_identity
+
+# How many of the newest matches the jump box ranks. Ranking every match of a common word
+# reads all of them (3 s for 200,000 matches among a million leads, docs/search.md); the newest
+# few hundred are read from one index slice, and an exact e-mail is fetched by its own index.
+SUGGESTION_CANDIDATES = 200
 
 
 class StageRow(TypedDict):
@@ -117,38 +124,9 @@ class DashboardFilters:
     team: str = ""
     campaign_id: int | None = None
 
-    def since(self, now: datetime) -> datetime | None:
-        days = PERIODS.get(self.period, PERIODS[DEFAULT_PERIOD])[1]
-        return None if days is None else now - timedelta(days=days)
-
-    def leads(self, now: datetime) -> QuerySet[Lead]:
-        """Leads created in the period, of the chosen campaign and owning team."""
-        queryset = Lead.objects.order_by()
-        since = self.since(now)
-        if since is not None:
-            queryset = queryset.filter(created_at__gte=since)
-        if self.campaign_id:
-            queryset = queryset.filter(campaign_id=self.campaign_id)
-        if self.team:
-            queryset = queryset.filter(owner_team=self.team)
-        return queryset
-
-    def events(self, now: datetime) -> QuerySet[LeadEvent]:
-        """Events that happened in the period, on leads of the chosen campaign."""
-        queryset = LeadEvent.objects.order_by()
-        since = self.since(now)
-        if since is not None:
-            queryset = queryset.filter(created_at__gte=since)
-        if self.campaign_id:
-            queryset = queryset.filter(lead__campaign_id=self.campaign_id)
-        return queryset
-
-
-class FunnelStep(TypedDict):
-    key: str
-    label: str
-    count: int
-    conversion: float | None  # share of the previous step, in percent
+    def period_at(self, now: datetime) -> Period:
+        """The chosen whole days ending today, in the site's zone (leads.periods)."""
+        return Period.last_days(PERIODS.get(self.period, PERIODS[DEFAULT_PERIOD])[1], now)
 
 
 class AgingRow(TypedDict):
@@ -162,74 +140,11 @@ class AgingRow(TypedDict):
     oldest_since: datetime | None
 
 
-@dataclass(frozen=True)
-class LeadFigures:
-    pipeline: list[StageRow]
-    funnel: list[FunnelStep]
-    aging: list[AgingRow]
-
-
-FUNNEL_LABELS = (
-    ("created", "Engaged"),
-    ("handed_off", "Handed off"),
-    ("accepted", "Accepted"),
-    ("opportunity", "Opportunity"),
-    ("won", "Won"),
-)
 AGING_BUCKETS = ("count", "under_1d", "d1_7", "d7_30", "over_30d")
 
 
-def lead_figures(filters: DashboardFilters, now: datetime) -> LeadFigures:
-    """The period's pipeline, funnel and aging, all from one GROUP BY stage.
-
-    Funnel: a lead counts for a step if it ever reached it (its milestone is set), not only
-    if it is there now, so a lead that was handed off and later rejected still counts as
-    handed off. Aging: open leads by time spent in their current stage.
-    """
-    day, week, month = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
-    changed = "stage_changed_at"
-    rows = {
-        row["stage"]: row
-        for row in filters.leads(now)
-        .values("stage")
-        .annotate(
-            count=Count("id"),
-            value=Sum("estimated_value"),
-            handed_off=Count("id", filter=Q(first_handed_off_at__isnull=False)),
-            accepted=Count("id", filter=Q(first_accepted_at__isnull=False)),
-            opportunity=Count("id", filter=Q(first_opportunity_at__isnull=False)),
-            under_1d=Count("id", filter=Q(**{f"{changed}__gt": day})),
-            d1_7=Count("id", filter=Q(**{f"{changed}__lte": day, f"{changed}__gt": week})),
-            d7_30=Count("id", filter=Q(**{f"{changed}__lte": week, f"{changed}__gt": month})),
-            over_30d=Count("id", filter=Q(**{f"{changed}__lte": month})),
-            oldest_since=Min(changed),
-        )
-    }
-    return LeadFigures(
-        pipeline=stage_rows(rows), funnel=_funnel_steps(rows), aging=_aging_rows(rows)
-    )
-
-
-def _funnel_steps(rows: dict[str, dict[str, Any]]) -> list[FunnelStep]:
-    counts = {
-        key: sum(row[key] for row in rows.values())
-        for key in ("handed_off", "accepted", "opportunity")
-    }
-    counts["created"] = sum(row["count"] for row in rows.values())
-    counts["won"] = rows.get(Stage.WON, {}).get("count", 0)
-    steps: list[FunnelStep] = []
-    previous: int | None = None
-    for key, label in FUNNEL_LABELS:
-        count = counts[key]
-        conversion = None
-        if previous is not None:
-            conversion = round(100 * count / previous, 1) if previous else None
-        steps.append(FunnelStep(key=key, label=label, count=count, conversion=conversion))
-        previous = count
-    return steps
-
-
-def _aging_rows(rows: dict[str, dict[str, Any]]) -> list[AgingRow]:
+def aging_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[AgingRow]:
+    """Open leads by time spent in their current stage, from per-stage bucket counts."""
     aging: list[AgingRow] = []
     for stage in OPEN_STAGES:
         row = rows.get(stage, {})
@@ -245,109 +160,26 @@ def _aging_rows(rows: dict[str, dict[str, Any]]) -> list[AgingRow]:
     return aging
 
 
-class MarketingScorecard(TypedDict):
-    handed_off: int
-    accepted: int
-    rejected: int
-    acceptance_rate: float | None
-
-
-def marketing_scorecard(filters: DashboardFilters, now: datetime) -> MarketingScorecard:
-    """Hand-offs in the period and how sales answered them (accepted vs rejected)."""
-    counts = (
-        filters.events(now)
-        .filter(HANDOFF_AND_ANSWERS)
-        .aggregate(
-            handed_off=Count(
-                "id", filter=Q(kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED)
-            ),
-            accepted=Count("id", filter=Q(kind=LeadEvent.Kind.ACCEPTED)),
-            rejected=Count(
-                "id",
-                filter=Q(
-                    kind=LeadEvent.Kind.TRANSITION,
-                    from_stage=Stage.QUALIFIED,
-                    to_stage=Stage.NURTURE,
-                ),
-            ),
+def lead_suggestions(*, term: str, limit: int = 8) -> list[Lead]:
+    """The leads the header's jump box offers for `term`, best first: the lead whose e-mail or
+    external id is the term, then the closest names and companies among the newest matches,
+    newest first among equals. Two queries whatever the number of leads."""
+    term = clean_term(term)
+    if not term:
+        return []
+    vendor = connections[Lead.objects.db].vendor
+    columns = ("first_name", "last_name", "email", "company", "stage", "created_at")
+    # By its own (email_normalized) index, however many leads contain the term.
+    exact = list(Lead.objects.filter(email_normalized=term.lower()).only(*columns)[:limit])
+    newest = Lead.objects.search(term).order_by("-created_at", "-id")[:SUGGESTION_CANDIDATES]
+    ranked = (
+        Lead.objects.filter(pk__in=newest.values("pk"))
+        .exclude(pk__in=[lead.pk for lead in exact])
+        .annotate(
+            is_exact=Case(When(exact_identity(term), then=Value(0)), default=Value(1)),
+            closeness=closeness(term, vendor=vendor),
         )
+        .order_by("is_exact", "-closeness", "-created_at", "-id")
+        .only(*columns)[: max(limit - len(exact), 0)]
     )
-    answered = counts["accepted"] + counts["rejected"]
-    return MarketingScorecard(
-        handed_off=counts["handed_off"],
-        accepted=counts["accepted"],
-        rejected=counts["rejected"],
-        acceptance_rate=round(100 * counts["accepted"] / answered, 1) if answered else None,
-    )
-
-
-class CampaignRow(TypedDict):
-    id: int
-    name: str
-    channel: str
-    budget: Decimal
-    spend: Decimal
-    leads: int
-    opportunities: int
-    won: int
-    cost_per_lead: Decimal | None
-    cost_per_opportunity: Decimal | None
-    cost_per_won: Decimal | None
-    conversion: float | None  # won / leads, percent
-
-
-CHANNEL_LABELS: dict[str, str] = dict(Campaign.Channel.choices)
-
-
-def _per(spend: Decimal, count: int) -> Decimal | None:
-    return (spend / count).quantize(Decimal("0.01")) if count else None
-
-
-def campaign_performance(
-    campaign_id: int | None = None, *, campaigns: Sequence[Campaign] | None = None
-) -> list[CampaignRow]:
-    """Spend against results for every campaign, all time (spend is not split by period).
-
-    One GROUP BY campaign; a lead counts as an opportunity once it ever reached that stage
-    (its milestone). `campaigns`, all of them in name order, saves the caller's second read.
-    """
-    leads = Lead.objects.order_by().filter(campaign__isnull=False)
-    if campaign_id:
-        leads = leads.filter(campaign_id=campaign_id)
-    per_campaign = {
-        row["campaign_id"]: row
-        for row in leads.values("campaign_id").annotate(
-            leads=Count("id"),
-            opportunities=Count("id", filter=Q(first_opportunity_at__isnull=False)),
-            won=Count("id", filter=Q(stage=Stage.WON)),
-        )
-    }
-    if campaigns is None:
-        campaigns = Campaign.objects.order_by("name")
-        if campaign_id:
-            campaigns = campaigns.filter(pk=campaign_id)
-    elif campaign_id:
-        campaigns = [campaign for campaign in campaigns if campaign.pk == campaign_id]
-    none = {"leads": 0, "opportunities": 0, "won": 0}
-    rows: list[CampaignRow] = []
-    for campaign in campaigns:
-        stats = per_campaign.get(campaign.pk, none)
-        rows.append(
-            CampaignRow(
-                id=campaign.pk,
-                name=campaign.name,
-                channel=CHANNEL_LABELS.get(campaign.channel, campaign.channel),
-                budget=campaign.budget,
-                spend=campaign.spend,
-                leads=stats["leads"],
-                opportunities=stats["opportunities"],
-                won=stats["won"],
-                cost_per_lead=_per(campaign.spend, stats["leads"]),
-                cost_per_opportunity=_per(campaign.spend, stats["opportunities"]),
-                cost_per_won=_per(campaign.spend, stats["won"]),
-                conversion=round(100 * stats["won"] / stats["leads"], 1)
-                if stats["leads"]
-                else None,
-            )
-        )
-    return rows
+    return exact + list(ranked)

@@ -7,6 +7,7 @@ app_name = "leads"
 urlpatterns = [
     path("leads/", views.lead_list, name="list"),
     path("leads/new/", views.lead_new, name="new"),
+    path("leads/jump/", views.lead_jump, name="jump"),
     path("leads/<int:pk>/", views.lead_detail, name="detail"),
     path("leads/<int:pk>/actions/<slug:action>/", views.lead_action, name="action"),
     path("leads/import/", views.import_upload, name="import_upload"),

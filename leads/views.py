@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
-from leads.filters import LeadFilter
+from leads.filters import LeadFilter, LeadFilterSet
 from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
@@ -31,11 +32,14 @@ from leads.models import (
     StageDefinition,
 )
 from leads.pagination import lead_page
-from leads.selectors import campaign_performance
+from leads.periods import Period
+from leads.selectors import lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
 from leads.services.leads import LeadInput, lead_create, lead_update
 from leads.services.transitions import lead_transition
+from sla.metrics.catalogue import CATALOGUE
+from sla.metrics.compute import Figures, MetricFilter, campaign_figures
 from sla.models import Commitment, SlaPolicy
 from sla.selectors import clocks_for_lead
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -160,6 +164,22 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     }
     template = "leads/_list_results.html" if _is_htmx(request) else "leads/list.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def lead_jump(request: HttpRequest) -> HttpResponse:
+    """Suggestions for the header's jump-to-lead box: the same search as the list's `q`,
+    ranked, read by everyone signed in like the list. A term the list would refuse is a 400
+    whose message the box shows in place of suggestions."""
+    raw = request.GET.get("q", "")
+    try:
+        term = LeadFilterSet.base_filters["q"].field.clean(raw)
+    except ValidationError as error:
+        context = {"error": " ".join(error.messages), "term": ""}
+        return render(request, "leads/_jump_results.html", context, status=400)
+    context = {"term": term.strip(), "leads": lead_suggestions(term=term)}
+    return render(request, "leads/_jump_results.html", context)
 
 
 # ---------------------------------------------------------------- detail and actions
@@ -527,7 +547,10 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/campaigns.html", {"rows": campaign_performance()})
+    """Spend against results per campaign and in total, all time: the campaign metrics."""
+    everything = MetricFilter(period=Period.last_days(None, timezone.now()))
+    rows, total = campaign_figures(everything, list(Campaign.objects.order_by("name")))
+    return render(request, "leads/campaigns.html", {"rows": rows, "total": Figures(total)})
 
 
 @login_required
@@ -556,5 +579,12 @@ def definitions(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/definitions.html",
-        {"stages": stages, "personas": Persona.objects.order_by("name"), "promises": promises},
+        {
+            "stages": stages,
+            "personas": Persona.objects.order_by("name"),
+            "promises": promises,
+            "metrics": CATALOGUE,
+            "currency": settings.CURRENCY,
+            "time_zone": settings.TIME_ZONE,
+        },
     )

@@ -40,9 +40,14 @@ from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import validated
 from crm.models import ApiScope, Notification, Role
 from crm.notifications import notifications_for_user, notifications_mark_read
+from leads.periods import Period
+from leads.selectors import DashboardFilters
 from sla import api_serializers as s
 from sla.commitments import CommitmentProgress, commitment_progress, period_bounds
 from sla.filters import BreachFilterSet, ClockFilterSet
+from sla.metrics.catalogue import CATALOGUE
+from sla.metrics.compute import MetricFilter, metrics_summary
+from sla.metrics.export import summary_rows
 from sla.models import Breach, BusinessCalendar, Commitment, SlaClock, SlaPolicy, WebhookEndpoint
 from sla.selectors import breach_list, breaches_csv, compliance_report
 from sla.services import (
@@ -384,9 +389,52 @@ def progress(commitments: list[Commitment]) -> dict[int, CommitmentProgress]:
 # ---------------------------------------------------------------- metrics
 
 
+def _summary_filter(query: dict[str, Any], now: datetime) -> MetricFilter:
+    """The query's days (by default the dashboard's default period) and filters."""
+    default = DashboardFilters().period_at(now)
+    last = query.get("to") or default.last
+    first = query.get("from") or last - (default.last - default.first)  # type: ignore[operator]
+    return MetricFilter(
+        period=Period(first=first, last=last, zone=default.zone),
+        team=query.get("team", ""),
+        rep_id=query.get("rep"),
+        campaign_id=query.get("campaign"),
+        persona_id=query.get("persona"),
+        policy_id=query.get("policy"),
+    )
+
+
 class SlaMetricsViewSet(viewsets.ViewSet):
     read_scope = ApiScope.SLA_READ
     write_scope = ApiScope.MANAGE
+
+    @extend_schema(
+        summary="The metric catalogue",
+        description="Every figure the product shows: its key (as in the pages' "
+        "`data-metric` attributes), label, definition, formula, unit and period rule.",
+        responses=s.MetricDefinitionSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        return Response(s.MetricDefinitionSerializer(CATALOGUE, many=True).data)
+
+    @extend_schema(
+        summary="Every metric for a period",
+        description="The figures of the dashboard for whole days `from`..`to` (both "
+        "included) in the site's time zone; without dates, the dashboard's default period "
+        "(the last 90 days, today included). The filters mean what they mean on the "
+        "dashboard; `policy` narrows the SLA figures only. Commitments have periods of "
+        "their own: see /commitments/.",
+        parameters=[s.MetricSummaryQuerySerializer],
+        responses={200: s.MetricSummarySerializer, **problem_responses(_400="A bad filter.")},
+    )
+    @action(detail=False, methods=["get"], url_path="summary")
+    def summary(self, request: Request) -> Response:
+        query = validated(s.MetricSummaryQuerySerializer, request.query_params.dict())
+        now = timezone.now()
+        scope = _summary_filter(query, now)
+        values, reasons = metrics_summary(scope, now)
+        body = {"period": scope.period, "metrics": summary_rows(values, reasons)}
+        return Response(s.MetricSummarySerializer(body).data)
 
     @extend_schema(
         summary="SLA compliance by team, rep, policy or week",

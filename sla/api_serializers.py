@@ -3,7 +3,7 @@ the rules (manager rights, valid hours, known zones, unique names) live in sla.s
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -274,6 +274,73 @@ class ComplianceQuerySerializer(StrictSerializer):
     group_by = serializers.ChoiceField(choices=["team", "rep", "policy", "week"], default="team")
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
+
+
+# The days a summary may name: beyond them a local midnight is no longer a datetime.
+SUMMARY_DAYS = (date(1900, 1, 1), date(2999, 12, 31))
+
+
+class MetricSummaryQuerySerializer(StrictSerializer):
+    """Which rows the figures count: whole days `from`..`to` (both included) in the site's
+    time zone, and the same filters as the dashboard."""
+
+    from_ = serializers.DateField(
+        required=False, help_text="First day (default: 89 days before `to`)."
+    )
+    to = serializers.DateField(required=False, help_text="Last day, included (default: today).")
+    team = serializers.ChoiceField(choices=Team.choices, required=False)
+    rep = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    campaign = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    persona = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    policy = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # a Python keyword, so renamed here
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("from"), attrs.get("to")
+        for name, day in (("from", first), ("to", last)):
+            if day is not None and not SUMMARY_DAYS[0] <= day <= SUMMARY_DAYS[1]:
+                raise serializers.ValidationError(
+                    {name: [f"{name} must be between {SUMMARY_DAYS[0]} and {SUMMARY_DAYS[1]}."]}
+                )
+        if first is not None and last is not None and first > last:
+            raise serializers.ValidationError({"from": ["from must not be after to."]})
+        return attrs
+
+
+class MetricDefinitionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    definition = serializers.CharField()
+    formula = serializers.CharField(help_text="Numerator ÷ denominator, time, period rule.")
+    unit = serializers.CharField()
+    period_rule = serializers.CharField()
+
+
+class MetricValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(
+        allow_null=True,
+        help_text="Counts and percentages as numbers; durations in seconds; amounts in "
+        "`currency`; null when there is nothing to count yet.",
+    )
+    unit = serializers.CharField()
+    shown = serializers.CharField(help_text="The value as pages show it.")
+    currency = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(
+        allow_null=True, help_text="For rejected_by_reason: the reason counted."
+    )
+
+
+class MetricSummarySerializer(serializers.Serializer):
+    period_from = serializers.DateField(allow_null=True, source="period.first")
+    period_to = serializers.DateField(source="period.last")
+    time_zone = serializers.CharField(source="period.zone")
+    metrics = MetricValueSerializer(many=True)
 
 
 # ---------------------------------------------------------------- webhooks

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.outbox import outbox_drain_soon
-from leads.lifecycle import Stage
-from leads.models import LeadEvent
+from leads.periods import Period, local_midnight
+from sla.metrics.catalogue import BY_KEY
+from sla.metrics.compute import Figure, MetricFilter, handoff_figures, rate
 from sla.models import Breach, Commitment, CommitmentPeriodKind, CommitmentResult
 
 
@@ -26,6 +28,7 @@ class CommitmentProgress:
     accepted: int
     target_qualified: int
     min_acceptance_rate: Decimal | None
+    as_of: datetime | None = None  # when measured; None: after the period, for its result
 
     @property
     def acceptance_rate(self) -> Decimal | None:
@@ -52,46 +55,83 @@ class CommitmentProgress:
     def percent_of_target(self) -> int:
         return min(100, round(100 * self.qualified / self.target_qualified))
 
+    @property
+    def volume_percent(self) -> float | None:
+        """The metric commitment_volume: hand-offs as a share of the target (may pass 100)."""
+        return rate(self.qualified, self.target_qualified)
 
-def period_bounds(commitment: Commitment, at: datetime) -> tuple[datetime, datetime]:
-    """The local week (from Monday) or month holding `at`, as UTC instants."""
-    zone = ZoneInfo(commitment.timezone)
-    local_day = at.astimezone(zone).date()
+    @property
+    def acceptance_percent(self) -> float | None:
+        """The metric commitment_acceptance: acceptance rate (of all hand-offs), percent."""
+        return rate(self.accepted, self.qualified)
+
+    @property
+    def volume_figure(self) -> Figure:
+        return Figure(BY_KEY["commitment_volume"], self.volume_percent)
+
+    @property
+    def acceptance_figure(self) -> Figure:
+        return Figure(BY_KEY["commitment_acceptance"], self.acceptance_percent)
+
+    @property
+    def group(self) -> str:
+        """How a page marks this commitment's figures (`data-group`)."""
+        return f"commitment:{self.commitment_id}"
+
+    @property
+    def min_acceptance_percent(self) -> float | None:
+        if self.min_acceptance_rate is None:
+            return None
+        return float(self.min_acceptance_rate * 100)
+
+    @property
+    def status(self) -> str:
+        """met; missed (the period is over and it was not met); on track (volume keeps pace
+        with the time gone and acceptance is at its minimum so far); else at risk."""
+        if self.met:
+            return CommitmentStatus.MET
+        if self.as_of is None or self.as_of >= self.period_end:
+            return CommitmentStatus.MISSED
+        gone = (self.as_of - self.period_start) / (self.period_end - self.period_start)
+        pace_kept = self.qualified >= self.target_qualified * gone
+        answered_well = self.acceptance_met or not self.qualified
+        return (
+            CommitmentStatus.ON_TRACK if pace_kept and answered_well else CommitmentStatus.AT_RISK
+        )
+
+
+class CommitmentStatus(StrEnum):
+    MET = "met"
+    ON_TRACK = "on track"
+    AT_RISK = "at risk"
+    MISSED = "missed"
+
+
+def commitment_period(commitment: Commitment, at: datetime) -> Period:
+    """The local week (from Monday) or month holding `at`, in the commitment's zone."""
+    local_day = at.astimezone(ZoneInfo(commitment.timezone)).date()
     if commitment.period == CommitmentPeriodKind.WEEK:
         first = local_day - timedelta(days=local_day.weekday())
         after = first + timedelta(days=7)
     else:
         first = local_day.replace(day=1)
         after = (first + timedelta(days=32)).replace(day=1)
-    return _local_midnight(first, zone), _local_midnight(after, zone)
+    return Period(first=first, last=after - timedelta(days=1), zone=commitment.timezone)
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+def period_bounds(commitment: Commitment, at: datetime) -> tuple[datetime, datetime]:
+    """The commitment's period holding `at`, as UTC instants [start, end)."""
+    period = commitment_period(commitment, at)
+    assert period.start is not None  # a commitment's period always has a first day
+    return period.start, period.end
 
 
-def _measure(commitment: Commitment, start: datetime, end: datetime) -> tuple[int, int]:
-    """Leads handed to sales in [start, end), and how many of them sales has accepted."""
-    handed = (
-        LeadEvent.objects.filter(
-            kind=LeadEvent.Kind.TRANSITION,
-            to_stage=Stage.QUALIFIED,
-            created_at__gte=start,
-            created_at__lt=end,
-        )
-        .values("lead_id")
-        .distinct()
-    )
-    qualified = handed.count()
-    accepted = (
-        LeadEvent.objects.filter(
-            kind=LeadEvent.Kind.ACCEPTED, lead_id__in=handed, created_at__gte=start
-        )
-        .values("lead_id")
-        .distinct()
-        .count()
-    )
-    return qualified, accepted
+def _measure(commitment: Commitment, start: datetime) -> tuple[int, int]:
+    """Leads handed to sales in the period starting at `start`, and how many of them sales
+    has accepted: the metrics `handed_off` and `accepted` over the commitment's period."""
+    period = commitment_period(commitment, start)
+    figures, _ = handoff_figures(MetricFilter(period=period))
+    return figures["handed_off"], figures["accepted"]
 
 
 def commitment_progress(
@@ -100,7 +140,7 @@ def commitment_progress(
     """Live numbers for the period running at `now`."""
     now = now or timezone.now()
     start, end = period_bounds(commitment, now)
-    qualified, accepted = _measure(commitment, start, end)
+    qualified, accepted = _measure(commitment, start)
     return CommitmentProgress(
         commitment_id=commitment.pk,
         name=commitment.name,
@@ -110,6 +150,7 @@ def commitment_progress(
         accepted=accepted,
         target_qualified=commitment.target_qualified,
         min_acceptance_rate=commitment.min_acceptance_rate,
+        as_of=now,
     )
 
 
@@ -130,8 +171,9 @@ def commitments_evaluate(
     now = now or timezone.now()
     written = []
     for commitment in Commitment.objects.filter(active=True):
-        zone = ZoneInfo(commitment.timezone)
-        start, _ = period_bounds(commitment, _local_midnight(commitment.starts_on, zone))
+        start, _ = period_bounds(
+            commitment, local_midnight(commitment.starts_on, commitment.timezone)
+        )
         current_start, _ = period_bounds(commitment, now)
         last = commitment.results.order_by("-period_start").first()
         if last is not None:
@@ -150,7 +192,7 @@ def commitments_evaluate(
 def _evaluate_period(
     commitment: Commitment, start: datetime, end: datetime, now: datetime
 ) -> CommitmentResult | None:
-    qualified, accepted = _measure(commitment, start, end)
+    qualified, accepted = _measure(commitment, start)
     progress = CommitmentProgress(
         commitment_id=commitment.pk,
         name=commitment.name,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django import forms
 
 from crm.models import Team
+from leads.periods import Period, local_today
 from sla.models import BreachKind
 
 
@@ -36,23 +37,31 @@ class BreachFilterForm(forms.Form):
         self.fields["policy"].choices = [("", "All policies"), *policies]
         self.fields["owner"].choices = [("", "All reps"), *owners]
 
-    def selection(self) -> dict[str, Any]:
+    def period(self, now: datetime, default_days: int) -> tuple[Period, bool]:
+        """The chosen whole days in the site's zone ("To" included); without a start date,
+        the last `default_days` days. Also says whether the default start was used."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        since, until = data.get("since"), data.get("until")
+        recent = Period.last_days(default_days, now)
+        last = until or local_today(now)
+        if since is None:
+            return Period(first=recent.first, last=last, zone=recent.zone), True
+        return Period(first=since, last=last, zone=recent.zone), False
+
+    def selection(self, period: Period) -> dict[str, Any]:
         """Keyword arguments for sla.selectors.breach_list from the valid fields only."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         status = data.get("status")
-        since, until = data.get("since"), data.get("until")
         return {
             "team": data.get("team") or None,
             "policy_id": data.get("policy"),
             "owner_id": data.get("owner"),
             "kind": data.get("kind") or None,
             "acknowledged": {"open": False, "acknowledged": True}.get(status or ""),
-            "since": datetime.combine(since, time(0), tzinfo=UTC) if since else None,
-            # "To" is inclusive: the whole day counts.
-            "until": datetime.combine(until, time(0), tzinfo=UTC) + timedelta(days=1)
-            if until
-            else None,
+            "since": period.start,
+            "until": period.end,  # "To" is inclusive: the whole day counts
         }
 
 

@@ -1,18 +1,18 @@
-"""The dashboard's SLA numbers, filtered like the rest of the dashboard.
+"""The dashboard's clocks needing attention, filtered like the rest of the dashboard.
 
-Each function runs a fixed number of queries whatever the number of clocks: counts are
-aggregates and a median is read as the middle row(s) of the met clocks ordered by duration.
+A fixed number of queries whatever the number of clocks; the SLA figures themselves
+(compliance, times to goal) are metrics (sla.metrics.compute).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from leads.selectors import DashboardFilters
-from sla.models import ClockState, SlaClock, SlaClockQuerySet, SlaGoal, shown_state_q
+from sla.models import ClockState, SlaClock, SlaClockQuerySet, shown_state_q
 
 
 def _clocks(filters: DashboardFilters) -> SlaClockQuerySet:
@@ -75,68 +75,3 @@ def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 1
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
     return ClocksAtRisk(at_risk=counts["at_risk"], breached=counts["breached"], clocks=clocks)
-
-
-@dataclass(frozen=True)
-class GoalScore:
-    goal: str
-    label: str
-    met: int
-    breached: int
-    median: timedelta | None
-
-    @property
-    def decided(self) -> int:
-        return self.met + self.breached
-
-    @property
-    def compliance_percent(self) -> float | None:
-        return None if not self.decided else round(100 * self.met / self.decided, 1)
-
-
-_DURATION = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
-
-
-def _median_time_to_goal(met: QuerySet[SlaClock], count: int) -> timedelta | None:
-    if not count:
-        return None
-    low, high = (count - 1) // 2, count // 2
-    middle = list(
-        met.annotate(took=_DURATION)
-        .order_by("took", "id")
-        .values_list("took", flat=True)[low : high + 1]
-    )
-    return sum(middle, timedelta()) / len(middle)
-
-
-def sales_scorecard(filters: DashboardFilters, now: datetime) -> list[GoalScore]:
-    """Response-time compliance and median time to accept / to first touch, for the period.
-
-    A clock counts once decided (met, breached, or open and past due), by when it started.
-    """
-    clocks = _clocks(filters).filter(goal__in=[SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH])
-    since = filters.since(now)
-    if since is not None:
-        clocks = clocks.filter(started_at__gte=since)
-    totals = {
-        row["goal"]: row
-        for row in clocks.values("goal").annotate(
-            met=Count("id", filter=Q(state=ClockState.MET)),
-            breached=Count("id", filter=shown_state_q(ClockState.BREACHED, now)),
-        )
-    }
-    scores = []
-    for goal, label in ((SlaGoal.ACCEPT, "Accept or reject"), (SlaGoal.FIRST_TOUCH, "First touch")):
-        met = totals.get(goal, {}).get("met", 0)
-        scores.append(
-            GoalScore(
-                goal=goal,
-                label=label,
-                met=met,
-                breached=totals.get(goal, {}).get("breached", 0),
-                median=_median_time_to_goal(
-                    clocks.filter(goal=goal, state=ClockState.MET, met_at__isnull=False), met
-                ),
-            )
-        )
-    return scores

@@ -14,13 +14,13 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Quer
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
 
+from sla.metrics.compute import MetricFilter, decided_clocks, decided_q, rate
 from sla.models import (
     OPEN_CLOCK_STATES,
     Breach,
     ClockState,
     SlaClock,
     SlaPolicy,
-    shown_state_q,
 )
 
 GROUPINGS = ("team", "rep", "policy", "week")
@@ -84,7 +84,7 @@ CSV_HEADER = [
 ]
 
 
-def _csv_safe(value: Any) -> str:
+def csv_safe(value: Any) -> str:
     """Spreadsheet formula injection: a cell starting with = + - @ is read as text."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -98,7 +98,7 @@ def breaches_csv(breaches: QuerySet[Breach]) -> Iterator[str]:
     def line(row: list[Any]) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_csv_safe(v) for v in row])
+        writer.writerow([csv_safe(v) for v in row])
         return buffer.getvalue()
 
     yield line(CSV_HEADER)
@@ -134,20 +134,22 @@ class ComplianceRow:
 
     @property
     def compliance_percent(self) -> float | None:
-        return None if not self.total else round(100 * self.met / self.total, 1)
+        return rate(self.met, self.total)
 
 
 def _decided_clocks(
-    since: datetime | None, until: datetime | None, now: datetime
+    since: datetime | None, until: datetime | None, now: datetime, scope: MetricFilter | None
 ) -> QuerySet[SlaClock]:
-    """Clocks whose outcome is known: met, breached, or open and already past due."""
-    clocks = SlaClock.objects.order_by().filter(
-        Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now)
-    )
-    if since:
-        clocks = clocks.filter(started_at__gte=since)
-    if until:
-        clocks = clocks.filter(started_at__lt=until)
+    """Clocks whose outcome is known (sla.metrics.compute.decided_clocks): met, breached, or
+    open and already past due; those of `scope`, or else started in [since, until)."""
+    if scope is not None:
+        clocks = decided_clocks(scope, now)
+    else:
+        clocks = SlaClock.objects.order_by().filter(decided_q(now))
+        if since:
+            clocks = clocks.filter(started_at__gte=since)
+        if until:
+            clocks = clocks.filter(started_at__lt=until)
     # Monday of the week the clock started, in the site's time zone.
     return clocks.annotate(week=TruncWeek("started_at"))
 
@@ -207,6 +209,7 @@ def compliance_reports(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    scope: MetricFilter | None = None,
 ) -> dict[str, list[ComplianceRow]]:
     """Compliance % (met / decided) and median time to goal by team, rep, policy and week,
     from two queries whatever the number of clocks: counts per (team, rep, policy, week),
@@ -217,7 +220,7 @@ def compliance_reports(
     decided clock that reached its goal, late ones included.
     """
     now = now or timezone.now()
-    clocks = _decided_clocks(since, until, now)
+    clocks = _decided_clocks(since, until, now, scope)
     counts = clocks.values(
         "team", "owner_id", "owner__username", "policy_id", "policy__name", "week"
     ).annotate(

@@ -7,13 +7,12 @@ acknowledgement (DomainError) becomes a message on the page, never an error page
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,16 +22,31 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
 from crm.notifications import notifications_for_user, notifications_mark_read
+from leads.periods import Period
 from sla import selectors, services
 from sla.commitments import commitments_progress
 from sla.forms import AcknowledgeForm, BreachFilterForm
+from sla.metrics.catalogue import BY_KEY
+from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
 from sla.models import Breach, Commitment, SlaPolicy
 from sla.pagination import breach_page
 from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 NOTIFICATIONS_SHOWN = 50
-DEFAULT_WINDOW = timedelta(weeks=12)
+DEFAULT_WINDOW_DAYS = 12 * 7
+# The breach report's figures per promise, beside the headline ones.
+GOAL_FIGURES = (
+    "sla_compliance_accept",
+    "time_to_accept_median",
+    "time_to_accept_p90",
+    "sla_compliance_first_touch",
+    "time_to_first_touch_median",
+    "time_to_first_touch_p90",
+    "sla_compliance_exit_stage",
+    "sla_met",
+    "sla_missed",
+)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -87,14 +101,11 @@ def _with_rep_names(rows: list[ComplianceRow]) -> list[ComplianceRow]:
     return sorted(named, key=lambda row: row.label.lower())
 
 
-def _selection(form: BreachFilterForm, now: datetime) -> tuple[dict[str, Any], bool]:
+def _selection(form: BreachFilterForm, now: datetime) -> tuple[dict[str, Any], Period, bool]:
     """The chosen filters; without a start date, recent weeks only: the figures people act
     on, and a bounded read however long the history grows."""
-    selection = form.selection()
-    default_window = selection["since"] is None
-    if default_window:
-        selection["since"] = now - DEFAULT_WINDOW
-    return selection, default_window
+    period, default_window = form.period(now, DEFAULT_WINDOW_DAYS)
+    return form.selection(period), period, default_window
 
 
 def _kept_query(request: HttpRequest) -> str:
@@ -110,7 +121,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
     now = timezone.now()
     form = _filter_form(request)
-    selection, default_window = _selection(form, now)
+    selection, period, default_window = _selection(form, now)
     page = breach_page(selectors.breach_list(**selection), after=request.GET.get("after", "")[:200])
     if _is_htmx(request) and request.GET.get("after"):
         return render(
@@ -118,18 +129,25 @@ def breach_report(request: HttpRequest) -> HttpResponse:
             "sla/_breach_rows.html",
             {"page": page, "query": _kept_query(request), "ack_form": AcknowledgeForm()},
         )
-    window = {"since": selection["since"], "until": selection["until"], "now": now}
-    reports = selectors.compliance_reports(**window)
+    scope = MetricFilter(
+        period=period,
+        team=selection["team"] or "",
+        rep_id=selection["owner_id"],
+        policy_id=selection["policy_id"],
+    )
+    reports = selectors.compliance_reports(now=now, scope=scope)
     reports["rep"] = _with_rep_names(reports["rep"])
-    met = sum(row.met for row in reports["team"])
-    decided = met + sum(row.breached for row in reports["team"])
+    values = clock_figures(scope, now)
+    values.update(breach_figures(scope))
     context = {
         "form": form,
-        "totals": selectors.breach_list(**selection).aggregate(
-            breaches=Count("id"), waiting=Count("id", filter=Q(acknowledged_at__isnull=True))
-        ),
-        "compliance": round(100 * met / decided, 1) if decided else None,
-        "decided": decided,
+        "metrics": Figures(values),
+        "goal_figures": [Figures(values)[key] for key in GOAL_FIGURES],
+        "met_metric": BY_KEY["sla_met"],
+        "missed_metric": BY_KEY["sla_missed"],
+        "compliance_metric": BY_KEY["sla_compliance"],
+        "median_metric": BY_KEY["time_to_goal_median"],
+        "period": period,
         "page": page,
         "reports": [
             ("team", "By team", reports["team"]),
@@ -141,7 +159,6 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         "query": _kept_query(request),
         "ack_form": AcknowledgeForm(),
         "default_window": default_window,
-        "window_start": selection["since"],
         "now": now,
     }
     return render(request, "sla/breaches.html", context)

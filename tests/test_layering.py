@@ -73,7 +73,9 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.outbox", DOMAIN),
     ("crm.set_insert", DOMAIN),
     ("leads.lifecycle", DOMAIN),
+    ("leads.periods", DOMAIN),
     ("leads.permissions", DOMAIN),
+    ("leads.search", DOMAIN),
     ("sla.business_time", DOMAIN),
     ("sla.clocks", DOMAIN),
     ("sla.commitments", DOMAIN),
@@ -81,6 +83,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("sla.sweep", DOMAIN),
     ("sla.sweep_sql", DOMAIN),
     ("sla.webhooks", DOMAIN),
+    ("sla.metrics", DOMAIN),  # the metric catalogue and its computations
+    ("sla.metrics.*", DOMAIN),
 )
 
 # The one module through which leads' domain code reaches the SLA engine.

@@ -6,25 +6,26 @@ Pure functions of their arguments: the pages' views hand them their data (no que
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django import template
+
+from sla.metrics.catalogue import duration_words
+from sla.metrics.catalogue import money as format_money
 
 register = template.Library()
 
 
 @register.filter
 def duration_short(value: timedelta | None) -> str:
-    """2 days 3 h, 4 h 05 min, 12 min: compact durations for tables."""
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
-    return f"{minutes} min" if minutes else "under 1 min"
+    """2 d 3 h, 4 h 05 min, 12 min: compact durations for tables."""
+    return "—" if value is None else duration_words(value)
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    """An amount in the one currency (settings.CURRENCY), with thousands separators."""
+    return "—" if value is None else format_money(value)
 
 
 @register.filter

@@ -69,7 +69,7 @@ def test_main_pages_render_for_a_manager(
     sign_in(manager)
     expect(page.get_by_role("heading", name="Pipeline by stage")).to_be_visible()
     page.wait_for_function("() => document.querySelectorAll('canvas').length === 2 && window.Chart")
-    expect(page.locator("#funnel-table")).to_contain_text("Engaged")
+    expect(page.locator("#funnel-table")).to_contain_text("New leads")
     screenshot("dashboard")
 
     page.get_by_label("Campaign").select_option(label="LinkedIn Ads Q4")

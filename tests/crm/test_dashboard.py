@@ -13,18 +13,19 @@ from django.utils import timezone
 
 from leads.lifecycle import Stage
 from leads.models import Reason
-from leads.selectors import (
-    DashboardFilters,
-    campaign_performance,
-    lead_figures,
-    marketing_scorecard,
-)
+from leads.selectors import DashboardFilters, aging_rows, stage_rows
 from leads.services.transitions import (
     lead_accept,
     lead_hand_off,
     lead_reject,
     lead_to_opportunity,
     lead_win,
+)
+from sla.metrics.compute import (
+    MetricFilter,
+    campaign_figures,
+    handoff_figures,
+    lead_flow_figures,
 )
 from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import CampaignFactory, LeadFactory
@@ -52,37 +53,42 @@ def history(make_lead, marketer, sales_rep):
     return campaign
 
 
+def _scope(period: str = "all", **kwargs) -> MetricFilter:
+    return MetricFilter(period=DashboardFilters(period=period).period_at(timezone.now()), **kwargs)
+
+
 def test_it_counts_the_funnel_from_history(history):
     now = timezone.now()
-    steps = {s["key"]: s for s in lead_figures(DashboardFilters(period="all"), now).funnel}
-    assert [
-        steps[k]["count"] for k in ("created", "handed_off", "accepted", "opportunity", "won")
-    ] == [4, 2, 1, 1, 1]
-    assert steps["handed_off"]["conversion"] == 50.0
-    assert steps["won"]["conversion"] == 100.0
-    recent = lead_figures(DashboardFilters(period="90d"), now).funnel
-    assert recent[0]["count"] == 3
+    values, _ = lead_flow_figures(_scope(), now)
+    handoffs, _ = handoff_figures(_scope())
+    flow = [values["new_leads"], handoffs["handed_off"], handoffs["accepted"]]
+    assert [*flow, values["opportunities"], values["won"]] == [4, 2, 1, 1, 1]
+    assert lead_flow_figures(_scope("90d"), now)[0]["new_leads"] == 3
 
 
 def test_it_scores_marketing_by_acceptance(history):
-    card = marketing_scorecard(DashboardFilters(), timezone.now())
-    assert card == {"handed_off": 2, "accepted": 1, "rejected": 1, "acceptance_rate": 50.0}
+    values, reasons = handoff_figures(_scope("90d"))
+    assert (values["handed_off"], values["accepted"], values["rejected"]) == (2, 1, 1)
+    assert (values["acceptance_rate"], values["acceptance_rate_all"]) == (50.0, 50.0)
+    assert [count for _, count in reasons] == [1]
 
 
 def test_it_ages_open_leads_by_stage(history):
-    figures = lead_figures(DashboardFilters(period="all"), timezone.now())
-    rows = {r["stage"]: r for r in figures.aging}
+    _, by_stage = lead_flow_figures(_scope(), timezone.now())
+    rows = {r["stage"]: r for r in aging_rows(by_stage)}
     assert rows[Stage.ENGAGED]["count"] == 2
     assert (rows[Stage.ENGAGED]["under_1d"], rows[Stage.ENGAGED]["over_30d"]) == (1, 1)
     assert rows[Stage.NURTURE]["count"] == 1
 
 
 def test_it_costs_campaigns(history):
-    (row,) = campaign_performance()
-    assert (row["leads"], row["opportunities"], row["won"]) == (3, 1, 1)
-    assert row["cost_per_lead"] == Decimal("300.00")
-    assert row["cost_per_won"] == Decimal("900.00")
-    assert row["conversion"] == 33.3
+    (row,), total = campaign_figures(_scope(), [history])
+    values = {key: figure.value for key, figure in row.figures.items()}
+    assert values["campaign_leads"] == 3
+    assert values["cost_per_lead"] == Decimal("300.00")
+    assert values["cost_per_opportunity"] == values["cost_per_won"] == Decimal("900.00")
+    assert values["lead_to_won_rate"] == 33.3
+    assert total == values
 
 
 def test_it_filters_by_team_and_campaign(client, history, sales_rep):
@@ -92,7 +98,7 @@ def test_it_filters_by_team_and_campaign(client, history, sales_rep):
     assert pipeline[Stage.WON] == 1 and pipeline[Stage.ENGAGED] == 0
     other = CampaignFactory()
     response = client.get(reverse("dashboard"), {"campaign": other.pk})
-    assert response.context["funnel"][0]["count"] == 0
+    assert response.context["flow"][0].value == 0
 
 
 def test_it_ignores_malformed_filters(client, sales_rep):
@@ -126,10 +132,10 @@ def test_dashboard_runs_a_constant_number_of_queries(client, manager, history):
     assert count() == few == 12
 
 
-def test_pipeline_funnel_and_aging_come_from_one_query_on_the_leads(history):
+def test_pipeline_flow_and_aging_come_from_one_query_on_the_leads(history):
     with CaptureQueriesContext(connection) as ctx:
-        figures = lead_figures(DashboardFilters(period="all"), timezone.now())
+        values, by_stage = lead_flow_figures(_scope(), timezone.now())
     (query,) = ctx.captured_queries
     assert "leads_leadevent" not in query["sql"]  # milestones, not a history search per lead
-    assert [step["count"] for step in figures.funnel] == [4, 2, 1, 1, 1]
-    assert sum(row["count"] for row in figures.pipeline) == 4
+    assert (values["new_leads"], values["opportunities"], values["won"]) == (4, 1, 1)
+    assert sum(row["count"] for row in stage_rows(by_stage)) == 4

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import OutboxMessage
 from leads.services.transitions import lead_accept
@@ -80,3 +83,36 @@ def test_a_met_period_is_recorded_without_a_breach(commitment, hand_off, sales_r
     (result,) = commitments_evaluate(now=datetime(2026, 3, 10, tzinfo=UTC))
     assert result.met
     assert not Breach.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("handed", "accepted", "day", "status"),
+    [
+        (2, 1, 2, "met"),  # both targets reached
+        (1, 1, 2, "on track"),  # half the volume with a third of the week gone
+        (1, 1, 6, "at risk"),  # half the volume, the week nearly over
+        (2, 0, 2, "at risk"),  # the volume, but sales accepts none of it
+        (1, 1, 8, "missed"),  # measured after the week
+    ],
+)
+def test_progress_says_its_status(commitment, hand_off, sales_rep, handed, accepted, day, status):
+    monday = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    for n in range(handed):
+        lead = hand_off(at=monday + timedelta(minutes=n))
+        if n < accepted:
+            lead_accept(lead=lead, actor=sales_rep, now=monday + timedelta(hours=1))
+    at = monday + timedelta(days=day)
+    measured = commitment_progress(commitment=commitment, now=min(at, monday + timedelta(days=2)))
+    progress = dataclasses.replace(measured, as_of=at)
+    assert progress.status == status
+    assert progress.volume_percent == 50.0 * handed
+
+
+def test_the_dashboard_draws_a_failing_commitment_as_failing(client, commitment, hand_off, manager):
+    hand_off(at=timezone.now())
+    client.force_login(manager)
+    page = client.get(reverse("dashboard")).content.decode()
+    block = page[page.index(f'id="commitment-{commitment.pk}"') :][:3000]
+    assert 'data-status="at risk"' in block or 'data-status="on track"' in block
+    assert "of 2 hand-offs" in block and 'max="2" value="1"' in block
+    assert 'data-metric="commitment_volume"' in block and ">50.0%<" in block

@@ -16,12 +16,14 @@ from django.utils import timezone
 
 from crm.models import Notification, Team
 from crm.outbox import outbox_drain
+from leads.periods import Period
 from leads.selectors import DashboardFilters
 from leads.services.activities import activity_log
 from leads.services.transitions import lead_accept
 from sla.demo import seed_sla_demo
+from sla.metrics.compute import MetricFilter, clock_figures
 from sla.models import Breach, SlaGoal, SlaPolicy
-from sla.scorecards import dashboard_clocks, sales_scorecard
+from sla.scorecards import dashboard_clocks
 from sla.selectors import compliance_report
 from sla.services import breach_acknowledge
 from sla.sweep import sla_sweep
@@ -283,11 +285,16 @@ def test_the_sales_scorecard_counts_compliance_and_median(
     lead_accept(lead=slow, actor=sales_rep, now=MONDAY_10AM + timedelta(hours=3, minutes=5))
     hand_off(at=MONDAY_10AM + timedelta(minutes=10))  # never answered
     now = MONDAY_10AM + timedelta(days=3)
-    accept, touch = sales_scorecard(DashboardFilters(period="all"), now)
-    assert (accept.met, accept.breached, accept.median) == (2, 1, timedelta(hours=2))
-    assert accept.compliance_percent == pytest.approx(66.7)
-    assert (touch.met, touch.breached, touch.median) == (1, 2, timedelta(hours=2))
-    assert sales_scorecard(DashboardFilters(period="all", team=Team.MARKETING), now)[0].met == 0
+    every_day = Period(first=None, last=now.date(), zone="UTC")
+    values = clock_figures(MetricFilter(period=every_day), now)
+    assert values["sla_compliance_accept"] == pytest.approx(66.7)
+    assert values["time_to_accept_median"] == timedelta(hours=2)
+    assert values["time_to_accept_p90"] == timedelta(hours=3)
+    assert values["sla_compliance_first_touch"] == pytest.approx(33.3)
+    assert values["time_to_first_touch_median"] == timedelta(hours=2)
+    assert (values["sla_decided"], values["sla_missed"]) == (6, 3)
+    marketing_only = MetricFilter(period=every_day, team=Team.MARKETING)
+    assert clock_figures(marketing_only, now)["sla_decided"] == 0
 
 
 def test_the_at_risk_saved_view_lists_leads_with_a_clock_at_risk_or_past_due(

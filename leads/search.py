@@ -1,0 +1,82 @@
+"""Lead search: one rule for the leads page's `q`, the API list's `q` and the header's jump box.
+
+On PostgreSQL a lead's name, company, e-mail and external id are folded (lower case, accents
+removed by `unaccent`) into one stored generated column, `Lead.search_text`, with a GIN
+trigram index (`lead_search_trgm`, migration 0011): a substring search reads the index instead
+of every lead. Trigrams rather than full-text search because people type fragments ("garc",
+"acme.ex", the start of an e-mail) and full-text only matches whole words or word prefixes
+(docs/search.md has the measurement). SQLite, the embedded default, keeps `icontains` on
+the same column (case-insensitive for ASCII only).
+
+The term is folded by the same database function as the column, so "Garcia" finds "García",
+and is matched literally: Django's `contains` escapes `%`, `_` and `\\`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, FloatField, Func, Q, TextField, Value
+from django.db.models.functions import Concat
+
+# The database function created by migration 0011 (PostgreSQL): IMMUTABLE, so a generated
+# column and an index may use it.
+FOLD_FUNCTION = "handoff_search_fold"
+# Fields the search reads, in the order they are joined into `search_text`.
+SEARCHED_FIELDS = ("first_name", "last_name", "company", "email_normalized", "external_id")
+# Longest term taken. A search box needs no more; longer input is an error naming `q`.
+MAX_TERM = 200
+
+
+class SearchFold(Func):
+    """Lower case without accents: `handoff_search_fold()` on PostgreSQL, `LOWER()` elsewhere
+    (SQLite matches with `icontains` instead and never reads the folded column)."""
+
+    function = FOLD_FUNCTION
+    output_field = TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="LOWER", **extra)
+
+
+def search_document() -> SearchFold:
+    """The expression stored in `Lead.search_text`: the searched fields, space-separated, so
+    that a full name ("Ana García") matches across first and last name."""
+    parts: list[Any] = []
+    for name in SEARCHED_FIELDS:
+        if parts:
+            parts.append(Value(" "))
+        parts.append(name)
+    return SearchFold(Concat(*parts, output_field=TextField()))
+
+
+def clean_term(raw: str) -> str:
+    """The term as searched: surrounding spaces and runs of inner spaces are not meaningful."""
+    return " ".join(raw.split())
+
+
+def search_condition(term: str, *, vendor: str) -> Q:
+    """Leads whose searched fields contain `term`, ignoring case (and accents on PostgreSQL,
+    where the term is folded by the column's own function, so both sides fold alike)."""
+    if vendor == "postgresql":
+        return Q(search_text__contains=SearchFold(Value(term)))
+    return Q(search_text__icontains=term)
+
+
+def closeness(term: str, *, vendor: str) -> Any:
+    """How close a lead's searched text comes to `term`, higher first: trigram word
+    similarity on PostgreSQL (a name that is the term beats one that merely contains it);
+    elsewhere every match is as close as another."""
+    if vendor == "postgresql":
+        return Func(
+            SearchFold(Value(term)),
+            F("search_text"),
+            function="word_similarity",
+            output_field=FloatField(),
+        )
+    return Value(0.0, output_field=FloatField())
+
+
+def exact_identity(term: str) -> Q:
+    """The lead whose e-mail or external id is the term itself: ranked before the others."""
+    return Q(email_normalized=term.lower()) | Q(external_id=term)

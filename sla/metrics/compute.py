@@ -1,0 +1,441 @@
+"""One computation per metric family, each a fixed number of queries whatever the data.
+
+Every function takes one `MetricFilter` (period, team, rep, campaign, persona, policy), so the
+same filters select the same rows on every page, export and API call. Values are plain
+Python: counts `int`, rates `float` percent (one decimal), durations `timedelta`, amounts
+`Decimal` (cents). What each metric means is in `sla.metrics.catalogue`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqual
+
+from leads.lifecycle import Stage
+from leads.models import Campaign, Lead, LeadEvent, ReasonKind
+from leads.periods import Period
+from sla.metrics.catalogue import BY_KEY, METRICS, Metric
+from sla.models import Breach, ClockState, SlaClock, SlaGoal, shown_state_q
+
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """Which rows a figure counts. Lead figures follow the lead (its current owning team,
+    owner, campaign, persona); SLA figures follow the clock (its team, owner, policy) and
+    its lead's campaign and persona. A policy narrows SLA figures only."""
+
+    period: Period
+    team: str = ""
+    rep_id: int | None = None
+    campaign_id: int | None = None
+    persona_id: int | None = None
+    policy_id: int | None = None
+
+    def leads(self) -> QuerySet[Lead]:
+        leads = Lead.objects.order_by()
+        if self.team:
+            leads = leads.filter(owner_team=self.team)
+        if self.rep_id:
+            leads = leads.filter(owner_id=self.rep_id)
+        if self.campaign_id:
+            leads = leads.filter(campaign_id=self.campaign_id)
+        if self.persona_id:
+            leads = leads.filter(persona_id=self.persona_id)
+        return leads
+
+    def clocks(self) -> QuerySet[SlaClock]:
+        clocks = SlaClock.objects.order_by()
+        if self.team:
+            clocks = clocks.filter(team=self.team)
+        if self.rep_id:
+            clocks = clocks.filter(owner_id=self.rep_id)
+        if self.campaign_id:
+            clocks = clocks.filter(lead__campaign_id=self.campaign_id)
+        if self.persona_id:
+            clocks = clocks.filter(lead__persona_id=self.persona_id)
+        if self.policy_id:
+            clocks = clocks.filter(policy_id=self.policy_id)
+        return clocks
+
+    def during(self, field: str) -> Q:
+        """`field` falls in the period: [local midnight of the first day, after the last)."""
+        q = Q(**{f"{field}__lt": self.period.end})
+        if self.period.start is not None:
+            q &= Q(**{f"{field}__gte": self.period.start})
+        return q
+
+
+def rate(part: int, whole: int) -> float | None:
+    """`part` of `whole` in percent, one decimal; None when there is nothing to divide."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+def per(amount: Decimal, count: int) -> Decimal | None:
+    """An amount per item, in cents; None when there is no item."""
+    return (amount / count).quantize(Decimal("0.01")) if count else None
+
+
+# ---------------------------------------------------------------- leads
+
+
+def _in_stage(since: datetime | None, until: datetime | None) -> Q:
+    """In the current stage since after `since` and at most until `until`."""
+    q = Q()
+    if since is not None:
+        q &= Q(stage_changed_at__gt=since)
+    if until is not None:
+        q &= Q(stage_changed_at__lte=until)
+    return q
+
+
+def lead_flow_figures(f: MetricFilter, now: datetime) -> tuple[Values, dict[str, Values]]:
+    """New leads, opportunities, won, win rate and open pipeline value, and per stage the
+    leads created in the period (count, value, time in stage) for the pipeline and aging
+    tables: one GROUP BY stage."""
+    created, reached = f.during("created_at"), f.during("first_opportunity_at")
+    closed = f.during("closed_at")
+    won, lost = Q(stage=Stage.WON) & closed, Q(stage=Stage.LOST) & closed
+    is_open = Q(stage=Stage.OPPORTUNITY)
+    day, week, month = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
+    by_stage = {
+        row["stage"]: row
+        for row in f.leads()
+        .filter(created | reached | won | lost | is_open)
+        .values("stage")
+        .annotate(
+            count=Count("id", filter=created),
+            value=Sum("estimated_value", filter=created),
+            opportunities=Count("id", filter=reached),
+            closed=Count("id", filter=closed),
+            open_value=Sum("estimated_value", filter=is_open),
+            under_1d=Count("id", filter=created & _in_stage(day, None)),
+            d1_7=Count("id", filter=created & _in_stage(week, day)),
+            d7_30=Count("id", filter=created & _in_stage(month, week)),
+            over_30d=Count("id", filter=created & _in_stage(None, month)),
+            oldest_since=Min("stage_changed_at", filter=created),
+        )
+    }
+    total = {key: sum(row[key] for row in by_stage.values()) for key in ("count", "opportunities")}
+    won_count = by_stage.get(Stage.WON, {}).get("closed", 0)
+    lost_count = by_stage.get(Stage.LOST, {}).get("closed", 0)
+    pipeline = by_stage.get(Stage.OPPORTUNITY, {}).get("open_value") or Decimal("0")
+    values = {
+        "new_leads": total["count"],
+        "opportunities": total["opportunities"],
+        "won": won_count,
+        "win_rate": rate(won_count, won_count + lost_count),
+        "pipeline_value": pipeline.quantize(Decimal("0.01")),
+    }
+    return values, by_stage
+
+
+# ---------------------------------------------------------------- hand-offs
+
+
+def _handoff_cohort(f: MetricFilter) -> QuerySet[Lead]:
+    """The leads handed off in the period (each once), marked accepted / rejected since."""
+    handoffs = LeadEvent.objects.filter(
+        f.during("created_at"), kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED
+    )
+    answers = LeadEvent.objects.filter(lead_id=OuterRef("pk"))
+    if f.period.start is not None:
+        answers = answers.filter(created_at__gte=f.period.start)
+    return (
+        f.leads()
+        .filter(pk__in=handoffs.values("lead_id"))
+        .annotate(
+            was_accepted=Exists(answers.filter(kind=LeadEvent.Kind.ACCEPTED)),
+            was_rejected=Exists(
+                answers.filter(
+                    kind=LeadEvent.Kind.TRANSITION,
+                    from_stage=Stage.QUALIFIED,
+                    to_stage=Stage.NURTURE,
+                )
+            ),
+        )
+    )
+
+
+_REJECTED = Q(was_rejected=True, was_accepted=False)
+NO_REASON = "(no reason recorded)"
+
+
+def handoff_figures(f: MetricFilter) -> tuple[Values, list[tuple[str, int]]]:
+    """Handed off, accepted, rejected and both acceptance rates, and the rejected ones by
+    the reason sales gave (most frequent first): one GROUP BY the lead's reason.
+
+    A lead rejected and later accepted in the same cohort counts as accepted only, so
+    accepted + rejected never exceeds handed off."""
+    rows = (
+        _handoff_cohort(f)
+        .values("reason__label", "reason__kind")
+        .annotate(
+            handed_off=Count("id"),
+            accepted=Count("id", filter=Q(was_accepted=True)),
+            rejected=Count("id", filter=_REJECTED),
+        )
+    )
+    handed = accepted = rejected = 0
+    reasons: dict[str, int] = {}
+    for row in rows:
+        handed, accepted = handed + row["handed_off"], accepted + row["accepted"]
+        rejected += row["rejected"]
+        if row["rejected"]:
+            is_reject = row["reason__kind"] == ReasonKind.REJECT
+            label = row["reason__label"] if is_reject else NO_REASON
+            reasons[label] = reasons.get(label, 0) + row["rejected"]
+    values = {
+        "handed_off": handed,
+        "accepted": accepted,
+        "rejected": rejected,
+        "acceptance_rate": rate(accepted, accepted + rejected),
+        "acceptance_rate_all": rate(accepted, handed),
+    }
+    return values, sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+
+
+# ---------------------------------------------------------------- SLA clocks
+
+GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH, SlaGoal.EXIT_STAGE)
+TIMED_GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH)
+_TOOK = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
+
+
+def decided_q(now: datetime) -> Q:
+    """A clock's outcome is known: met, or missed (breached, or open and past due).
+    Cancelled clocks (the goal stopped applying) count for neither side."""
+    return Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now)
+
+
+def decided_clocks(f: MetricFilter, now: datetime) -> QuerySet[SlaClock]:
+    """Clocks of the filter started in the period whose outcome is known."""
+    return f.clocks().filter(f.during("started_at")).filter(decided_q(now))
+
+
+def clock_figures(f: MetricFilter, now: datetime) -> Values:
+    """Compliance per goal and overall, decided and missed promises, and the median and
+    90th percentile time to accept and to first touch: two queries (the second only when
+    a goal was reached)."""
+    decided = decided_clocks(f, now)
+    per_goal = {
+        row["goal"]: row
+        for row in decided.values("goal").annotate(
+            met=Count("id", filter=Q(state=ClockState.MET)),
+            total=Count("id"),
+            reached=Count("id", filter=Q(met_at__isnull=False)),
+        )
+    }
+    values: Values = {}
+    met = total = 0
+    for goal in GOALS:
+        row = per_goal.get(goal, {"met": 0, "total": 0})
+        values[f"sla_compliance_{goal}"] = rate(row["met"], row["total"])
+        met, total = met + row["met"], total + row["total"]
+    values.update(
+        sla_compliance=rate(met, total), sla_decided=total, sla_met=met, sla_missed=total - met
+    )
+    reached = any(per_goal.get(goal, {}).get("reached") for goal in TIMED_GOALS)
+    values.update(_times_to_goal(decided) if reached else {})
+    for goal in TIMED_GOALS:
+        for stat in ("median", "p90"):
+            values.setdefault(f"time_to_{goal}_{stat}", None)
+    return values
+
+
+_N, _R = F("size"), F("rank")
+# Rank r of n is a middle one when n <= 2r <= n + 2, and the 90th percentile (nearest rank,
+# r = ceil(0.9 n)) when 9n <= 10r < 9n + 10.
+_MIDDLE_RANK = Q(LessThanOrEqual(_N, _R * 2)) & Q(GreaterThanOrEqual(_N + 2, _R * 2))
+_P90_RANK = Q(LessThanOrEqual(_N * 9, _R * 10)) & Q(LessThan(_R * 10, _N * 9 + 10))
+
+
+def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
+    """The median and 90th percentile (nearest rank) time to goal per timed goal, reading
+    only the rows at those ranks: each clock that reached its goal is ranked within its goal.
+    """
+    ranked = (
+        decided.filter(goal__in=TIMED_GOALS, met_at__isnull=False)
+        .annotate(
+            took=_TOOK,
+            rank=Window(RowNumber(), partition_by=[F("goal")], order_by=[F("took").asc(), "id"]),
+            size=Window(Count("id"), partition_by=[F("goal")]),
+        )
+        .filter(_MIDDLE_RANK | _P90_RANK)
+        .values("goal", "took", "rank", "size")
+    )
+    middles: dict[str, list[timedelta]] = {}
+    values: Values = {}
+    for row in ranked:
+        n, r, goal = row["size"], row["rank"], row["goal"]
+        if n <= 2 * r <= n + 2:
+            middles.setdefault(goal, []).append(row["took"])
+        if 9 * n <= 10 * r < 9 * n + 10:
+            values[f"time_to_{goal}_p90"] = row["took"]
+    for goal, middle in middles.items():
+        values[f"time_to_{goal}_median"] = sum(middle, timedelta()) / len(middle)
+    return values
+
+
+def breach_figures(f: MetricFilter) -> Values:
+    """Breach records in the period (missed promises recorded, missed commitments)."""
+    breaches = Breach.objects.order_by().filter(f.during("breached_at"))
+    if f.team:
+        breaches = breaches.filter(team=f.team)
+    if f.rep_id:
+        breaches = breaches.filter(owner_id=f.rep_id)
+    if f.policy_id:
+        breaches = breaches.filter(policy_id=f.policy_id)
+    if f.campaign_id:
+        breaches = breaches.filter(lead__campaign_id=f.campaign_id)
+    if f.persona_id:
+        breaches = breaches.filter(lead__persona_id=f.persona_id)
+    return breaches.aggregate(
+        breaches=Count("id"),
+        breaches_unacknowledged=Count("id", filter=Q(acknowledged_at__isnull=True)),
+    )
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    campaign: Campaign
+    figures: Figures
+
+    @property
+    def group(self) -> str:
+        """How a page marks this row's figures (`data-group`): one campaign's, not all."""
+        return f"campaign:{self.campaign.pk}"
+
+
+def _campaign_values(spend: Decimal, leads: int, opportunities: int, won: int) -> Values:
+    return {
+        "campaign_spend": spend,
+        "campaign_leads": leads,
+        "campaign_opportunities": opportunities,
+        "campaign_won": won,
+        "cost_per_lead": per(spend, leads),
+        "cost_per_opportunity": per(spend, opportunities),
+        "cost_per_won": per(spend, won),
+        "lead_to_won_rate": rate(won, leads),
+    }
+
+
+def campaign_figures(
+    f: MetricFilter, campaigns: list[Campaign]
+) -> tuple[list[CampaignFigures], Values]:
+    """Spend against results per campaign and for all of them, all time: one GROUP BY.
+
+    `campaigns` (the caller's list, e.g. all in name order) says which rows to show; the
+    filter's campaign narrows it. A lead counts as an opportunity once it ever reached
+    that stage."""
+    if f.campaign_id:
+        campaigns = [c for c in campaigns if c.pk == f.campaign_id]
+    per_campaign = {
+        row["campaign_id"]: row
+        for row in f.leads()
+        .filter(campaign__isnull=False)
+        .values("campaign_id")
+        .annotate(
+            leads=Count("id"),
+            opportunities=Count("id", filter=Q(first_opportunity_at__isnull=False)),
+            won=Count("id", filter=Q(stage=Stage.WON)),
+        )
+    }
+    none = {"leads": 0, "opportunities": 0, "won": 0}
+    rows, sums = [], {"spend": Decimal("0"), **none}
+    for campaign in campaigns:
+        stats = per_campaign.get(campaign.pk, none)
+        rows.append(
+            CampaignFigures(
+                campaign=campaign,
+                figures=Figures(
+                    _campaign_values(
+                        campaign.spend, stats["leads"], stats["opportunities"], stats["won"]
+                    )
+                ),
+            )
+        )
+        sums["spend"] += campaign.spend
+        for key in none:
+            sums[key] += stats[key]
+    total = _campaign_values(sums["spend"], sums["leads"], sums["opportunities"], sums["won"])
+    return rows, total
+
+
+# ---------------------------------------------------------------- all together
+
+
+def metrics_summary(f: MetricFilter, now: datetime) -> tuple[Values, list[tuple[str, int]]]:
+    """Every metric of the catalogue in its order (but commitments, which have periods of
+    their own), and the rejected leads by reason."""
+    values: Values = {}
+    values.update(lead_flow_figures(f, now)[0])
+    handoffs, reasons = handoff_figures(f)
+    values.update(handoffs)
+    values.update(clock_figures(f, now))
+    values.update(breach_figures(f))
+    values.update(campaign_figures(f, list(Campaign.objects.order_by("name")))[1])
+    return {metric.key: values[metric.key] for metric in METRICS if metric.key in values}, reasons
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A value with what it is: what a page shows, with its key and definition."""
+
+    metric: Metric
+    value: Any
+
+    @property
+    def key(self) -> str:
+        return self.metric.key
+
+    @property
+    def label(self) -> str:
+        return self.metric.label
+
+    @property
+    def definition(self) -> str:
+        return self.metric.definition
+
+    @property
+    def shown(self) -> str:
+        return self.metric.shown(self.value)
+
+
+class Figures(Mapping[str, Figure]):
+    """Values by metric key, each with its catalogue entry (templates: `m.acceptance_rate`)."""
+
+    def __init__(self, values: Values) -> None:
+        self._figures = {key: Figure(BY_KEY[key], value) for key, value in values.items()}
+
+    def __getitem__(self, key: str) -> Figure:
+        return self._figures[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._figures)
+
+    def __len__(self) -> int:
+        return len(self._figures)
