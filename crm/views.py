@@ -7,7 +7,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from crm.dashboard import dashboard_read, metric_filter
-from crm.models import Team
+from crm.models import Role, Team, User
+from crm.my_work import my_work_read
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
 from sla.metrics.catalogue import REJECTED_BY_REASON
@@ -84,3 +85,17 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     stamp = now.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
     return response
+
+
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    """Each person's home page: their queue, most urgent SLA goal first. The `queue` fragment
+    alone refreshes every minute, so "due in" and "overdue by" stay current."""
+    now = timezone.now()
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True).order_by("first_name", "username")
+    )
+    work = my_work_read(request.user, now, reps=reps)
+    context = {"work": work, "s": work.sections, "reps": reps, "now": now}
+    template = "crm/_my_work_body.html" if request.headers.get("HX-Request") else "crm/my_work.html"
+    return render(request, template, context)

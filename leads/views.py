@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.errors import DomainError, ErrorCode
@@ -424,6 +425,9 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except DomainError as error:
         messages.error(request, _message_for(error))
     if not _is_htmx(request):
+        back = request.POST.get("next", "")
+        if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+            return redirect(back)  # a quick action from another page returns there
         return redirect("leads:detail", pk=pk)
     fresh = _load_lead(pk)
     return render(request, "leads/_detail_body.html", _detail_context(request, fresh, bound))

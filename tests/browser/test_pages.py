@@ -86,5 +86,5 @@ def test_main_pages_render_for_a_manager(
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         screenshot(name)
     page.set_viewport_size({"width": 820, "height": 1180})
-    page.goto(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/dashboard/")
     screenshot("dashboard-tablet")
