@@ -31,7 +31,7 @@ from crm.api.pagination import StrictCursorPagination
 from crm.api.serializers import validated
 from crm.models import ApiScope
 from leads import api_serializers as s
-from leads.filters import DEFAULT_LEAD_ORDERING, LEAD_ORDERINGS, LeadFilterSet
+from leads.filters import DEFAULT_LEAD_ORDERING, DUE_ORDERING, LEAD_ORDERINGS, LeadFilterSet
 from leads.models import Campaign, Lead, Persona, Reason, StageDefinition
 from leads.selectors import conversion_between_stages, pipeline_by_stage
 from leads.services.activities import activity_log
@@ -44,6 +44,7 @@ from leads.services.catalog import (
 )
 from leads.services.leads import LeadInput, lead_create_or_update, lead_update
 from leads.services.transitions import lead_transition
+from sla.selectors import with_due_order
 
 ETAG = re.compile(r'\s*(?:W/)?"(\d{1,10})"\s*')
 
@@ -166,7 +167,10 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Lead]:
         # Everyone signed in reads the whole pipeline (nothing is hidden between teams);
         # keys need leads:read. Writes are scoped by the services' rights checks.
-        return Lead.objects.select_related("owner")
+        leads = Lead.objects.select_related("owner")
+        if self.action == "list" and self.request.query_params.get("ordering") == DUE_ORDERING:
+            leads = with_due_order(leads)
+        return leads
 
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())

@@ -18,6 +18,7 @@ from crm.filters import BOOLEAN_CHOICES, as_bool
 from crm.models import Team, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, Persona
+from leads.pagination import NEWEST, Sort
 from leads.search import MAX_TERM
 
 # `ordering` values a list may ask for, and the ORDER BY each means (id breaks ties).
@@ -28,6 +29,17 @@ LEAD_ORDERINGS: dict[str, tuple[str, ...]] = {
     "updated_at": ("updated_at", "id"),
     "-stage_changed_at": ("-stage_changed_at", "-id"),
     "stage_changed_at": ("stage_changed_at", "id"),
+    # Most urgent first: the earliest SLA goal still awaited, leads without one last. The
+    # list annotates `due_order` (sla.selectors.with_due_order) when this order is asked for.
+    "due": ("due_order", "id"),
+}
+DUE_ORDERING = "due"
+
+# The lead page's orders, by the same `ordering` values; each keeps keyset pages.
+LIST_SORTS: dict[str, Sort] = {
+    "-created_at": NEWEST,
+    "created_at": Sort("Oldest first", "created_at", descending=False, is_time=True),
+    DUE_ORDERING: Sort("Most urgent first", "due_order", descending=False, is_time=True),
 }
 DEFAULT_LEAD_ORDERING = LEAD_ORDERINGS["-created_at"]
 

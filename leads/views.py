@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
-from leads.filters import LeadFilter, LeadFilterSet
+from leads.filters import DUE_ORDERING, LIST_SORTS, LeadFilter, LeadFilterSet
 from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
@@ -42,7 +42,7 @@ from leads.services.transitions import lead_transition
 from sla.metrics.catalogue import CATALOGUE
 from sla.metrics.compute import Figures, MetricFilter, campaign_figures
 from sla.models import Commitment, SlaPolicy
-from sla.selectors import clocks_for_lead
+from sla.selectors import clocks_for_lead, most_urgent_of, urgency_by_lead, with_due_order
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 # Saved views of the list: a name, a label and the filter they add.
@@ -147,15 +147,26 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         **_filter_options(request.GET, whole_page=not _is_htmx(request)),
     )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
+    ordering = request.GET.get("ordering", "")
+    if ordering not in LIST_SORTS:
+        ordering = "-created_at"
+    if ordering == DUE_ORDERING:
+        queryset = with_due_order(queryset)
     page = lead_page(
         queryset,
         after=request.GET.get("after", "")[:200],
         before=request.GET.get("before", "")[:200],
+        sort=LIST_SORTS[ordering],
     )
+    urgency = urgency_by_lead([lead.pk for lead in page.leads], timezone.now())
+    for lead in page.leads:
+        lead.urgency = urgency.get(lead.pk)
     kept = request.GET.copy()
     for key in ("after", "before"):
         kept.pop(key, None)
     context = {
+        "ordering": ordering,
+        "sorts": [(key, sort.label) for key, sort in LIST_SORTS.items()],
         "filter": lead_filter,
         "page": page,
         "view": view,
@@ -225,6 +236,7 @@ def _detail_context(
         "next_step": lead.next_step,
         **version,
     }
+    clocks = clocks_for_lead(lead_id=lead.pk, now=now)
     timeline = []
     for event in events:
         activity = None
@@ -238,7 +250,8 @@ def _detail_context(
         "timeline": timeline,
         "can_edit": permissions.can_edit_lead(request.user, lead),
         "actions": available_moves(lead),
-        "clocks": clocks_for_lead(lead_id=lead.pk, now=now),
+        "clocks": clocks,
+        "urgency": most_urgent_of(clocks, now),
         "now": now,
         "forms": {
             "edit": bound.get("edit")

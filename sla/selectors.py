@@ -7,11 +7,23 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber, TruncWeek
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from leads.lifecycle import OPEN_STAGES, Stage
@@ -37,7 +49,7 @@ def clocks_for_lead(*, lead_id: int, now: datetime | None = None) -> list[SlaClo
     now = now or timezone.now()
     clocks = list(
         SlaClock.objects.filter(lead_id=lead_id)
-        .select_related("policy", "owner")
+        .select_related("policy__calendar", "owner")
         .order_by("-started_at", "-id")
     )
     for clock in clocks:
@@ -402,3 +414,39 @@ def rep_load(*, now: datetime, reps: list[Any]) -> list[RepLoad]:
 def unacknowledged_breaches(*, limit: int) -> list[Breach]:
     """Breaches no manager has reviewed yet, newest first, with what their rows show."""
     return list(breach_list(acknowledged=False).select_related("lead__owner")[:limit])
+
+
+# The sort value of a lead without an open SLA goal: after every real due time.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def with_due_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Leads with `due_order`: the due time of their earliest SLA goal still awaited (open, or
+    breached and still waiting), or NO_DUE; what "most urgent first" sorts by, lists and API
+    alike."""
+    first_due = (
+        SlaClock.objects.awaiting_goal()
+        .filter(lead_id=OuterRef("pk"))
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return leads.annotate(
+        due_order=Coalesce(Subquery(first_due), Value(NO_DUE), output_field=DateTimeField())
+    )
+
+
+def urgency_by_lead(lead_ids: list[int], now: datetime) -> dict[int, Urgency]:
+    """Each lead's most urgent SLA goal still awaited, for a list's Due column: one query."""
+    return most_urgent_by_lead(clocks_of_leads(lead_ids), now)
+
+
+def most_urgent_of(clocks: list[SlaClock], now: datetime) -> Urgency | None:
+    """The earliest-due goal still awaited among a lead's clocks (the lead page's countdown)."""
+    waiting = [
+        c
+        for c in clocks
+        if c.state in (*OPEN_CLOCK_STATES, ClockState.BREACHED)
+        and c.met_at is None
+        and c.cancelled_at is None
+    ]
+    return urgency_of(min(waiting, key=lambda c: (c.due_at, c.pk)), now) if waiting else None
