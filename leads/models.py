@@ -459,6 +459,29 @@ class ImportJob(models.Model):
         return min(100, round(100 * self.processed_rows / self.total_rows))
 
 
+# ---------------------------------------------------------------- saved views
+
+
+class SavedView(models.Model):
+    """A person's named lead list: its filters and order as the list's query string."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="savedview_user_name_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # ---------------------------------------------------------------- field limits
 
 

@@ -228,3 +228,14 @@ def waiting_for_sales(*, creator_id: int, limit: int) -> list[Lead]:
 
 def recent_imports(*, user_id: int, limit: int) -> list[ImportJob]:
     return list(ImportJob.objects.filter(created_by_id=user_id).order_by("-created_at")[:limit])
+
+
+COUNT_BOUND = 10_000
+
+
+def bounded_count(leads: QuerySet[Lead], bound: int = COUNT_BOUND) -> tuple[int, bool]:
+    """How many leads match, counted exactly up to `bound`: (count, more than that?). The
+    COUNT reads at most bound + 1 index entries, so a list of a million costs what one of
+    ten thousand does, and says "10,000+"."""
+    counted = leads.order_by().values("pk")[: bound + 1].count()
+    return min(counted, bound), counted > bound

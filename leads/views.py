@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
-from leads.filters import DUE_ORDERING, LIST_SORTS, LeadFilter, LeadFilterSet
+from leads.filters import (
+    DUE_ORDERING,
+    LIST_SORTS,
+    SORTABLE_COLUMNS,
+    LeadFilter,
+    LeadFilterSet,
+)
 from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
@@ -30,14 +37,16 @@ from leads.models import (
     Lead,
     Persona,
     Reason,
+    SavedView,
     StageDefinition,
 )
 from leads.pagination import lead_page
 from leads.periods import Period
-from leads.selectors import lead_suggestions
+from leads.selectors import bounded_count, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
 from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.saved_views import clean_query, saved_view_create, saved_view_delete
 from leads.services.transitions import lead_transition
 from sla.metrics.catalogue import CATALOGUE
 from sla.metrics.compute import Figures, MetricFilter, campaign_figures
@@ -114,6 +123,27 @@ def _filter_options(params: QueryDict, *, whole_page: bool) -> dict[str, list[tu
     }
 
 
+def _sort_links(ordering: str) -> dict[str, tuple[str, str]]:
+    """Each sortable column's link (the order a click asks for) and its aria-sort."""
+    links = {}
+    for column, (first, second) in SORTABLE_COLUMNS.items():
+        if ordering in (first, second):
+            shown = "descending" if ordering.startswith("-") else "ascending"
+            links[column] = (second if ordering == first and second else first, shown)
+        else:
+            links[column] = (first, "none")
+    return links
+
+
+def _my_views(user: User, query: str) -> list[dict[str, Any]]:
+    """The person's saved views as chips; the one whose filters are on screen is current."""
+    current = clean_query(query)
+    return [
+        {"view": view, "current": view.query == current}
+        for view in SavedView.objects.filter(user=user).order_by("name", "id")
+    ]
+
+
 def _saved_view(queryset: Any, view: str, user: User) -> Any:
     if view == "waiting":
         queryset = queryset.waiting_for_acceptance()
@@ -147,6 +177,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         **_filter_options(request.GET, whole_page=not _is_htmx(request)),
     )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
+    total, more = bounded_count(queryset)
     ordering = request.GET.get("ordering", "")
     if ordering not in LIST_SORTS:
         ordering = "-created_at"
@@ -164,9 +195,17 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     kept = request.GET.copy()
     for key in ("after", "before"):
         kept.pop(key, None)
+    unsorted = kept.copy()
+    unsorted.pop("ordering", None)
     context = {
         "ordering": ordering,
         "sorts": [(key, sort.label) for key, sort in LIST_SORTS.items()],
+        "columns": _sort_links(ordering),
+        "unsorted_query": unsorted.urlencode(),
+        "total": total,
+        "more": more,
+        # The chips are in the whole page only, not in the results htmx swaps in.
+        "my_views": [] if _is_htmx(request) else _my_views(request.user, kept.urlencode()),
         "filter": lead_filter,
         "page": page,
         "view": view,
@@ -192,6 +231,32 @@ def lead_jump(request: HttpRequest) -> HttpResponse:
         return render(request, "leads/_jump_results.html", context, status=400)
     context = {"term": term.strip(), "leads": lead_suggestions(term=term)}
     return render(request, "leads/_jump_results.html", context)
+
+
+@login_required
+@require_POST
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the list on screen under a name; the chip appears beside the built-in views."""
+    query = request.POST.get("query", "")[:2000]
+    try:
+        view = saved_view_create(actor=request.user, name=request.POST.get("name", ""), query=query)
+    except DomainError as error:
+        messages.error(request, f"View not saved: {error.message}")
+        return redirect(f"{reverse('leads:list')}?{clean_query(query)}")
+    messages.success(request, f"View “{view.name}” saved.")
+    return redirect(f"{reverse('leads:list')}?{view.query}")
+
+
+@login_required
+@require_POST
+def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        saved_view_delete(actor=request.user, view_id=pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "View deleted.")
+    return redirect("leads:list")
 
 
 # ---------------------------------------------------------------- detail and actions

@@ -68,7 +68,7 @@ def test_most_urgent_first_puts_the_overdue_lead_first_and_no_clock_last(client,
 def test_the_due_column_says_it_in_colour_and_words(client, manager, leads):
     page = _list(client, manager, ordering="due")
     table = page.split('id="lead-table"', 1)[1]
-    assert '<th scope="col">Due</th>' in table
+    assert 'title="Most urgent first">Due</a></th>' in table
     late = table.split(f'href="/leads/{leads["Late"].pk}/"', 1)[1].split("</tr>", 1)[0]
     assert '<span class="badge bad">overdue</span>' in late
     assert "overdue by 2 h" in late
