@@ -22,7 +22,7 @@ _.volume_figure, _.acceptance_figure
 _.created_after, _.created_before, _.sla_state, _.file
 _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
-_.retried, _.failed, _.clock_states
+_.retried, _.failed, _.clock_states, _.duplicate
 _.from_, _.to, _.currency, _.period_from, _.period_to, _.time_zone
 
 # Columns written by services and read back through the ORM by name, raw SQL or the admin.
@@ -31,15 +31,25 @@ _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
 _.search_text
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
+_.progressed_at
 # Choice values stored in rows.
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
 # Query expression hooks Django calls by name (a Func's SQL function and per-vendor SQL).
 _.function, _.output_field, _.as_sqlite
 # Class-level caches read back through cls.__dict__.
 _._fields_built
+# Named by dotted path in settings (REST_FRAMEWORK, SPECTACULAR_SETTINGS).
+_.ContractAutoSchema, _.contract_postprocess
 # Outbox handlers named by dotted path (settings.OUTBOX_HANDLERS).
 _.deliver_in_app, _.deliver_email, _.deliver_webhook
 
 # Not yet reviewed: no reader outside tests. Each goes with its code, or moves to a group
 # above with the reader that keeps it.
 _.reason_create, _.signature_is_valid
+
+# Read by the libraries that call them: prometheus-client (a collector's collect), Celery
+# signals (a connected receiver), urllib3 pools and requests sessions (their attributes).
+_.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
+# Named by settings.LOGGING as a formatter factory.
+_.json_formatter
+_.ConnectionCls, _.pool_classes_by_scheme, _.trust_env

@@ -12,4 +12,4 @@ RUN DEBUG=false SECRET_KEY=build-only-secret-key-for-collectstatic-not-used-at-r
 RUN useradd --create-home handoff && mkdir -p /app/var && chown -R handoff /app/var
 USER handoff
 EXPOSE 8000
-CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--preload"]

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate seed bench backup restore clean
+.PHONY: install api-tools run test lint migrate seed bench backup restore clean
 
 install: $(VENV)/.installed
 
@@ -13,6 +13,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip uv
 	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev]" || $(PY) -m pip install -q -e ".[dev]"
 	touch $@
+
+# Redocly's CLI (pinned) for the schema lint test, cached under var/ (ignored by git).
+REDOCLY_VERSION := 2.77.0
+REDOCLY := var/tools/redocly/node_modules/.bin/redocly
+api-tools:
+	@test "$$($(REDOCLY) --version 2>/dev/null)" = "$(REDOCLY_VERSION)" || \
+	  npm install --prefix var/tools/redocly --no-audit --no-fund --silent @redocly/cli@$(REDOCLY_VERSION)
 
 migrate: install
 	$(PY) manage.py migrate --noinput

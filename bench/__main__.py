@@ -1,7 +1,7 @@
 """`make bench` (`python -m bench`): seed N leads on PostgreSQL, measure, print one table.
 
 Options: --leads N (default 1,000,000), --seconds per load run, --reuse (keep a database
-already seeded to N), --only pages|http|sweep (one part; repeatable), --json PATH (default
+already seeded to N), --only pages|http|sweep|outbox (one part; repeatable), --json PATH (default
 var/bench/latest.json).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from bench import environment
 from bench.servers import WORKERS
 
-PARTS = ("pages", "http", "sweep")
+PARTS = ("pages", "http", "sweep", "outbox")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench import ceilings, seed, servers
+from bench.outbox import outbox_rows
 from bench.pages import PLAIN_LIST_ROW, SEARCH_ROW, measure_pages
 from bench.report import Row, fmt, ratio, verdict
 from bench.servers import BARE_PORT, PRODUCT_PORT, WORKERS
@@ -435,6 +436,9 @@ def everything(args: argparse.Namespace, env: dict[str, str]) -> list[Row]:
     if "http" in parts:
         _log("HTTP load")
         rows += ingest_rows(args, env, ref)
+    if "outbox" in parts:
+        _log("outbox backlog")
+        rows += outbox_rows(ref.reps + ref.marketers)
     if "sweep" in parts:
         _log("sweep")
         rows += sweep_rows(args.leads)

@@ -3,7 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from crm.keys import api_key_create, api_key_revoke
+from crm.errors import DomainError
+from crm.keys import api_key_create, api_key_revoke, require_scopes_within_role
 from crm.models import ApiKey, ApiScope, User
 
 
@@ -32,6 +33,14 @@ class ApiKeyCreateForm(forms.ModelForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["user"].required = False
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        try:
+            require_scopes_within_role(scopes=cleaned.get("scopes") or [], user=cleaned.get("user"))
+        except DomainError as refused:
+            self.add_error("scopes", refused.message)
+        return cleaned
 
 
 @admin.action(description="Revoke selected keys")

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_failure, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -34,13 +35,27 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "sla.tasks.sweep",
             "schedule": float(settings.SLA_SWEEP_SECONDS),
         },
-        "outbox-redrain-pending-deliveries": {
+        "outbox-redrain-pending-notices-and-emails": {
             "task": "crm.tasks.drain_outbox",
             "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
+            "args": ("notices",),
+        },
+        "outbox-redrain-pending-webhooks": {
+            "task": "crm.tasks.drain_outbox",
+            "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
+            "args": ("webhooks",),
+        },
+        "leads-resume-queued-or-stalled-imports": {
+            "task": "leads.tasks.resume_imports",
+            "schedule": float(settings.IMPORT_RESUME_SECONDS),
         },
         "sla-evaluate-closed-commitment-periods": {
             "task": "sla.tasks.evaluate_commitments",
             "schedule": float(settings.SLA_COMMITMENT_SECONDS),
+        },
+        "sla-refresh-public-holidays-daily": {
+            "task": "sla.tasks.refresh_public_holidays",
+            "schedule": 86400.0,
         },
         "purge-expired-idempotency-keys-hourly": {
             "task": "crm.tasks.purge_idempotency_records",
@@ -50,3 +65,25 @@ def beat_schedule() -> dict[str, dict[str, object]]:
 
 
 app.conf.beat_schedule = beat_schedule()
+
+
+@task_failure.connect
+def count_task_failure(sender: object = None, **_: object) -> None:
+    """Every task that raises is counted for /metrics (handoff_celery_task_failures)."""
+    from crm.monitoring import TASK_FAILURES, count
+
+    count(TASK_FAILURES, getattr(sender, "name", "unknown"))
+
+
+@task_prerun.connect
+def tag_task_log_lines(**kwargs: object) -> None:
+    from crm.logs import task_started
+
+    task_started(**kwargs)  # type: ignore[arg-type]
+
+
+@task_postrun.connect
+def log_task_outcome(**kwargs: object) -> None:
+    from crm.logs import task_finished
+
+    task_finished(**kwargs)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from django.utils.functional import SimpleLazyObject
 
 from crm.models import Role
 from crm.notifications import unread_notification_count
+from crm.rights import can_read_breaches
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
@@ -27,6 +28,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     match = getattr(request, "resolver_match", None)
     return {
         "nav_is_manager": role == Role.MANAGER,
+        "nav_reads_breaches": signed_in and can_read_breaches(user),
         "nav_can_create": role in {Role.MARKETER, Role.MANAGER},
         "nav_current": match.view_name if match else "",
         "nav_unread": SimpleLazyObject(lambda: unread_notification_count(user=user))

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import ApiKey, ApiScope, Role, User
+from crm.rights import scopes_role_can_hold
 from crm.services import user_create
 
 KEY_PREFIX = "hk"
@@ -50,6 +51,18 @@ def clean_scopes(scopes: list[str] | tuple[str, ...] | str) -> list[str]:
     return sorted(set(scopes))
 
 
+def require_scopes_within_role(*, scopes: list[str], user: User | None) -> None:
+    """A key never exceeds its user's role (`user` None: a new integration account)."""
+    role = user.role if user is not None else Role.INTEGRATION
+    beyond = sorted(set(scopes) - scopes_role_can_hold(role))
+    if beyond:
+        raise DomainError(
+            f"Keys of the {Role(role).label.lower()} role cannot hold the {beyond[0]} scope: "
+            "that role has no right behind it.",
+            field="scopes",
+        )
+
+
 def _integration_user(name: str) -> User:
     base = f"integration-{slugify(name)[:40] or 'key'}"
     username, n = base, 1
@@ -76,6 +89,7 @@ def api_key_create(
     if not name or len(name) > 100:
         raise DomainError("name is required (at most 100 characters).", field="name")
     cleaned = clean_scopes(scopes)
+    require_scopes_within_role(scopes=cleaned, user=user)
     if user is None:
         user = _integration_user(name)
     prefix = secrets.token_hex(4)

@@ -34,6 +34,21 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+class NoStoreMiddleware:
+    """Pages and API answers carry names, e-mails and pipeline figures: no browser, proxy or
+    shared cache keeps a copy (`Cache-Control: no-store`), unless a view chose its own caching.
+    Static files are served before this by whitenoise, with their long-lived headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_PAGE = (
     "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Handoff is briefly "

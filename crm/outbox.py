@@ -12,6 +12,7 @@ name, never by importing the tasks module, which is interface code.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -23,13 +24,14 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from crm.models import Notification, OutboxMessage
+from crm.circuit import Breaker
+from crm.models import Notification, OutboxChannel, OutboxMessage
 
 logger = logging.getLogger("handoff.outbox")
 
@@ -83,7 +85,7 @@ def outbox_write(deliveries: Iterable[Delivery], *, now: datetime) -> int:
             ],
             ignore_conflicts=True,
         )
-    outbox_drain_soon()
+    outbox_drain_soon(lanes_of(d.channel for d in rows))
     return len(rows)
 
 
@@ -118,31 +120,28 @@ def _insert_as_arrays(rows: list[Delivery], now: datetime) -> None:
 # After a failed publish, hints are skipped for this long: a broker that is down (or a
 # network that swallows packets until the connect timeout) costs one request a delay, not all.
 HINT_BACKOFF_SECONDS = 5.0
-_hints_paused_until = 0.0
+hint_breaker = Breaker(HINT_BACKOFF_SECONDS)
 
 
 def send_hint(task_name: str, *args: Any) -> None:
     """Send the task named `task_name` as a hint. Never raises: beat re-runs whatever a lost
     hint carried."""
-    global _hints_paused_until
     if not getattr(settings, "OUTBOX_ENQUEUE_HINTS", True):
         return
-    if time.monotonic() < _hints_paused_until:
+    if hint_breaker.is_open():
         return
     try:
         current_app.send_task(task_name, args=args, retry=False)
     except Exception:  # the broker is down or slow: the request must not fail for it
-        _hints_paused_until = time.monotonic() + HINT_BACKOFF_SECONDS
+        hint_breaker.trip()
         logger.warning("could not publish %s; beat will pick the work up", task_name)
 
 
-def _drain_hint() -> None:
-    send_hint(DRAIN_TASK)
-
-
-def outbox_drain_soon() -> None:
-    """Ask a worker to drain after the current transaction commits."""
-    transaction.on_commit(_drain_hint)
+def outbox_drain_soon(lanes: Iterable[str] | None = None) -> None:
+    """Ask a worker to drain `lanes` (default: every lane) after the current transaction
+    commits; one hint per lane, so each lane's task runs on its own."""
+    for lane in list(lanes) if lanes is not None else list(LANES):
+        transaction.on_commit(functools.partial(send_hint, DRAIN_TASK, lane))
 
 
 def lease() -> timedelta:
@@ -151,28 +150,85 @@ def lease() -> timedelta:
     return timedelta(seconds=seconds) if seconds else LEASE
 
 
-def outbox_drain(*, now: datetime | None = None, limit: int = 200) -> DrainResult:
-    """Deliver due pending messages, each claimed first; returns what happened."""
+# Lanes drain separately, so a slow webhook receiver (seconds per attempt) never holds back
+# notices and emails (thousands a second in sets). Each lane has its own batch size.
+LANES: dict[str, tuple[str, ...]] = {
+    "notices": (OutboxChannel.IN_APP, OutboxChannel.EMAIL),
+    "webhooks": (OutboxChannel.WEBHOOK,),
+}
+LANE_BATCH = {"notices": 1000, "webhooks": 20}
+
+
+def lanes_of(channels: Iterable[str]) -> list[str]:
+    wanted = set(channels)
+    return [lane for lane, members in LANES.items() if wanted & set(members)]
+
+
+def outbox_drain(
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+    channels: Iterable[str] | None = None,
+) -> DrainResult:
+    """Deliver up to `limit` due pending messages (of `channels`, default all), claimed first;
+    returns what happened."""
     now = now or timezone.now()
     result = DrainResult()
-    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    candidates = list(
-        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
-        .filter(claimable)
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-    for message_id in candidates:
-        claimed = (
-            OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING)
-            .filter(claimable)
-            .update(claimed_until=now + lease(), attempts=F("attempts") + 1)
-        )
-        if not claimed:
-            continue  # another drain took it
-        message = OutboxMessage.objects.get(pk=message_id)
-        _deliver(message, now=now, result=result)
+    claimed = _claim(now=now, limit=limit, channels=channels)
+    by_channel: dict[str, list[OutboxMessage]] = {}
+    for message in claimed:
+        by_channel.setdefault(message.channel, []).append(message)
+    for channel, messages in by_channel.items():
+        deliver_set = SET_DELIVERY.get(settings.OUTBOX_HANDLERS[channel])
+        if deliver_set is not None:
+            deliver_set(messages, now=now, result=result)
+        else:
+            for message in messages:
+                _deliver(message, now=now, result=result)
     return result
+
+
+def outbox_drain_lane(
+    *, lane: str, budget_seconds: float, clock: Callable[[], float] = time.monotonic
+) -> tuple[DrainResult, bool]:
+    """Drain one lane batch after batch while messages are due, for at most about
+    `budget_seconds`; returns the total and whether due messages were left for the next
+    task (which the caller enqueues)."""
+    started = clock()
+    total = DrainResult()
+    while True:
+        batch = outbox_drain(limit=LANE_BATCH[lane], channels=LANES[lane])
+        total.sent += batch.sent
+        total.retried += batch.retried
+        total.failed += batch.failed
+        if batch.sent + batch.retried + batch.failed < LANE_BATCH[lane]:
+            return total, False
+        if clock() - started >= budget_seconds:
+            return total, True
+
+
+def _claim(*, now: datetime, limit: int, channels: Iterable[str] | None) -> list[OutboxMessage]:
+    """Lease a batch in one short transaction. On PostgreSQL `SKIP LOCKED` lets concurrent
+    drains take disjoint batches instead of queueing on each other's rows; SQLite has one
+    writer at a time, so the transaction alone keeps claims apart."""
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    due = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now
+    ).filter(claimable)
+    if channels is not None:
+        due = due.filter(channel__in=list(channels))
+    with transaction.atomic():
+        ids = list(
+            due.order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            claimed_until=now + lease(), attempts=F("attempts") + 1
+        )
+    return list(OutboxMessage.objects.filter(pk__in=ids).order_by("next_attempt_at", "id"))
 
 
 def _deliver(message: OutboxMessage, *, now: datetime, result: DrainResult) -> None:
@@ -190,6 +246,51 @@ def _deliver(message: OutboxMessage, *, now: datetime, result: DrainResult) -> N
     except Exception as exc:
         logger.warning("delivery %s failed: %s", message.delivery_key, exc)
         _retry_later(message, now=now, error=str(exc) or exc.__class__.__name__, result=result)
+
+
+def _finish_set(messages: list[OutboxMessage], *, now: datetime, result: DrainResult) -> None:
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=OutboxMessage.Status.SENT, sent_at=now, claimed_until=None, last_error=""
+    )
+    result.sent += len(messages)
+    result.keys.extend(m.delivery_key for m in messages)
+
+
+def _deliver_in_app_set(
+    messages: list[OutboxMessage], *, now: datetime, result: DrainResult
+) -> None:
+    """The batch's notifications in one INSERT and its rows marked sent in one UPDATE, in one
+    transaction (so still exactly once). Should the set fail, each message goes alone, so
+    one bad row is retried without holding back the rest."""
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(
+                [_notification(m, now) for m in messages], ignore_conflicts=True
+            )
+            _finish_set(messages, now=now, result=result)
+    except Exception as exc:
+        logger.warning("in-app set of %s failed (%s); delivering one by one", len(messages), exc)
+        for message in messages:
+            _deliver(message, now=now, result=result)
+
+
+def _deliver_email_set(
+    messages: list[OutboxMessage], *, now: datetime, result: DrainResult
+) -> None:
+    """One mail connection for the batch; a refused message is retried on its own."""
+    sent: list[OutboxMessage] = []
+    with get_connection(fail_silently=False) as connection_:
+        for message in messages:
+            try:
+                _email(message, connection_).send()
+                sent.append(message)
+            except Exception as exc:
+                logger.warning("delivery %s failed: %s", message.delivery_key, exc)
+                _retry_later(
+                    message, now=now, error=str(exc) or exc.__class__.__name__, result=result
+                )
+    if sent:
+        _finish_set(sent, now=now, result=result)
 
 
 def _handler(channel: str) -> Callable[[OutboxMessage, datetime], None]:
@@ -228,27 +329,87 @@ def _retry_later(message: OutboxMessage, *, now: datetime, error: str, result: D
     )
 
 
-def deliver_in_app(message: OutboxMessage, now: datetime) -> None:
+def _notification(message: OutboxMessage, now: datetime) -> Notification:
     payload = message.payload
-    Notification.objects.get_or_create(
+    return Notification(
         delivery_key=message.delivery_key,
+        user_id=message.recipient_id,
+        kind=message.event_type,
+        title=payload.get("title", "")[:200],
+        body=payload.get("body", ""),
+        url=payload.get("url", "")[:300],
+        created_at=now,
+    )
+
+
+def deliver_in_app(message: OutboxMessage, now: datetime) -> None:
+    notification = _notification(message, now)
+    Notification.objects.get_or_create(
+        delivery_key=notification.delivery_key,
         defaults={
-            "user_id": message.recipient_id,
-            "kind": message.event_type,
-            "title": payload.get("title", "")[:200],
-            "body": payload.get("body", ""),
-            "url": payload.get("url", "")[:300],
+            "user_id": notification.user_id,
+            "kind": notification.kind,
+            "title": notification.title,
+            "body": notification.body,
+            "url": notification.url,
             "created_at": now,
         },
     )
 
 
-def deliver_email(message: OutboxMessage, now: datetime) -> None:
+def _email(message: OutboxMessage, connection_: Any = None) -> EmailMessage:
     payload = message.payload
-    send_mail(
+    return EmailMessage(
         subject=payload.get("title", "Handoff")[:200],
-        message=f"{payload.get('body', '')}\n\n{payload.get('url', '')}\n",
+        body=f"{payload.get('body', '')}\n\n{payload.get('url', '')}\n",
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[message.target],
-        fail_silently=False,
+        to=[message.target],
+        connection=connection_,
     )
+
+
+def deliver_email(message: OutboxMessage, now: datetime) -> None:
+    _email(message).send(fail_silently=False)
+
+
+# The default handlers' set versions, used by the drain when a channel keeps its default.
+SET_DELIVERY: dict[str, Callable[..., None]] = {
+    "crm.outbox.deliver_in_app": _deliver_in_app_set,
+    "crm.outbox.deliver_email": _deliver_email_set,
+}
+
+
+@dataclass(frozen=True)
+class ChannelBacklog:
+    channel: str
+    pending: int
+    failed: int
+    oldest_pending_age: timedelta
+
+
+def outbox_backlog(*, now: datetime) -> list[ChannelBacklog]:
+    """Pending and failed messages per channel, and how long the oldest pending one waits:
+    whether the drain keeps up. One grouped query."""
+    rows = (
+        OutboxMessage.objects.filter(
+            status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.FAILED]
+        )
+        .values("channel", "status")
+        .annotate(count=Count("id"), oldest=Min("created_at"))
+    )
+    found = {(row["channel"], row["status"]): row for row in rows}
+    backlog = []
+    for channel in OutboxMessage.Channel.values:
+        pending = found.get((channel, OutboxMessage.Status.PENDING))
+        failed = found.get((channel, OutboxMessage.Status.FAILED))
+        backlog.append(
+            ChannelBacklog(
+                channel=channel,
+                pending=pending["count"] if pending else 0,
+                failed=failed["count"] if failed else 0,
+                oldest_pending_age=max(now - pending["oldest"], timedelta(0))
+                if pending
+                else timedelta(0),
+            )
+        )
+    return backlog

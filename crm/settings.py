@@ -59,6 +59,10 @@ else:
     SECRET_KEY = env_str("SECRET_KEY")
     if len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DEBUG is off.")
+    if "change-me" in SECRET_KEY.lower():
+        raise ImproperlyConfigured(
+            "SECRET_KEY is still the .env.example placeholder; set 50+ random characters."
+        )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -81,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.monitoring.RequestMetricsMiddleware",
+    "crm.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
+    "crm.middleware.NoStoreMiddleware",
     "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -124,6 +131,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share one file: wait for locks instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A hung or unreachable server costs a request a few seconds and a 503, never a worker
+    # killed by gunicorn's 30 s timeout: give up connecting, cancel a runaway statement, and
+    # end a transaction left idle by a stuck process (it would hold its row locks).
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
+    _pg_options["options"] = " ".join(
+        [
+            _pg_options.get("options", ""),
+            f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 20000)}",
+            "-c idle_in_transaction_session_timeout="
+            f"{env_int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000)}",
+        ]
+    ).strip()
 # A project-specific test database so parallel checkouts on one server do not collide.
 DATABASES["default"]["TEST"] = {
     "NAME": os.environ.get("TEST_DATABASE_NAME")
@@ -192,7 +213,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and the metrics scrape come from inside the deployment's network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Celery: Redis when REDIS_URL is set, otherwise an embedded filesystem broker (no server).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -229,11 +251,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
+# The worker logs through LOGGING (JSON lines in production), not a handler of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 60)
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
+# /metrics answers a bearer METRICS_TOKEN or a client in METRICS_ALLOWED_IPS, nobody else.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
+# An import queued or running this long without finishing counts as stalled in /metrics.
+IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
+# /readyz fails when the oldest open clock past due has waited longer than this for the sweep.
+READYZ_MAX_SWEEP_LAG_SECONDS = env_int("READYZ_MAX_SWEEP_LAG_SECONDS", 300)
 
 # Outbox (notifications, email, webhooks): drained after commit and re-drained by beat.
 OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 60)
+# One drain task keeps going while messages are due for about this long, then re-enqueues.
+OUTBOX_DRAIN_BUDGET_SECONDS = env_int("OUTBOX_DRAIN_BUDGET_SECONDS", 50)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 # A claimed delivery whose worker died is retried after this long (keep above webhook timeout).
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
@@ -245,7 +278,15 @@ OUTBOX_HANDLERS = {
     "email": "crm.outbox.deliver_email",
     "webhook": "sla.webhooks.deliver_webhook",
 }
+# Webhooks go to public addresses only; these hosts (as written in the URL) are exempt, for a
+# receiver inside the deployment's own network (sla/webhook_targets.py).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
+# CSV imports: beat looks for imports that stayed queued or stopped moving every
+# IMPORT_RESUME_SECONDS, and sends again those quiet for IMPORT_STALLED_SECONDS (a chunk
+# takes well under a second, so two minutes of silence means no worker has it).
+IMPORT_RESUME_SECONDS = env_int("IMPORT_RESUME_SECONDS", 60)
+IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 120)
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -257,11 +298,18 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "handoff@localhost")
 
+# JSON lines in production (crm/logs.py), the plain console for the embedded default.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "crm.logs.json_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -278,7 +326,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["crm.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "crm.api.errors.ProblemAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ContractAutoSchema",
     "EXCEPTION_HANDLER": "crm.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StrictCursorPagination",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -293,6 +341,13 @@ SPECTACULAR_SETTINGS = {
         "`{pointer, message, code}`."
     ),
     "VERSION": "1.0.0",
+    # No public licence text: the terms come with the deployment, whose docs page is linked.
+    "LICENSE": {"name": "Proprietary", "url": "http://127.0.0.1:8000/api/docs/"},
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "`make run` (embedded default)"}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.contract_postprocess",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -305,6 +360,8 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "leads.lifecycle.Stage.choices",
         "TeamEnum": "crm.models.Team.choices",
         "ClockStateEnum": "sla.models.ClockState.choices",
+        "TransitionEnum": "leads.lifecycle.Transition.choices",
+        "ProblemCodeEnum": "crm.api.errors.PROBLEM_CODES",
     },
 }
 # Throttle counters must be shared by every web process: Redis when there is one.

@@ -3,10 +3,11 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from crm.api.idempotency import idempotency_purge
-from crm.outbox import DRAIN_TASK, outbox_drain
+from crm.outbox import DRAIN_TASK, LANES, outbox_drain_lane, send_hint
 
 logger = logging.getLogger("handoff.heartbeat")
 
@@ -20,9 +21,19 @@ def heartbeat() -> str:
 
 
 @shared_task(name=DRAIN_TASK, ignore_result=True)
-def drain_outbox() -> int:
-    """Deliver pending notifications, emails and webhooks (after a commit, and every minute)."""
-    return outbox_drain().sent
+def drain_outbox(lane: str | None = None) -> int:
+    """Deliver pending notifications, emails and webhooks (after a commit, and every minute):
+    each lane batch after batch while messages are due, then hand what is left to a fresh
+    task so one task never runs for long."""
+    sent = 0
+    for name in [lane] if lane in LANES else list(LANES):
+        result, more = outbox_drain_lane(
+            lane=name, budget_seconds=settings.OUTBOX_DRAIN_BUDGET_SECONDS
+        )
+        sent += result.sent
+        if more:
+            send_hint(DRAIN_TASK, name)
+    return sent
 
 
 @shared_task(name="crm.tasks.purge_idempotency_records")

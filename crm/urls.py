@@ -10,6 +10,8 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("metrics.csv", views.dashboard_export, name="dashboard_csv"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.prometheus_metrics, name="prometheus_metrics"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

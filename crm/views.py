@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.dashboard import dashboard_read, metric_filter
+from crm.health import liveness, readiness
+from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Role, Team, User
+from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from crm.monitoring import scrape, scrape_allowed
 from crm.my_work import my_work_read
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
@@ -17,13 +21,28 @@ from sla.metrics.export import summary_csv, summary_rows
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability for load balancers and compose health checks."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
+    """Liveness: the process answers (200 even when the database is down, which a restart
+    would not cure); the body says whether the database answers."""
+    return JsonResponse(liveness(), headers={"Cache-Control": "no-store"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when every check passes, else 503 naming the failing checks."""
+    ready, body = readiness(timezone.now())
+    response = JsonResponse(body, status=200 if ready else 503)
+    response["Cache-Control"] = "no-store"
+    if not ready:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape: refused without the token or an allowed address."""
+    if not scrape_allowed(request):
+        return HttpResponse(
+            "Metrics need the scrape token.\n", status=403, content_type="text/plain"
+        )
+    return HttpResponse(scrape(timezone.now()), content_type=METRICS_CONTENT_TYPE)
 
 
 def _dashboard_filters(request: HttpRequest) -> DashboardFilters:
@@ -80,7 +99,7 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     values, reasons = metrics_summary(metric_filter(_dashboard_filters(request), now), now)
     response = HttpResponse(
-        summary_csv(summary_rows(values, reasons)), content_type="text/csv; charset=utf-8"
+        summary_csv(summary_rows(values, reasons)), content_type=CSV_CONTENT_TYPE
     )
     stamp = now.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'

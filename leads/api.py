@@ -7,7 +7,6 @@ crm.api.errors; POSTs accept an Idempotency-Key (crm.api.idempotency).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -28,7 +27,8 @@ from crm.api.errors import ApiProblem, domain_error_item, flatten_validation, pr
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
-from crm.api.serializers import validated
+from crm.api.preconditions import IF_MATCH_PATTERN, parse_if_match, precondition_failed
+from crm.api.serializers import created, validated
 from crm.models import ApiScope
 from leads import api_serializers as s
 from leads.filters import DEFAULT_LEAD_ORDERING, DUE_ORDERING, LEAD_ORDERINGS, LeadFilterSet
@@ -46,14 +46,13 @@ from leads.services.leads import LeadInput, lead_create_or_update, lead_update
 from leads.services.transitions import lead_transition
 from sla.selectors import with_due_order
 
-ETAG = re.compile(r'\s*(?:W/)?"(\d{1,10})"\s*')
-
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description='The ETag from GET /leads/{id}/ (e.g. `"3"`). A mismatch answers 412.',
-    pattern=r'^"[1-9][0-9]{0,8}"$',
+    description='The ETag from GET /leads/{id}/ (e.g. `"3"`), compared strongly: a weak or '
+    "unknown tag answers 412; `*` matches the lead as it is.",
+    pattern=IF_MATCH_PATTERN,
 )
 ETAG_HEADER = OpenApiResponse(
     s.LeadSerializer, description="The lead; its ETag header carries the version."
@@ -64,24 +63,24 @@ def lead_etag(lead: Lead) -> str:
     return f'"{lead.version}"'
 
 
-def expected_version(request: Request, body_version: int | None, *, required: bool) -> int | None:
-    """The precondition a write must meet: If-Match wins; `version` in the body also works.
+def expected_version(
+    request: Request, lead: Lead, body_version: int | None, *, required: bool
+) -> int | None:
+    """The version a write must meet: If-Match wins; `version` in the body also works.
 
-    With neither, a PATCH is refused with 428 (lost updates are never silent); transitions
-    may go without, since the transition table checks the stage anyway.
+    A matching If-Match hands the lead's version to the service, which checks it again
+    under the row lock; `*` matches the lead as it is. With neither header nor `version`, a
+    PATCH is refused with 428 (lost updates are never silent); transitions may go without,
+    since the transition table checks the stage anyway.
     """
     raw = request.headers.get("If-Match")
     if raw is not None:
-        match = ETAG.fullmatch(raw)
-        if match is None:
-            raise ApiProblem(
-                400,
-                'If-Match must be the ETag you read, like "3".',
-                code="invalid",
-                errors=[{"pointer": "/If-Match", "message": "Not an ETag.", "code": "invalid"}],
-            )
-        version = int(match[1])
-        if body_version is not None and body_version != version:
+        if_match = parse_if_match(raw)
+        if if_match.any:
+            return body_version
+        if not if_match.matches(str(lead.version)):
+            raise precondition_failed(lead_etag(lead))
+        if body_version is not None and body_version != lead.version:
             raise ApiProblem(
                 400,
                 "If-Match and version disagree.",
@@ -94,7 +93,7 @@ def expected_version(request: Request, body_version: int | None, *, required: bo
                     }
                 ],
             )
-        return version
+        return lead.version
     if body_version is None and required:
         raise ApiProblem(
             428,
@@ -158,6 +157,7 @@ DUPLICATE_EXAMPLE = OpenApiExample(
 )
 class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     serializer_class = s.LeadSerializer
+    etag_actions = ("retrieve", "create", "partial_update", "transitions")
     filter_backends = [StrictFilterBackend]
     filterset_class = LeadFilterSet
     pagination_class = StrictCursorPagination
@@ -237,7 +237,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         lead = self.get_object()
         fields = validated(s.LeadUpdateSerializer, request.data)
-        version = expected_version(request, fields.pop("version", None), required=True)
+        version = expected_version(request, lead, fields.pop("version", None), required=True)
         lead = lead_update(
             lead=lead.pk, actor=request.user, fields=fields, expected_version=version
         )
@@ -279,7 +279,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         lead = self.get_object()
         params = validated(s.TransitionSerializer, request.data)
         name = params.pop("transition")
-        version = expected_version(request, params.pop("version", None), required=False)
+        version = expected_version(request, lead, params.pop("version", None), required=False)
         lead = lead_transition(
             lead=lead.pk,
             actor=request.user,
@@ -324,7 +324,8 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         lead = self.get_object()
         data = validated(s.ActivityCreateSerializer, request.data)
         activity = activity_log(lead=lead.pk, actor=request.user, **data)
-        return Response(s.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+        # Activities are read in their lead's list; there is no page per activity.
+        return created(s.ActivitySerializer(activity).data, location=request.path)
 
     @extend_schema(
         summary="History of a lead (append-only)", responses=s.LeadEventSerializer(many=True)
@@ -353,7 +354,12 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         examples=[
             OpenApiExample(
                 "Two leads, one bad",
-                value={"items": [{"email": "a@acme.example"}, {"email": "not-an-email"}]},
+                value={
+                    "items": [
+                        {"email": "a@acme.example"},
+                        {"email": "b@acme.example", "campaign": 999},
+                    ]
+                },
                 request_only=True,
             ),
             OpenApiExample(
@@ -367,8 +373,8 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
                             "id": None,
                             "errors": [
                                 {
-                                    "pointer": "/items/1/email",
-                                    "message": "Enter a valid email address.",
+                                    "pointer": "/items/1/campaign",
+                                    "message": "No campaign with id 999.",
                                     "code": "invalid",
                                 }
                             ],
@@ -440,6 +446,10 @@ class CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     default_ordering = ("-id",)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Campaigns"),
+    retrieve=extend_schema(summary="A campaign"),
+)
 class CampaignViewSet(CatalogViewSet):
     serializer_class = s.CampaignSerializer
 
@@ -447,6 +457,7 @@ class CampaignViewSet(CatalogViewSet):
         return Campaign.objects.all()
 
     @extend_schema(
+        summary="Create a campaign (marketing and managers)",
         request=s.CampaignWriteSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: s.CampaignSerializer, **problem_responses(_422="Idempotency-Key reused.")},
@@ -456,9 +467,13 @@ class CampaignViewSet(CatalogViewSet):
         campaign = campaign_create(
             actor=request.user, **validated(s.CampaignWriteSerializer, request.data)
         )
-        return Response(self.get_serializer(campaign).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(campaign).data, location=f"{request.path}{campaign.pk}/")
 
-    @extend_schema(request=s.CampaignPatchSerializer, responses={200: s.CampaignSerializer})
+    @extend_schema(
+        summary="Edit a campaign (marketing and managers)",
+        request=s.CampaignPatchSerializer,
+        responses={200: s.CampaignSerializer},
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()
         fields = validated(s.CampaignPatchSerializer, request.data)
@@ -466,6 +481,10 @@ class CampaignViewSet(CatalogViewSet):
         return Response(self.get_serializer(campaign).data)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Personas (ideal customer profiles)"),
+    retrieve=extend_schema(summary="A persona"),
+)
 class PersonaViewSet(CatalogViewSet):
     serializer_class = s.PersonaSerializer
 
@@ -473,6 +492,7 @@ class PersonaViewSet(CatalogViewSet):
         return Persona.objects.all()
 
     @extend_schema(
+        summary="Create a persona (marketing and managers)",
         request=s.PersonaWriteSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: s.PersonaSerializer, **problem_responses(_422="Idempotency-Key reused.")},
@@ -482,9 +502,13 @@ class PersonaViewSet(CatalogViewSet):
         persona = persona_create(
             actor=request.user, **validated(s.PersonaWriteSerializer, request.data)
         )
-        return Response(self.get_serializer(persona).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(persona).data, location=f"{request.path}{persona.pk}/")
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Stage definitions, every version"),
+    retrieve=extend_schema(summary="A version of a stage's definition"),
+)
 class StageDefinitionViewSet(CatalogViewSet):
     """Every version of every stage's definition: the agreed answer to "what is a lead"."""
 
@@ -507,9 +531,15 @@ class StageDefinitionViewSet(CatalogViewSet):
         data = validated(s.StageDefinitionWriteSerializer, request.data)
         definition = definition_publish(actor=request.user, **data)
         definition = self.get_queryset().get(pk=definition.pk)
-        return Response(self.get_serializer(definition).data, status=status.HTTP_201_CREATED)
+        return created(
+            self.get_serializer(definition).data, location=f"{request.path}{definition.pk}/"
+        )
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Reasons for reject, lose and disqualify"),
+    retrieve=extend_schema(summary="A reason"),
+)
 class ReasonViewSet(CatalogViewSet):
     """Reasons for reject, lose and disqualify transitions."""
 

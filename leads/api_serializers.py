@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.errors import ProblemItemSerializer
 from crm.api.serializers import OwnerSerializer, ReadOnlyFieldsBuiltOnce, StrictSerializer
 from leads.lifecycle import Transition, available_moves
 from leads.models import (
@@ -190,8 +191,22 @@ class ActivityCreateSerializer(LeadsStrictSerializer):
     occurred_at = serializers.DateTimeField(required=False)
 
 
+# Each item is checked by BatchItemChecker (one bad item never sinks the rest), so at run time
+# the list takes any JSON; the schema shows what a good item is.
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/LeadCreateRequest"},
+        "minItems": 1,
+        "maxItems": MAX_BATCH,
+    }
+)
+class BatchItemsField(serializers.ListField):
+    pass
+
+
 class BatchSerializer(LeadsStrictSerializer):
-    items = serializers.ListField(
+    items = BatchItemsField(
         child=serializers.JSONField(),
         min_length=1,
         max_length=MAX_BATCH,
@@ -287,6 +302,9 @@ class LeadSerializer(ReadOnlyFieldsBuiltOnce):
     estimated_value = serializers.DecimalField(
         max_digits=12, decimal_places=2, allow_null=True, read_only=True
     )
+    criteria_met = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Keys of the criteria ticked."
+    )
     allowed_transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -325,6 +343,7 @@ class LeadSerializer(ReadOnlyFieldsBuiltOnce):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(Transition.choices)))
     def get_allowed_transitions(self, lead: Lead) -> list[str]:
         return list(available_moves(lead))
 
@@ -338,6 +357,9 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 class LeadEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.SerializerMethodField()
+    changes = serializers.DictField(
+        read_only=True, help_text="What the event changed: field names to their new values."
+    )
 
     class Meta:
         model = LeadEvent
@@ -364,12 +386,19 @@ class BatchItemResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(
         allow_null=True, help_text="The lead created, updated or matched."
     )
-    errors = serializers.ListField(child=serializers.DictField(), help_text="With status error.")
+    errors = ProblemItemSerializer(many=True, help_text="With status error.")
+
+
+class BatchCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    error = serializers.IntegerField()
 
 
 class BatchResultSerializer(serializers.Serializer):
     results = BatchItemResultSerializer(many=True)
-    counts = serializers.DictField(child=serializers.IntegerField())
+    counts = BatchCountsSerializer()
 
 
 # ---------------------------------------------------------------- catalog

@@ -114,7 +114,11 @@ class ActivityForm(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8 CSV, header row first, up to 5 MB.")
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 CSV separated by commas, semicolons, tabs or pipes; header row first; "
+        "up to 5 MB.",
+    )
 
 
 class ImportMappingForm(forms.Form):

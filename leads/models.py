@@ -430,11 +430,14 @@ class ImportJob(models.Model):
     processed_rows = models.PositiveIntegerField(default=0)
     imported_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    # [{"row": 12, "field": "email", "message": "...", "values": {...}}], in row order
+    # [{"row": 12, "field": "email", ...}], in file order; "row" is the line the record starts on
     errors = models.JSONField(default=list, blank=True)
     failure = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the job was queued or last committed a chunk (or was last sent to a worker): a
+    # queued or running job that has not moved for a while is resumed by beat.
+    progressed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -442,6 +445,14 @@ class ImportJob(models.Model):
             models.CheckConstraint(
                 name="importjob_status_valid",
                 condition=Q(status__in=["mapping", "queued", "running", "done", "failed"]),
+            ),
+        ]
+        indexes = [
+            # imports_resume_stalled: only unfinished jobs, by how long they have not moved.
+            models.Index(
+                fields=["progressed_at"],
+                name="importjob_unfinished_idx",
+                condition=Q(status__in=["queued", "running"]),
             ),
         ]
 

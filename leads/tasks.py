@@ -5,7 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from leads.services.imports import IMPORT_TASK, import_fail, import_run
+from leads.services.imports import (
+    IMPORT_TASK,
+    import_fail,
+    import_run,
+    imports_resume_stalled,
+)
 
 MAX_RETRIES = 3
 
@@ -27,3 +32,9 @@ def import_csv(self, import_id: int) -> None:
     except Exception:
         import_fail(job_id=import_id, message="The import stopped on an unexpected error.")
         raise
+
+
+@shared_task(name="leads.tasks.resume_imports")
+def resume_imports() -> None:
+    """Beat: send again the imports that stayed queued or stalled mid-way."""
+    imports_resume_stalled()

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
@@ -616,9 +617,7 @@ def import_requeue(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
-    response = HttpResponse(
-        imports.import_error_report(job), content_type="text/csv; charset=utf-8"
-    )
+    response = HttpResponse(imports.import_error_report(job), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response
 

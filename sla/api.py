@@ -24,7 +24,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -37,9 +37,11 @@ from crm.api.errors import problem_responses
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
-from crm.api.serializers import validated
-from crm.models import ApiScope, Notification, Role
+from crm.api.serializers import created, validated
+from crm.csv_files import CSV_CONTENT_TYPE
+from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.rights import can_see_webhook_settings
 from leads.periods import Period
 from leads.selectors import DashboardFilters
 from sla import api_serializers as s
@@ -95,7 +97,9 @@ class CalendarViewSet(
                     "name": "London office",
                     "timezone": "Europe/London",
                     "weekly_hours": {str(d): [["09:00", "17:30"]] for d in range(5)},
-                    "holidays": ["2026-12-25"],
+                    "holidays": ["2026-12-24"],
+                    "holiday_country": "GB",
+                    "holiday_subdivision": "ENG",
                 },
                 request_only=True,
             )
@@ -118,8 +122,10 @@ class CalendarViewSet(
             timezone_name=data["timezone"],
             weekly_hours=data["weekly_hours"],
             holidays=[day.isoformat() for day in data.get("holidays", [])],
+            holiday_country=data.get("holiday_country", ""),
+            holiday_subdivision=data.get("holiday_subdivision", ""),
         )
-        return Response(self.get_serializer(calendar).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(calendar).data, location=f"{request.path}{calendar.pk}/")
 
     @extend_schema(
         summary="Edit a business calendar (managers); running clocks keep their due time",
@@ -181,7 +187,7 @@ class PolicyViewSet(
         serializer.is_valid(raise_exception=True)
         policy = policy_create(actor=request.user, fields=serializer.service_fields())
         policy = self.get_queryset().get(pk=policy.pk)
-        return Response(self.get_serializer(policy).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(policy).data, location=f"{request.path}{policy.pk}/")
 
     @extend_schema(
         summary="Edit an SLA policy (managers); clocks already started keep their targets",
@@ -266,6 +272,7 @@ BREACH_CSV = OpenApiResponse(
 )
 class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.BreachSerializer
+    filtered_actions = ("export",)
     filter_backends = [StrictFilterBackend]
     filterset_class = BreachFilterSet
     orderings = {
@@ -298,7 +305,7 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         breaches = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(breaches_csv(breaches), content_type="text/csv")
+        response = StreamingHttpResponse(breaches_csv(breaches), content_type=CSV_CONTENT_TYPE)
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'
         return response
@@ -460,14 +467,12 @@ class SlaMetricsViewSet(viewsets.ViewSet):
 
 
 class ManagersOnly(BasePermission):
-    """Webhook settings hold secrets and URLs: managers, or keys with the manage scope."""
+    """Webhook settings hold secrets and URLs: managers (keys: also the manage scope)."""
 
     message = "Only managers see webhook settings."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if request_api_key(request) is not None:
-            return True  # HasScope already required `manage`
-        return request.user.role == Role.MANAGER
+        return can_see_webhook_settings(request.user)
 
 
 @extend_schema_view(
@@ -517,7 +522,7 @@ class WebhookEndpointViewSet(
     def create(self, request: Request) -> Response:
         data = validated(s.WebhookEndpointWriteSerializer, request.data)
         endpoint = webhook_endpoint_create(actor=request.user, **data)
-        return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
+        return created(self.get_serializer(endpoint).data, location=f"{request.path}{endpoint.pk}/")
 
 
 # ---------------------------------------------------------------- notifications
@@ -536,7 +541,7 @@ class SignedInUsersOnly(BasePermission):
     list=extend_schema(
         summary="Your notifications, newest first (signed-in users; keys get 403)",
         parameters=[
-            OpenApiParameter("unread", OpenApiTypes.STR, enum=["true", "false"]),
+            OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread ones."),
         ],
     ),
 )

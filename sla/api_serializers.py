@@ -34,9 +34,29 @@ HOURS_PATTERN = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]$"
 
 
 class CalendarSerializer(serializers.ModelSerializer):
+    weekly_hours = serializers.DictField(
+        child=serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+        ),
+        read_only=True,
+        help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
+    )
+    holidays = serializers.ListField(child=serializers.DateField(), read_only=True)
+
     class Meta:
         model = BusinessCalendar
-        fields = ["id", "name", "timezone", "weekly_hours", "holidays", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "timezone",
+            "weekly_hours",
+            "holidays",
+            "holiday_country",
+            "holiday_subdivision",
+            "public_holidays",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -55,6 +75,18 @@ class CalendarWriteSerializer(StrictSerializer):
         help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
     )
     holidays = serializers.ListField(child=serializers.DateField(), required=False, max_length=400)
+    holiday_country = serializers.CharField(
+        max_length=3,
+        required=False,
+        allow_blank=True,
+        help_text="ISO 3166 country whose public holidays close the calendar, e.g. GB.",
+    )
+    holiday_subdivision = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        help_text="A subdivision of that country, e.g. ENG for England.",
+    )
 
 
 class CalendarPatchSerializer(CalendarWriteSerializer):
@@ -348,6 +380,9 @@ class MetricSummarySerializer(serializers.Serializer):
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     has_secret = serializers.SerializerMethodField()
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES), read_only=True
+    )
 
     class Meta:
         model = WebhookEndpoint

@@ -25,7 +25,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 __all__ = [
     "ScheduleError",
@@ -33,6 +34,7 @@ __all__ = [
     "add_business_time",
     "business_time_between",
     "is_open_at",
+    "is_place_zone",
 ]
 
 _DAY = timedelta(days=1)
@@ -269,6 +271,22 @@ class _Calendar:
 
     def _local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
+
+
+# Names in the zone database that are no place: `localtime` is whichever zone the server
+# happens to run in (a calendar would move with the host), `Factory` and `posixrules` are
+# artefacts of how the database is built.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
+@cache
+def _place_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - _NOT_PLACES
+
+
+def is_place_zone(name: object) -> bool:
+    """Whether `name` is an IANA zone of a place, such as Europe/London or UTC."""
+    return isinstance(name, str) and name in _place_zones()
 
 
 def _load_zone(name: str) -> ZoneInfo:

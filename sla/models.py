@@ -34,6 +34,11 @@ class BusinessCalendar(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     weekly_hours = models.JSONField(default=dict)
     holidays = models.JSONField(default=list, blank=True)  # ISO dates, local to the zone
+    # A region's public holidays, filled from the `holidays` package (sla/public_holidays.py)
+    # and refreshed by beat; `holidays` above stays the hand-entered closures.
+    holiday_country = models.CharField(max_length=3, blank=True, default="")
+    holiday_subdivision = models.CharField(max_length=10, blank=True, default="")
+    public_holidays = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -52,7 +57,9 @@ class BusinessCalendar(models.Model):
                 )
                 for day, spans in self.weekly_hours.items()
             },
-            holidays=frozenset(date.fromisoformat(day) for day in self.holidays),
+            holidays=frozenset(
+                date.fromisoformat(day) for day in [*self.holidays, *self.public_holidays]
+            ),
         )
 
 
@@ -435,6 +442,7 @@ class Breach(models.Model):
 class WebhookFormat(models.TextChoices):
     GENERIC = "generic", "Generic JSON, signed"
     SLACK = "slack", "Slack-compatible"
+    STANDARD = "standard", "Standard Webhooks (webhook-id, -timestamp, -signature)"
 
 
 class WebhookEndpoint(models.Model):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from django.db.models import (
@@ -26,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
+from crm.csv_files import csv_lines
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Lead
 from sla.business_time import business_time_between
@@ -102,40 +102,29 @@ CSV_HEADER = [
 ]
 
 
-def csv_safe(value: Any) -> str:
-    """Spreadsheet formula injection: a cell starting with = + - @ is read as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def breaches_csv(breaches: QuerySet[Breach]) -> Iterator[str]:
     """CSV lines for a breach list, streamed (the header first)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(row: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([csv_safe(v) for v in row])
-        return buffer.getvalue()
-
-    yield line(CSV_HEADER)
-    for b in breaches.iterator(chunk_size=500):
-        yield line(
-            [
-                b.pk,
-                b.kind,
-                b.breached_at.isoformat(),
-                b.team,
-                b.owner.username if b.owner else "",
-                b.policy.name if b.policy else (b.commitment.name if b.commitment else ""),
-                b.lead_id or "",
-                b.summary,
-                b.acknowledged_at.isoformat() if b.acknowledged_at else "",
-                b.acknowledged_by.username if b.acknowledged_by else "",
-                b.acknowledgement_note,
-            ]
+    return csv_lines(
+        chain(
+            [CSV_HEADER],
+            (
+                [
+                    b.pk,
+                    b.kind,
+                    b.breached_at.isoformat(),
+                    b.team,
+                    b.owner.username if b.owner else "",
+                    b.policy.name if b.policy else (b.commitment.name if b.commitment else ""),
+                    b.lead_id or "",
+                    b.summary,
+                    b.acknowledged_at.isoformat() if b.acknowledged_at else "",
+                    b.acknowledged_by.username if b.acknowledged_by else "",
+                    b.acknowledgement_note,
+                ]
+                for b in breaches.iterator(chunk_size=500)
+            ),
         )
+    )
 
 
 @dataclass(frozen=True)
@@ -450,3 +439,11 @@ def most_urgent_of(clocks: list[SlaClock], now: datetime) -> Urgency | None:
         and c.cancelled_at is None
     ]
     return urgency_of(min(waiting, key=lambda c: (c.due_at, c.pk)), now) if waiting else None
+
+
+def sweep_lag(*, now: datetime) -> timedelta:
+    """How long the oldest open clock has been past due without the sweep flagging it (zero
+    when the sweep keeps up). Reads the partial index on `due_at` for open clocks."""
+    oldest = SlaClock.objects.past_due(now).order_by("due_at").values_list("due_at", flat=True)
+    first = oldest.first()
+    return max(now - first, timedelta(0)) if first else timedelta(0)

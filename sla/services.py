@@ -4,19 +4,22 @@ DomainError naming the field. The clocks themselves live in `sla.clocks`."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
+from crm.rights import can_acknowledge_breaches
 from leads.lifecycle import Stage
-from sla.business_time import ScheduleError
+from sla.business_time import ScheduleError, is_place_zone
 from sla.clocks import record_clock_events
 from sla.models import (
     WEEKDAYS,
@@ -30,6 +33,8 @@ from sla.models import (
     WebhookFormat,
     parse_clock_time,
 )
+from sla.public_holidays import clean_region, public_holidays
+from sla.webhook_targets import webhook_url_problem
 
 MAX_TARGET = timedelta(days=366)
 WEBHOOK_EVENT_TYPES = ("breach.created", "clock.at_risk", "commitment.missed")
@@ -129,7 +134,7 @@ def clean_holidays(raw: Any) -> list[str]:
 
 
 def _validate_calendar(calendar: BusinessCalendar) -> None:
-    if calendar.timezone not in available_timezones():
+    if not is_place_zone(calendar.timezone):
         raise DomainError(
             f"Unknown time zone {calendar.timezone!r}: use an IANA name such as Europe/London.",
             field="timezone",
@@ -140,6 +145,52 @@ def _validate_calendar(calendar: BusinessCalendar) -> None:
         raise DomainError(f"Working hours: {exc}.", field="weekly_hours") from exc
 
 
+CALENDAR_FIELDS = {
+    "name",
+    "timezone",
+    "weekly_hours",
+    "holidays",
+    "holiday_country",
+    "holiday_subdivision",
+}
+
+
+def _set_holiday_region(
+    calendar: BusinessCalendar, country: str, subdivision: str, *, now: datetime
+) -> None:
+    country, subdivision = clean_region(country, subdivision)
+    calendar.holiday_country = country
+    calendar.holiday_subdivision = subdivision
+    calendar.public_holidays = public_holidays(
+        country, subdivision, today=_local_today(calendar, now)
+    )
+
+
+def _local_today(calendar: BusinessCalendar, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(calendar.timezone)).date()
+
+
+def calendars_refresh_public_holidays(*, now: datetime | None = None) -> int:
+    """Beat, daily: each calendar with a region gets its public holidays through the year
+    after next (a new year adds one); returns how many calendars changed."""
+    now = now or timezone.now()
+    changed = 0
+    for calendar in BusinessCalendar.objects.exclude(holiday_country=""):
+        with transaction.atomic():
+            calendar = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+            days = public_holidays(
+                calendar.holiday_country,
+                calendar.holiday_subdivision,
+                today=_local_today(calendar, now),
+            )
+            if days != calendar.public_holidays:
+                calendar.public_holidays = days
+                calendar.updated_at = now
+                calendar.save(update_fields=["public_holidays", "updated_at"])
+                changed += 1
+    return changed
+
+
 @transaction.atomic
 def calendar_create(
     *,
@@ -148,6 +199,8 @@ def calendar_create(
     timezone_name: str,
     weekly_hours: Any,
     holidays: Any = None,
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
     now: datetime | None = None,
 ) -> BusinessCalendar:
     """A named working calendar; refused when the zone is unknown or no hours are usable."""
@@ -163,6 +216,7 @@ def calendar_create(
         updated_at=now,
     )
     _validate_calendar(calendar)
+    _set_holiday_region(calendar, holiday_country, holiday_subdivision, now=now)
     calendar.save()
     return calendar
 
@@ -179,7 +233,7 @@ def calendar_update(
     now = now or timezone.now()
     _require_manager(actor, "edit business calendars")
     calendar = _get(BusinessCalendar, calendar, "calendar", lock=True)
-    unknown = sorted(set(fields) - {"name", "timezone", "weekly_hours", "holidays"})
+    unknown = sorted(set(fields) - CALENDAR_FIELDS)
     if unknown:
         raise DomainError(f"{unknown[0]} cannot be set here.", field=unknown[0])
     if "name" in fields:
@@ -191,6 +245,13 @@ def calendar_update(
     if "holidays" in fields:
         calendar.holidays = clean_holidays(fields["holidays"])
     _validate_calendar(calendar)
+    if {"holiday_country", "holiday_subdivision"} & set(fields):
+        _set_holiday_region(
+            calendar,
+            fields.get("holiday_country", calendar.holiday_country),
+            fields.get("holiday_subdivision", calendar.holiday_subdivision),
+            now=now,
+        )
     calendar.updated_at = now
     calendar.save()
     return calendar
@@ -340,7 +401,7 @@ def commitment_create(
         raise DomainError(
             "target_qualified must be a whole number above zero.", field="target_qualified"
         )
-    if timezone_name not in available_timezones():
+    if not is_place_zone(timezone_name):
         raise DomainError(f"Unknown time zone {timezone_name!r}.", field="timezone")
     rate = None
     if min_acceptance_rate not in (None, ""):
@@ -355,6 +416,23 @@ def commitment_create(
         starts_on=clean_date(starts_on, "starts_on"),
         created_at=now,
     )
+
+
+def _check_standard_secret(secret: str) -> None:
+    """Standard Webhooks secrets are `whsec_` and base64 of 24 to 64 random bytes."""
+    message = (
+        "A Standard Webhooks secret is whsec_ followed by base64 of 24 to 64 random bytes, "
+        "e.g. from: python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32))"
+        '.decode())"'
+    )
+    if not (secret or "").startswith("whsec_"):
+        raise DomainError(message, field="secret")
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DomainError(message, field="secret") from exc
+    if not 24 <= len(key) <= 64:
+        raise DomainError(message, field="secret")
 
 
 @transaction.atomic
@@ -376,8 +454,9 @@ def webhook_endpoint_create(
         raise DomainError("url must be text of at most 500 characters.", field="url")
     if len(secret or "") > 200:
         raise DomainError("secret is too long (at most 200 characters).", field="secret")
-    if not url.startswith(("http://", "https://")):
-        raise DomainError("url must start with http:// or https://.", field="url")
+    problem = webhook_url_problem(url)
+    if problem:
+        raise DomainError(problem, field="url")
     events = sorted(set(event_types))
     unknown = [e for e in events if e not in WEBHOOK_EVENT_TYPES]
     if unknown or not events:
@@ -388,6 +467,8 @@ def webhook_endpoint_create(
         raise DomainError(f"Unknown format {format!r}.", field="format")
     if format == WebhookFormat.GENERIC and not secret:
         raise DomainError("A generic webhook needs a secret to sign with.", field="secret")
+    if format == WebhookFormat.STANDARD:
+        _check_standard_secret(secret)
     return WebhookEndpoint.objects.create(
         name=name,
         url=url,
@@ -408,7 +489,8 @@ def breach_acknowledge(
 ) -> Breach:
     """A manager reviews a breach and writes down what happens next."""
     now = now or timezone.now()
-    _require_manager(actor, "acknowledge breaches")
+    if not can_acknowledge_breaches(actor):
+        raise DomainError("Only managers may acknowledge breaches.", code=ErrorCode.FORBIDDEN)
     breach = _get(Breach, breach, "breach", lock=True)
     note = (note or "").strip()
     if not note:

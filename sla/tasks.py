@@ -6,8 +6,10 @@ import logging
 
 from celery import shared_task
 
+from crm.monitoring import SWEEP_FLAGGED, SWEEP_RUNS, count
 from sla.clocks import NOTIFY_BREACHES_TASK
 from sla.commitments import commitments_evaluate
+from sla.services import calendars_refresh_public_holidays
 from sla.sweep import breaches_notify, sla_sweep
 
 logger = logging.getLogger("handoff.sla")
@@ -17,6 +19,9 @@ logger = logging.getLogger("handoff.sla")
 def sweep() -> str:
     """Beat, every SLA_SWEEP_SECONDS: flag at-risk and breached clocks, notify breaches."""
     result = sla_sweep()
+    count(SWEEP_FLAGGED, "at_risk", result.at_risk)
+    count(SWEEP_FLAGGED, "breached", result.breached)
+    count(SWEEP_RUNS)
     logger.info("sla sweep: %s", result)
     return str(result)
 
@@ -31,3 +36,9 @@ def notify_breaches() -> int:
 def evaluate_commitments() -> int:
     """Beat, hourly: close finished commitment periods; a missed one becomes a breach."""
     return len(commitments_evaluate())
+
+
+@shared_task(name="sla.tasks.refresh_public_holidays", ignore_result=True)
+def refresh_public_holidays() -> int:
+    """Beat, daily: calendars with a country keep public holidays through the year after next."""
+    return calendars_refresh_public_holidays()

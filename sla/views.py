@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from crm import rights
+from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
 from crm.notifications import notifications_for_user, notifications_mark_read
@@ -34,6 +36,7 @@ from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 NOTIFICATIONS_SHOWN = 50
+READ_REFUSAL = "Sign in to read breaches."
 DEFAULT_WINDOW_DAYS = 12 * 7
 # The breach report's figures per promise, beside the headline ones.
 GOAL_FIGURES = (
@@ -53,15 +56,20 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _require_manager(user: User) -> None:
-    if not user.is_manager:
-        raise PermissionDenied("Only managers review breaches.")
+def _require(allowed: bool, refusal: str) -> None:
+    if not allowed:
+        raise PermissionDenied(refusal)
 
 
 # ---------------------------------------------------------------- breach report
 
 
 def _filter_form(request: HttpRequest) -> BreachFilterForm:
+    """The filters asked for; a rep who has not chosen a rep sees their own breaches."""
+    data = request.GET.copy()
+    default_owner = rights.breach_report_default_owner(request.user)
+    if "owner" not in data and default_owner is not None:
+        data["owner"] = str(default_owner)
     policies = list(SlaPolicy.objects.order_by("name").values_list("pk", "name"))
     owners = [
         (pk, f"{first} {last}".strip() or username)
@@ -71,7 +79,7 @@ def _filter_form(request: HttpRequest) -> BreachFilterForm:
         .order_by("first_name", "username")
         .values_list("pk", "first_name", "last_name", "username")
     ]
-    return BreachFilterForm(request.GET or None, policies=policies, owners=owners)
+    return BreachFilterForm(data or None, policies=policies, owners=owners)
 
 
 def _compliance_charts(by_week: list[Any], by_policy: list[Any]) -> dict[str, Any]:
@@ -108,6 +116,11 @@ def _selection(form: BreachFilterForm, now: datetime) -> tuple[dict[str, Any], P
     return form.selection(period), period, default_window
 
 
+def _ack_form(user: User) -> AcknowledgeForm | None:
+    """Everyone reads the report; only those who may acknowledge get the form."""
+    return AcknowledgeForm() if rights.can_acknowledge_breaches(user) else None
+
+
 def _kept_query(request: HttpRequest) -> str:
     kept = request.GET.copy()
     kept.pop("after", None)
@@ -118,7 +131,7 @@ def _kept_query(request: HttpRequest) -> str:
 @require_GET
 def breach_report(request: HttpRequest) -> HttpResponse:
     """Compliance by team, rep, policy and week, with the breaches behind it."""
-    _require_manager(request.user)
+    _require(rights.can_read_breaches(request.user), READ_REFUSAL)
     now = timezone.now()
     form = _filter_form(request)
     selection, period, default_window = _selection(form, now)
@@ -127,7 +140,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "sla/_breach_rows.html",
-            {"page": page, "query": _kept_query(request), "ack_form": AcknowledgeForm()},
+            {"page": page, "query": _kept_query(request), "ack_form": _ack_form(request.user)},
         )
     scope = MetricFilter(
         period=period,
@@ -157,7 +170,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         ],
         "charts": _compliance_charts(reports["week"], reports["policy"]),
         "query": _kept_query(request),
-        "ack_form": AcknowledgeForm(),
+        "ack_form": _ack_form(request.user),
         "default_window": default_window,
         "now": now,
     }
@@ -167,10 +180,10 @@ def breach_report(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def breach_export(request: HttpRequest) -> StreamingHttpResponse:
-    _require_manager(request.user)
+    _require(rights.can_read_breaches(request.user), READ_REFUSAL)
     breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])
     response = StreamingHttpResponse(
-        selectors.breaches_csv(breaches), content_type="text/csv; charset=utf-8"
+        selectors.breaches_csv(breaches), content_type=CSV_CONTENT_TYPE
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="breaches-{stamp}.csv"'
@@ -180,7 +193,7 @@ def breach_export(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @require_POST
 def breach_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request.user)
+    _require(rights.can_acknowledge_breaches(request.user), "Only managers acknowledge breaches.")
     breach = get_object_or_404(Breach, pk=pk)
     form = AcknowledgeForm(request.POST)
     error = ""

@@ -53,6 +53,9 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests drain the outbox themselves; broker hints would only pile up unread.
     settings.OUTBOX_ENQUEUE_HINTS = False
+    # The suite's webhook receivers listen on loopback (tests/sla/test_webhook_targets.py
+    # clears this to check the refusal).
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 @pytest.fixture(autouse=True)

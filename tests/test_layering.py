@@ -53,6 +53,9 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.context_processors", INTERFACE),
     ("crm.middleware", INTERFACE),
     ("crm.signin", INTERFACE),
+    ("crm.health", INTERFACE),  # liveness and readiness probes, gathered from the apps
+    ("crm.monitoring", INTERFACE),  # the Prometheus scrape, gathered from the apps
+    ("crm.logs", INTERFACE),  # request and task log lines: a middleware, Celery signals
     # Wiring: the project package itself.
     ("crm", WIRING),
     ("crm.settings", WIRING),
@@ -68,11 +71,14 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("*.services.*", DOMAIN),
     ("*_services", DOMAIN),
     ("*.selectors", DOMAIN),
+    ("crm.csv_files", DOMAIN),
     ("crm.errors", DOMAIN),
     ("crm.keys", DOMAIN),
+    ("crm.rights", DOMAIN),
     ("crm.notifications", DOMAIN),
     ("crm.outbox", DOMAIN),
     ("crm.set_insert", DOMAIN),
+    ("crm.circuit", DOMAIN),
     ("leads.lifecycle", DOMAIN),
     ("leads.periods", DOMAIN),
     ("leads.permissions", DOMAIN),
@@ -84,6 +90,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("sla.sweep", DOMAIN),
     ("sla.sweep_sql", DOMAIN),
     ("sla.webhooks", DOMAIN),
+    ("sla.webhook_targets", DOMAIN),
+    ("sla.public_holidays", DOMAIN),
     ("sla.metrics", DOMAIN),  # the metric catalogue and its computations
     ("sla.metrics.*", DOMAIN),
 )

@@ -22,8 +22,10 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from crm.circuit import Breaker
 from crm.keys import api_key_lookup, api_key_touch
 from crm.models import ApiKey, User
+from crm.rights import key_scope_allowed
 
 logger = logging.getLogger("handoff.api")
 
@@ -86,10 +88,13 @@ class HasScope(BasePermission):
         if api_key is None:
             return True
         scope = required_scope(request, view)
-        if scope is not None and api_key.has_scope(scope):
-            return True
-        self.message = f"This API key lacks the {scope!s} scope."
-        return False
+        if scope is None or not api_key.has_scope(scope):
+            self.message = f"This API key lacks the {scope!s} scope."
+            return False
+        if not key_scope_allowed(user, scope):
+            self.message = f"This API key's user ({user.get_role_display()}) cannot use {scope}."
+            return False
+        return True
 
 
 def required_scope(request: Request, view: Any) -> str | None:
@@ -138,6 +143,12 @@ def _redis_cache_location() -> str | None:
     return location if isinstance(location, str) else None
 
 
+# After the cache fails (down, or frozen until the socket timeout), the rate limit is skipped
+# for a few seconds: a hung Redis costs one request its timeout, not every request.
+RATE_LIMIT_BACKOFF_SECONDS = 5.0
+rate_limit_breaker = Breaker(RATE_LIMIT_BACKOFF_SECONDS)
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Requests per API key, counted in the shared cache (Redis in production).
 
@@ -156,6 +167,8 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         """Counts in the cache; if the cache (Redis) is down the request is let through:
         losing the rate limit for a while is better than refusing every integration."""
+        if rate_limit_breaker.is_open():
+            return True
         try:
             location = _redis_cache_location()
             if location is None or self.rate is None:
@@ -169,7 +182,8 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
                 args=[repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex}"],
             )
         except Exception:  # the cache backend's connection error, whatever the client library
-            logger.warning("rate-limit cache unavailable; letting the request through")
+            rate_limit_breaker.trip()
+            logger.warning("rate-limit cache unavailable; letting requests through for a while")
             return True
         if wait is None:
             return True

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -109,31 +110,42 @@ def _claim(*, owner: str, key: str, fingerprint: str, now: datetime) -> tuple[An
     return record, False
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    """The stored answer again, byte for byte; an answer whose copy was scrubbed by an
+    erasure (content dropped) is rendered again from its scrubbed body."""
     headers = {k: v for k, v in record.response_headers.items() if k in REPLAYED_HEADERS}
     headers["Idempotent-Replayed"] = "true"
-    return Response(
-        record.response_body,
-        status=record.status_code,
-        headers=headers,
-        content_type=record.response_headers.get("Content-Type"),
+    content_type = record.response_headers.get("Content-Type")
+    if record.response_content is None:
+        return Response(
+            record.response_body,
+            status=record.status_code,
+            headers=headers,
+            content_type=content_type,
+        )
+    replay = HttpResponse(
+        bytes(record.response_content), status=record.status_code, content_type=content_type
     )
+    for name, value in headers.items():
+        replay[name] = value
+    return replay
 
 
 def _store(record: IdempotencyRecord, response: Response, now: datetime) -> None:
+    """Keep the rendered answer (`response.render()` has run) and its JSON for searches."""
     headers = {k: response[k] for k in REPLAYED_HEADERS if response.has_header(k)}
-    if response.content_type:
-        headers["Content-Type"] = response.content_type
+    headers["Content-Type"] = response["Content-Type"]
     body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         status_code=response.status_code,
         response_body=body,
+        response_content=response.content,
         response_headers=headers,
         completed_at=now,
     )
 
 
-def _answer_for_taken_key(record: IdempotencyRecord, fingerprint: str) -> Response:
+def _answer_for_taken_key(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
     if record.request_hash != fingerprint:
         raise ApiProblem(
             422,
@@ -151,11 +163,11 @@ def _answer_for_taken_key(record: IdempotencyRecord, fingerprint: str) -> Respon
     return _replay(record)
 
 
-def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., HttpResponse]:
     """Wrap a POST action of a viewset: runs after authentication, permissions, throttling."""
 
     @wraps(view_method)
-    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         raw = request.headers.get(HEADER)
         if raw is None:
             return view_method(view, request, *args, **kwargs)
@@ -174,6 +186,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             if response.status_code >= 500:
                 transaction.set_rollback(True)  # the claim goes with the failed work
             else:
+                response = view.finalize_response(request, response, *args, **kwargs)
+                response.render()
                 _store(record, response, timezone.now())
         return response
 

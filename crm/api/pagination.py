@@ -1,19 +1,28 @@
 """Cursor pagination that refuses bad input instead of guessing.
 
 An unknown `ordering`, a `page_size` outside 1..max or a cursor that does not decode is a
-400 naming the parameter; DRF's default would silently fall back or answer 404.
+400 naming the parameter; DRF's default would silently fall back or answer 404. Each page
+carries `next_cursor` beside the `next` link: the opaque value to send back as `cursor`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 MAX_PAGE_SIZE = 200
+
+
+def ordering_varname(value: str) -> str:
+    """`-created_at` -> `CREATED_AT_DESC`: the name a generated client gives the choice."""
+    name = value.lstrip("-").upper()
+    return f"{name}_DESC" if value.startswith("-") else f"{name}_ASC"
 
 
 class StrictCursorPagination(CursorPagination):
@@ -57,6 +66,33 @@ class StrictCursorPagination(CursorPagination):
         except exceptions.NotFound as exc:
             raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
 
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        next_link = response.data["next"]
+        cursor = (
+            parse_qs(urlsplit(next_link).query).get(self.cursor_query_param) if next_link else None
+        )
+        response.data["next_cursor"] = cursor[0] if cursor else None
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "next_cursor", "results"],
+            "properties": {
+                "next": {**link, "description": "The next page, or null on the last one."},
+                "previous": {**link, "description": "The previous page, or null."},
+                "next_cursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Opaque: send it as `cursor` for the next page; null on "
+                    "the last one.",
+                },
+                "results": schema,
+            },
+        }
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         params = super().get_schema_operation_parameters(view)
         for param in params:
@@ -70,7 +106,11 @@ class StrictCursorPagination(CursorPagination):
                     "required": False,
                     "in": "query",
                     "description": "Sort order.",
-                    "schema": {"type": "string", "enum": choices},
+                    "schema": {
+                        "type": "string",
+                        "enum": choices,
+                        "x-enum-varnames": [ordering_varname(choice) for choice in choices],
+                    },
                 }
             )
         return params

@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar
 
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.response import Response
 
 
+# Refuses fields it does not know, by name, instead of silently ignoring them. (A comment, not
+# a docstring: every request schema would inherit it as its description.)
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, by name, instead of silently ignoring them."""
-
     # A field a client may not set here, and where to go instead: the 400 answer says so
     # rather than calling the field unknown.
     protected_fields: ClassVar[dict[str, str]] = {}
@@ -36,6 +37,11 @@ class StrictSerializer(serializers.Serializer):
                     code="unknown_field",
                 )
         return super().to_internal_value(data)
+
+
+def created(data: Any, *, location: str) -> Response:
+    """A 201 answer with the `Location` the schema promises on every 201."""
+    return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:

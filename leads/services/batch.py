@@ -25,6 +25,7 @@ from leads.services.leads import (
     ItemResult,
     LeadInput,
     lead_create,
+    lead_create_or_update,
     lead_upsert_existing,
     new_lead,
     validate_lead_input,
@@ -45,6 +46,14 @@ def _existing_maps(
             by_source[item.source or "manual"].add(item.external_id.strip())
         if isinstance(item.email, str):
             emails.add(normalize_email(item.email))
+    # Open emails first, external ids second: a lead another writer commits in between is
+    # then seen by its external id (an update) even if its email was missed, never the other
+    # way round (a duplicate by email that should have been the update).
+    open_emails = dict(
+        Lead.objects.open()
+        .filter(email_normalized__in=emails)
+        .values_list("email_normalized", "id")
+    )
     by_external: dict[tuple[str, str], Lead] = {}
     if by_source:
         condition = Q()
@@ -52,11 +61,6 @@ def _existing_maps(
             condition |= Q(source=source, external_id__in=ids)
         for lead in Lead.objects.filter(condition):
             by_external[(lead.source, lead.external_id or "")] = lead
-    open_emails = dict(
-        Lead.objects.open()
-        .filter(email_normalized__in=emails)
-        .values_list("email_normalized", "id")
-    )
     return by_external, open_emails
 
 
@@ -205,6 +209,10 @@ def _batch_item(
         elif values["email_normalized"] in open_emails:
             existing_id = open_emails[values["email_normalized"]]
             return ItemResult("duplicate", existing_id=existing_id)
+        elif values["external_id"]:
+            # Looked up again, not taken from the batch's first reads: a writer racing this
+            # batch on the same external id makes this item the update it would have been.
+            result = lead_create_or_update(actor=actor, data=data, now=now)
         else:
             result = ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
     if result.lead is not None:

@@ -5,9 +5,12 @@ Limits come from the model fields (leads.models.field_max_length), never restate
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import idna
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -35,10 +38,53 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
+# Characters that show nothing: a name carrying one looks like another person's. The joiners
+# (U+200C, U+200D) shape Persian and Indic script, so they stay between two letters of a
+# script beyond Latin (above U+024F) and go everywhere else.
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b\u2060\ufeff]")
+_JOINER = re.compile(r"[\u200c\u200d]")
+_SHAPED_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
+
+
+def strip_invisible(text: str) -> str:
+    """A contact field without zero-width characters and soft hyphens."""
+    text = _INVISIBLE.sub("", text)
+
+    def keep_shaping(match: re.Match[str]) -> str:
+        before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+        shaped = _SHAPED_LETTER.match(before) and _SHAPED_LETTER.match(after)
+        return match.group() if shaped else ""
+
+    return _JOINER.sub(keep_shaping, text)
+
+
+def _without_format_characters(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def canonical_email(raw: str) -> str:
+    """One spelling per address: NFKC (full-width letters become ASCII), no format characters
+    (zero-width spaces, soft hyphens, direction marks), the domain in its IDNA ASCII form.
+
+    Raises idna.IDNAError when the domain cannot be a domain name.
+    """
+    email = unicodedata.normalize("NFKC", _without_format_characters(raw))
+    email = _without_format_characters(email).strip()
+    local, sep, domain = email.rpartition("@")
+    if not sep or not domain:
+        return email
+    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+
+
 def normalize_email(raw: str) -> str:
-    """Lower-case, trim, and drop a `+tag` so that jo+ads@x.com and Jo@X.com match."""
-    email = raw.strip().lower()
-    local, sep, domain = email.partition("@")
+    """The duplicate key: the canonical address, lower-cased, without a `+tag`, so that
+    jo+ads@x.com, Jo@X.com and a full-width jo@x.com match."""
+    try:
+        email = canonical_email(raw)
+    except idna.IDNAError:
+        email = raw
+    email = email.strip().lower()
+    local, sep, domain = email.rpartition("@")
     if not sep:
         return email
     local = local.split("+", 1)[0]
@@ -61,9 +107,31 @@ def clean_text(field: str, value: Any, max_length: int) -> str:
 
 
 def clean_email(value: Any) -> str:
+    """The canonical address (see canonical_email), checked.
+
+    The part before the @ must be ASCII: internationalised mailboxes (RFC 6531) reach a
+    person only when every mail server on the way speaks SMTPUTF8, so an address such as
+    søren@... is refused with that reason rather than stored and silently undeliverable.
+    """
     email = clean_text("email", value, field_max_length(Lead, "email"))
     if not email:
         raise DomainError("email is required.", field="email")
+    try:
+        email = canonical_email(email)
+    except idna.IDNAError as exc:
+        raise DomainError(
+            f"email {email!r} does not end in a valid domain name.", field="email"
+        ) from exc
+    local = email.rpartition("@")[0]
+    if not local.isascii():
+        raise DomainError(
+            f"email {email!r} has non-ASCII characters before the @: internationalised "
+            "addresses (RFC 6531) are not accepted because many mail servers cannot "
+            "deliver to them.",
+            field="email",
+        )
+    if len(email) > field_max_length(Lead, "email"):
+        raise DomainError("email is too long once its domain is encoded.", field="email")
     try:
         validate_email(email)
     except ValidationError as exc:
@@ -97,20 +165,20 @@ def current_definition(stage: str) -> StageDefinition:
     return definition
 
 
-def clean_criteria(value: Any, definition: StageDefinition | None = None) -> list[str]:
+def clean_criteria(
+    value: Any, definition: StageDefinition | None = None, *, field: str = "criteria_met"
+) -> list[str]:
     """Criterion keys of the qualified stage's current definition (passed in when the caller
-    already holds it, so it is read once)."""
+    already holds it, so it is read once). `field` is the input that carried them."""
     if value is None:
         return []
     if not isinstance(value, list | tuple) or not all(isinstance(k, str) for k in value):
-        raise DomainError("criteria_met must be a list of criterion keys.", field="criteria_met")
+        raise DomainError(f"{field} must be a list of criterion keys.", field=field)
     definition = definition or current_definition(Stage.QUALIFIED)
     known = {criterion.key for criterion in definition.criteria.all()}
     unknown = sorted(set(value) - known)
     if unknown:
-        raise DomainError(
-            f"Unknown qualification criteria: {', '.join(unknown)}.", field="criteria_met"
-        )
+        raise DomainError(f"Unknown qualification criteria: {', '.join(unknown)}.", field=field)
     return sorted(set(value))
 
 
@@ -137,7 +205,8 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         if name in TEXT_FIELDS:
-            cleaned[name] = clean_text(name, value, TEXT_FIELDS[name])
+            text = strip_invisible(value) if isinstance(value, str) else value
+            cleaned[name] = clean_text(name, text, TEXT_FIELDS[name])
         elif name == "email":
             cleaned[name] = clean_email(value)
         elif name == "estimated_value":

@@ -1,8 +1,11 @@
 """CSV import: upload, column mapping, and the chunked run the Celery task performs.
 
 Decisions (also in the README):
-- Every row goes through `lead_create` in its own savepoint: a bad row is reported with its
-  row number (the header is row 1) and never sinks the good ones.
+- Every row goes through `lead_create` in its own savepoint: a bad row is reported with the
+  line of the file it starts on, as an editor numbers lines (the header is line 1 when the
+  file starts with it), and never sinks the good ones. Blank rows are skipped silently.
+- The separator (comma, semicolon, tab or pipe) is the one that splits the header line; any
+  line ending is read (CRLF, LF, old Mac CR); a UTF-8 byte order mark is dropped.
 - HubSpot lifecycle stages `subscriber`, `lead`, `marketingqualifiedlead` and
   `salesqualifiedlead` all create an *engaged* lead: qualification is the hand-off, which needs
   the criteria of our own definition, so another tool's verdict is not taken on trust. Any
@@ -23,13 +26,15 @@ import io
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from crm.csv_files import csv_text
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
@@ -39,6 +44,7 @@ from leads.services.leads import LeadInput, lead_create
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 CHUNK_SIZE = 25
+RESUME_BATCH = 100  # stalled imports sent again per scheduler tick
 IMPORT_SOURCE = "csv_import"
 IMPORT_TASK = "leads.tasks.import_csv"  # the task that runs `import_run` (leads/tasks.py)
 
@@ -56,12 +62,27 @@ class ImportField:
     required: bool = False
 
 
-# What a column can be mapped to, with the header names we recognise for each.
+# What a column can be mapped to, with the header names we recognise for each (compared
+# by letters and digits only, so "E-mail Address", "email_address" and "Email address" match).
 IMPORT_FIELDS: tuple[ImportField, ...] = (
-    ImportField("email", "Email", ("email", "e-mail", "email address"), required=True),
+    ImportField(
+        "email",
+        "Email",
+        ("email", "e-mail", "email address", "e-mail address", "mail address"),
+        required=True,
+    ),
     ImportField("first_name", "First name", ("first name", "firstname", "given name")),
-    ImportField("last_name", "Last name", ("last name", "lastname", "surname")),
-    ImportField("company", "Company", ("company name", "company", "organisation")),
+    ImportField("last_name", "Last name", ("last name", "lastname", "surname", "family name")),
+    ImportField(
+        "full_name",
+        "Full name (split into first and last name)",
+        ("full name", "name", "contact name"),
+    ),
+    ImportField(
+        "company",
+        "Company",
+        ("company name", "company", "organisation", "organization", "organisation name"),
+    ),
     ImportField("phone", "Phone", ("phone number", "phone", "mobile")),
     ImportField("job_title", "Job title", ("job title", "title", "role")),
     ImportField("lifecycle_stage", "Lifecycle stage", ("lifecycle stage", "stage")),
@@ -70,32 +91,78 @@ IMPORT_FIELDS: tuple[ImportField, ...] = (
 )
 FIELD_NAMES = tuple(f.name for f in IMPORT_FIELDS)
 
+# The separators spreadsheet programs write: a comma, or a semicolon where the comma is the
+# decimal mark (much of Europe), a tab, or a pipe.
+DELIMITERS = (",", ";", "\t", "|")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
 logger = logging.getLogger(__name__)
 
 
-def _parse(content: str) -> tuple[list[str], list[list[str]]]:
-    reader = csv.reader(io.StringIO(content))
+@dataclass(frozen=True)
+class FileRow:
+    """A record of the file: the line it starts on (as an editor numbers it) and its cells."""
+
+    line: int
+    cells: list[str]
+
+
+def _delimiter(content: str) -> str:
+    """The separator that splits the header line most often (quoted text aside)."""
+    header_line = re.split(r"\r\n|\r|\n", content.lstrip("\r\n"), maxsplit=1)[0]
+    unquoted = _QUOTED.sub("", header_line)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _parse(content: str) -> tuple[list[str], list[FileRow]]:
+    """The header and the records, in any line ending (CRLF, LF, old Mac CR) and separator.
+
+    Rows with nothing in them (blank lines, a row of separators only) are skipped, not reported.
+    """
+    # newline="" hands the reader every line ending untouched, as the csv module expects.
+    # strict: a broken quote is named by its line rather than swallowing the rows after it.
+    reader = csv.reader(
+        io.StringIO(content, newline=""), delimiter=_delimiter(content), strict=True
+    )
+    headers: list[str] | None = None
+    rows: list[FileRow] = []
+    next_line = 1
     try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise DomainError("The file is empty.", field="file") from exc
+        for cells in reader:
+            line, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if headers is None:
+                headers = [h.strip() for h in cells]
+            else:
+                rows.append(FileRow(line, cells))
     except csv.Error as exc:
-        raise DomainError(f"The file is not valid CSV: {exc}.", field="file") from exc
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise DomainError(f"The file is not valid CSV: {exc}.", field="file") from exc
+        raise DomainError(
+            f"The file is not valid CSV at line {reader.line_num}: {exc} (a quoted value must "
+            "end with a quote followed by the separator).",
+            field="file",
+        ) from exc
+    if headers is None:
+        raise DomainError("The file is empty.", field="file")
     return headers, rows
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\W_]", "", name.casefold())
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
     """Pre-fill the mapping form from header names; the user confirms or changes it."""
-    lowered = {h.strip().lower(): h for h in headers}
+    by_key: dict[str, str] = {}
+    for header in headers:
+        by_key.setdefault(_header_key(header), header)
     mapping: dict[str, str] = {}
     for field in IMPORT_FIELDS:
         for guess in field.guesses:
-            if guess in lowered:
-                mapping[field.name] = lowered[guess]
+            if _header_key(guess) in by_key:
+                mapping[field.name] = by_key[_header_key(guess)]
                 break
     return mapping
 
@@ -140,6 +207,26 @@ def import_upload(
 @transaction.atomic
 def import_start(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> ImportJob:
     """Confirm the mapping and queue the import (the task is sent after commit)."""
+    job = _mapping_confirm(job=job, actor=actor, mapping=mapping)
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def import_file(*, actor: User, filename: str, raw: bytes, dry_run: bool = False) -> ImportJob:
+    """Import a whole file in this process with the mapping guessed from its header (the
+    operators' command). A dry run checks every row exactly as an import would, duplicates
+    within the file included, and then keeps nothing."""
+    with transaction.atomic():
+        job = import_upload(actor=actor, filename=filename, raw=raw)
+        job = _mapping_confirm(job=job, actor=actor, mapping=job.mapping)
+        if dry_run:
+            job = import_run(job_id=job.pk)
+            transaction.set_rollback(True)
+            return job
+    return import_run(job_id=job.pk)
+
+
+def _mapping_confirm(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     permissions.require(
         job.created_by_id == actor.id or actor.is_manager,
@@ -158,8 +245,8 @@ def import_start(*, job: ImportJob, actor: User, mapping: dict[str, str]) -> Imp
         raise DomainError("Choose the column that holds the email address.", field="email")
     job.mapping = cleaned
     job.status = ImportJob.Status.QUEUED
-    job.save(update_fields=["mapping", "status"])
-    transaction.on_commit(lambda: _enqueue(job.pk))
+    job.progressed_at = timezone.now()
+    job.save(update_fields=["mapping", "status", "progressed_at"])
     return job
 
 
@@ -184,7 +271,18 @@ class RowError(Exception):
         self.field = field
 
 
+def _split_full_name(values: dict[str, str]) -> dict[str, str]:
+    """A "Full name" column fills first and last name when the file has neither: the last
+    word is the last name, the words before it the first name."""
+    words = values.get("full_name", "").split()
+    if not words or values.get("first_name") or values.get("last_name"):
+        return values
+    first, last = (" ".join(words[:-1]), words[-1]) if len(words) > 1 else (words[0], "")
+    return {**values, "first_name": first, "last_name": last}
+
+
 def _check_row(values: dict[str, str], campaigns: dict[str, int]) -> LeadInput:
+    values = _split_full_name(values)
     for name in ("first_name", "last_name"):
         if re.search(r"[<>]", values.get(name, "")):
             raise RowError(f"{name} contains markup characters (< or >).", name)
@@ -253,8 +351,8 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                 job.finished_at = timezone.now()
                 job.save(update_fields=["status", "finished_at"])
                 return job
-            for offset, cells in enumerate(chunk):
-                row_number = start + offset + 2  # the header is row 1
+            for row in chunk:
+                cells = row.cells
                 values = {
                     name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()
                 }
@@ -265,14 +363,23 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                     job.error_count += 1
                     job.errors.append(
                         {
-                            "row": row_number,
+                            "row": row.line,
                             "field": error.field,
                             "message": error.message,
                             "values": dict(zip(headers, cells, strict=False)),
                         }
                     )
             job.processed_rows = start + len(chunk)
-            job.save(update_fields=["processed_rows", "imported_count", "error_count", "errors"])
+            job.progressed_at = timezone.now()
+            job.save(
+                update_fields=[
+                    "processed_rows",
+                    "imported_count",
+                    "error_count",
+                    "errors",
+                    "progressed_at",
+                ]
+            )
 
 
 def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) -> RowError | None:
@@ -300,36 +407,47 @@ def import_fail(*, job_id: int, message: str) -> None:
 
 # ---------------------------------------------------------------- the error report
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().]+$")
-
-
-def _safe_cell(value: Any) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (phone numbers stay)."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
-
 
 def import_error_report(job: ImportJob) -> str:
-    """The rows that failed, with the reason, followed by their original columns."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "field", "error", *job.headers])
-    for error in job.errors:
-        original = error.get("values", {})
-        writer.writerow(
-            [
-                error["row"],
-                error.get("field", ""),
-                _safe_cell(error["message"]),
-                *(_safe_cell(original.get(h, "")) for h in job.headers),
-            ]
-        )
-    return out.getvalue()
+    """The rows that failed: the line each starts on, the reason, then its original columns."""
+    return csv_text(
+        [
+            ["line", "field", "error", *job.headers],
+            *(
+                [
+                    error["row"],
+                    error.get("field", ""),
+                    error["message"],
+                    *(error.get("values", {}).get(h, "") for h in job.headers),
+                ]
+                for error in job.errors
+            ),
+        ]
+    )
 
 
 def import_requeue(*, job: ImportJob) -> None:
     """Send the task again for a job still queued or running; a second run is harmless."""
     _enqueue(job.pk)
+
+
+def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
+    """Send again every import that stayed queued (the broker was down when it was started)
+    or stopped moving mid-way (its worker died), after settings.IMPORT_STALLED_SECONDS
+    without progress; the run resumes from the last saved row (import_run).
+
+    Each job is claimed by a conditional update of `progressed_at`, so two schedulers at once
+    send it once, and it is sent again only after another quiet spell.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
+    unfinished = ImportJob.objects.filter(
+        status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    )
+    stalled = unfinished.filter(Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True))
+    resumed = []
+    for job_id, seen in stalled.order_by("pk").values_list("pk", "progressed_at")[:RESUME_BATCH]:
+        if unfinished.filter(pk=job_id, progressed_at=seen).update(progressed_at=now):
+            resumed.append(job_id)
+            _enqueue(job_id)
+    return resumed

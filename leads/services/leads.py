@@ -220,9 +220,19 @@ def lead_create_or_update(
     # Rights first: a caller who may not create leads learns nothing about existing ones.
     permissions.require(permissions.can_create_lead(actor), "Your role cannot create leads.")
     external_id = (data.external_id or "").strip()
+    same_key = Lead.objects.filter(source=(data.source or "").strip() or "manual")
     if external_id:
-        existing = Lead.objects.filter(source=data.source or "manual", external_id=external_id)
-        match = existing.first()
+        match = same_key.filter(external_id=external_id).first()
         if match is not None:
             return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
-    return ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
+    try:
+        return ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
+    except DomainError as error:
+        # Another writer created this (source, external_id) between the lookup and our insert
+        # (the unique index refused ours): we are the update it would have been, once.
+        if error.code != ErrorCode.DUPLICATE or not external_id:
+            raise
+        match = same_key.filter(external_id=external_id).first()
+        if match is None:
+            raise
+        return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)

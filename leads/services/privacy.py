@@ -210,7 +210,8 @@ def _erase_copies(*, ids: list[int], emails: list[str], needles: re.Pattern[str]
     stored_answers = mentioned("response_body") | Q(response_body__id__in=ids)
     for record in IdempotencyRecord.objects.filter(stored_answers):
         record.response_body = scrub_value(record.response_body, needles)
-        record.save(update_fields=["response_body"])
+        record.response_content = None  # replays render the scrubbed body instead
+        record.save(update_fields=["response_body", "response_content"])
     about_lead = (
         mentioned("payload", "target")
         | Q(payload__data__lead_id__in=ids)

@@ -115,14 +115,17 @@ def lead_hand_off(
     """Marketing hands an engaged lead to sales once the current definition is met."""
     lead, now = lead_begin(lead, actor, expected_version, now, Transition.HAND_OFF)
     definition = current_definition(Stage.QUALIFIED)
-    ticked = set(lead.criteria_met) | set(clean_criteria(criteria, definition) if criteria else [])
+    # Errors name `criteria`, the input a hand-off sends (the form's field and the API's).
+    ticked = set(lead.criteria_met) | set(
+        clean_criteria(criteria, definition, field="criteria") if criteria else []
+    )
     missing = [c.label for c in definition.criteria.all() if c.required and c.key not in ticked]
     if missing:
         raise DomainError(
             f"Cannot hand off: {definition.title} v{definition.version} needs "
             f"{'; '.join(missing)}.",
             code=ErrorCode.MISSING_REQUIREMENT,
-            field="criteria_met",
+            field="criteria",
         )
     rep = resolve_assignee(assignee)
     return _move(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
+from crm.csv_files import csv_text
 from sla.metrics.catalogue import BY_KEY, REJECTED_BY_REASON, Metric, Unit
-from sla.selectors import csv_safe
 
 
 def plain_value(metric: Metric, value: Any) -> int | float | None:
@@ -63,9 +61,4 @@ CSV_HEADER = ["key", "label", "reason", "value", "unit", "currency", "shown"]
 
 
 def summary_csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow([csv_safe(row[column]) for column in CSV_HEADER])
-    return buffer.getvalue()
+    return csv_text([CSV_HEADER, *([row[column] for column in CSV_HEADER] for row in rows)])

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from crm.keys import IssuedKey, api_key_create
-from crm.models import ApiScope, User
-
-ALL_SCOPES = list(ApiScope.values)
+from crm.models import ApiScope, Role, User
+from crm.rights import scopes_role_can_hold
 
 
 @pytest.fixture
@@ -18,7 +19,9 @@ def issue_key(db: None) -> Callable[..., IssuedKey]:
     def issue(
         name: str = "Web form", scopes: list[str] | None = None, user: User | None = None
     ) -> IssuedKey:
-        return api_key_create(actor=None, name=name, scopes=scopes or ALL_SCOPES, user=user)
+        role = user.role if user is not None else Role.INTEGRATION
+        held = scopes or sorted(scopes_role_can_hold(role))
+        return api_key_create(actor=None, name=name, scopes=held, user=user)
 
     return issue
 
@@ -49,3 +52,14 @@ def as_user() -> Callable[[User], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """In-process WSGI calls share the test's connection; Django must not close it per
+    request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

@@ -33,6 +33,33 @@ def test_it_replays_the_first_response_for_a_retry(integration) -> None:
     assert Lead.objects.count() == 1
 
 
+def test_a_replay_is_byte_identical_to_the_first_answer(integration, engaged_lead) -> None:
+    """jsonb reorders an object's keys; the stored answer must be the bytes first sent."""
+    key = str(uuid.uuid4())
+    created = [
+        integration.post("/api/v1/leads/", LEAD, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        for _ in range(2)
+    ]
+    moved = [
+        integration.post(
+            f"/api/v1/leads/{engaged_lead.pk}/transitions/",
+            {"transition": "win"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"{key}-refused",
+        )
+        for _ in range(2)
+    ]
+
+    for first, retry in (created, moved):
+        assert retry["Idempotent-Replayed"] == "true"
+        assert (retry.status_code, retry["Content-Type"]) == (
+            first.status_code,
+            first["Content-Type"],
+        )
+        assert retry.content == first.content
+    assert list(created[1].json()) == list(created[0].json())
+
+
 def test_it_replays_a_refusal_too(integration, make_lead) -> None:
     make_lead(email=LEAD["email"])
     key = str(uuid.uuid4())

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from django.core import signals
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
@@ -45,16 +43,6 @@ def api_headers(manager, marketer, sales_rep, make_lead) -> dict[str, str]:
     build_sla_world(manager=manager, marketer=marketer, sales_rep=sales_rep, make_lead=make_lead)
     issued = api_key_create(actor=None, name="Fuzzer", scopes=list(ApiScope.values), user=manager)
     return {"Authorization": f"Bearer {issued.raw_key}"}
-
-
-@pytest.fixture
-def _keep_test_connection():
-    """The WSGI calls share the test's connection; Django must not close it per request."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db

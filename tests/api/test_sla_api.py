@@ -106,11 +106,16 @@ def test_it_exports_breaches_as_csv_with_the_list_filters(key_client, world) -> 
     none = client.get("/api/v1/breaches/export/?acknowledged=true")
 
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbfbreach_id,")  # spreadsheets then read UTF-8
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0][0] == "breach_id"
     assert {int(r[0]) for r in rows[1:]} == set(Breach.objects.values_list("id", flat=True))
-    assert len(list(csv.reader(io.StringIO(b"".join(none.streaming_content).decode())))) == 1
+    assert (
+        len(list(csv.reader(io.StringIO(b"".join(none.streaming_content).decode("utf-8-sig")))))
+        == 1
+    )
     assert client.get("/api/v1/breaches/export/?team=nobody").status_code == 400
 
 
@@ -227,7 +232,9 @@ def test_people_read_and_mark_their_own_notifications(as_user, key_client, sales
     assert len(unread) == 2
     assert everything.json() == {"marked": 2}
     assert Notification.objects.filter(user=manager, read_at__isnull=True).count() == 2
-    assert key_client(list(ApiScope.values)).get("/api/v1/notifications/").status_code == 403
+    assert (
+        key_client(list(ApiScope.values), manager).get("/api/v1/notifications/").status_code == 403
+    )
 
 
 def test_leads_filter_by_sla_state(key_client, world) -> None:
@@ -297,8 +304,8 @@ def test_lists_run_a_constant_number_of_queries(
         ("/api/v1/leads/?created_after=0001-01-01T00:00:00%2B10:00", 400),
     ],
 )
-def test_datetime_filters_with_extreme_offsets_never_fail(key_client, url, expected) -> None:
-    response = key_client(list(ApiScope.values)).get(url)
+def test_datetime_filters_with_extreme_offsets_never_fail(key_client, manager, url, expected):
+    response = key_client(list(ApiScope.values), manager).get(url)
     assert response.status_code == expected, response.content
 
 

@@ -65,8 +65,10 @@ def test_import_shows_progress_keeps_good_rows_and_offers_the_error_report(
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download error report (CSV)").click()
-    report = list(csv.reader(io.StringIO(download_info.value.path().read_text())))
-    assert report[0][:3] == ["row", "field", "error"]
+    report = list(
+        csv.reader(io.StringIO(download_info.value.path().read_text(encoding="utf-8-sig")))
+    )
+    assert report[0][:3] == ["line", "field", "error"]
     assert [(r[0], r[1]) for r in report[1:]] == [(str(BAD_ROW), "email")]
 
     assert Lead.objects.count() == ROWS - 1

@@ -25,8 +25,8 @@ def test_a_signed_in_user_sees_the_pipeline(client, marketer, engaged_lead):
     assert b"Engaged" in response.content
 
 
-def test_healthz_reports_the_database(client):
-    assert client.get("/healthz").json() == {"status": "ok"}
+def test_healthz_reports_the_database(client, db):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "up"}
 
 
 def test_sign_in_is_throttled_after_repeated_failures(client, marketer, password):
@@ -47,3 +47,11 @@ def test_a_correct_password_signs_in(client, marketer, password):
     response = client.post("/login/", {"username": marketer.username, "password": password})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(marketer.pk)
+
+
+def test_pages_and_api_answers_with_personal_data_are_not_stored(client, marketer, engaged_lead):
+    client.force_login(marketer)
+    for path in ("/", f"/leads/{engaged_lead.pk}/", f"/api/v1/leads/{engaged_lead.pk}/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response["Cache-Control"] == "no-store", path

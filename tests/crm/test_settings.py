@@ -54,3 +54,22 @@ def test_argon2_is_the_first_password_hasher():
     from crm import settings as production_settings
 
     assert production_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_it_refuses_to_start_with_the_env_example_placeholder_secret():
+    placeholder = next(
+        line.split("=", 1)[1].strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line.startswith("SECRET_KEY=")
+    )
+    result = manage("check", env={**PRODUCTION, "SECRET_KEY": placeholder})
+    assert result.returncode != 0
+    assert "placeholder" in result.stderr
+
+
+def test_the_production_web_command_preloads_the_app():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    web = compose[compose.index("\n  web:") :]
+    assert '"--preload"' in web[: web.index("\n  worker:")]
+    assert '"--preload"' in dockerfile.splitlines()[-1]

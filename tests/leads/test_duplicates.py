@@ -77,3 +77,73 @@ def test_the_database_refuses_a_second_open_lead_with_the_same_email(make_lead):
             created_at=now,
             updated_at=now,
         )
+
+
+LOOK_ALIKES = [
+    "zw@acme.example\u200b",  # zero-width space
+    "zw@ac\u00adme.example",  # soft hyphen
+    "zw@\uff41\uff43\uff4d\uff45.example",  # full-width letters
+    "\u200dzw@acme.example",  # zero-width joiner
+    "zw\uff20acme.example",  # full-width @
+    "ZW@ACME.EXAMPLE\u2060",  # word joiner
+]
+
+
+@pytest.mark.parametrize("look_alike", LOOK_ALIKES)
+def test_it_sees_through_invisible_and_look_alike_characters(make_lead, marketer, look_alike):
+    first = make_lead(email="zw@acme.example")
+    with pytest.raises(DomainError) as err:
+        lead_create(actor=marketer, data=LeadInput(email=look_alike))
+    assert err.value.code == ErrorCode.DUPLICATE and err.value.existing_id == first.pk
+    assert Lead.objects.count() == 1
+
+
+@pytest.mark.parametrize("look_alike", LOOK_ALIKES)
+def test_it_stores_the_address_without_its_hidden_characters(marketer, look_alike):
+    lead = lead_create(actor=marketer, data=LeadInput(email=look_alike))
+    lead.refresh_from_db()
+    assert lead.email.lower() == "zw@acme.example"
+    assert lead.email_normalized == "zw@acme.example"
+
+
+def test_it_stores_an_international_domain_in_its_ascii_form(marketer):
+    lead = lead_create(actor=marketer, data=LeadInput(email="jo@B\u00fccher.example"))
+    assert lead.email == "jo@xn--bcher-kva.example"
+    with pytest.raises(DomainError) as err:
+        lead_create(actor=marketer, data=LeadInput(email="jo@xn--bcher-kva.example"))
+    assert err.value.existing_id == lead.pk
+
+
+def test_it_drops_zero_width_characters_from_names_and_companies(marketer):
+    lead = lead_create(
+        actor=marketer,
+        data=LeadInput(
+            email="ann@acme.example",
+            first_name="An\u200bn",
+            last_name="\ufeffLee\u00ad",
+            company="Ac\u200dme\u2060",
+        ),
+    )
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.last_name, lead.company) == ("Ann", "Lee", "Acme")
+
+
+def test_it_keeps_the_joiner_that_shapes_a_persian_name(marketer):
+    name = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647"
+    lead = lead_create(actor=marketer, data=LeadInput(email="p@acme.example", first_name=name))
+    assert lead.first_name == name
+
+
+def test_it_refuses_a_non_ascii_mailbox_and_says_why(marketer):
+    with pytest.raises(DomainError) as err:
+        lead_create(actor=marketer, data=LeadInput(email="s\u00f8ren@acme.example"))
+    assert err.value.field == "email"
+    assert "non-ASCII characters before the @" in err.value.message
+    assert "RFC 6531" in err.value.message
+    assert not Lead.objects.exists()
+
+
+def test_it_refuses_a_domain_that_cannot_be_a_domain_name(marketer):
+    with pytest.raises(DomainError) as err:
+        lead_create(actor=marketer, data=LeadInput(email="jo@acme..example"))
+    assert err.value.field == "email"

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from crm.errors import DomainError
 from leads.models import ImportJob, Lead
@@ -64,8 +65,8 @@ def test_it_writes_an_error_report_that_spreadsheets_cannot_execute(marketer):
         b'bad,=HYPERLINK("x"),+44 20 7000 0001\n'
     )
     job = _run(import_upload(actor=marketer, filename="x.csv", raw=raw), marketer)
-    rows = list(csv.reader(io.StringIO(import_error_report(job))))
-    assert rows[0] == ["row", "field", "error", "Email", "First Name", "Phone Number"]
+    rows = list(csv.reader(io.StringIO(import_error_report(job).removeprefix("\ufeff"))))
+    assert rows[0] == ["line", "field", "error", "Email", "First Name", "Phone Number"]
     assert rows[1][0] == "3" and rows[1][1] == "email"
     assert rows[1][4] == '\'=HYPERLINK("x")'
     assert rows[1][5] == "+44 20 7000 0001"
@@ -136,3 +137,23 @@ def test_the_task_runs_the_import(marketer):
     import_csv.apply(args=[job.pk])  # the task body, in this process
     job.refresh_from_db()
     assert (job.status, job.imported_count, job.error_count) == ("done", 1, 1)
+
+
+def test_it_defuses_the_header_row_of_the_error_report(marketer):
+    raw = b'Email,"=HYPERLINK(""http://evil.example"")",+cmd|calc!A0,@SUM(A1)\nbad,a,b,c\n'
+    job = _run(import_upload(actor=marketer, filename="x.csv", raw=raw), marketer)
+    rows = list(csv.reader(io.StringIO(import_error_report(job).removeprefix("\ufeff"))))
+    assert rows[0][3:] == [
+        "Email",
+        '\'=HYPERLINK("http://evil.example")',
+        "'+cmd|calc!A0",
+        "'@SUM(A1)",
+    ]
+
+
+def test_it_downloads_the_error_report_as_utf8_with_a_byte_order_mark(client, marketer):
+    job = _run(import_upload(actor=marketer, filename="x.csv", raw=b"Email\nbad\n"), marketer)
+    client.force_login(marketer)
+    response = client.get(reverse("leads:import_errors", args=[job.pk]))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(b"\xef\xbb\xbfline,field,error,Email")

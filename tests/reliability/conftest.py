@@ -194,6 +194,7 @@ def app_env(*, database_url: str, redis_url: str, var_dir: Path, **extra: str) -
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         DB_CONN_MAX_AGE="60",
         LOG_LEVEL="WARNING",
+        WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the tests' receivers listen on loopback
         **extra,
     )
     return env

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from kombu.exceptions import OperationalError
 
-from crm import outbox
+from crm import circuit, outbox
 from crm.celery import app as celery_app
 
 
@@ -25,14 +25,14 @@ class DeadBroker:
 def dead_broker(monkeypatch) -> DeadBroker:
     broker = DeadBroker()
     monkeypatch.setattr(celery_app, "send_task", broker.send_task)
-    monkeypatch.setattr(outbox, "_hints_paused_until", 0.0)
+    outbox.hint_breaker.reset()
     return broker
 
 
 def test_hints_pause_after_a_failed_publish_then_try_again(settings, monkeypatch, dead_broker):
     settings.OUTBOX_ENQUEUE_HINTS = True
     clock = [1000.0]
-    monkeypatch.setattr(outbox.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(circuit.time, "monotonic", lambda: clock[0])
 
     outbox.send_hint(outbox.DRAIN_TASK)
     outbox.send_hint(outbox.DRAIN_TASK)

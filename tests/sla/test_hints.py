@@ -30,7 +30,7 @@ class BrokerDown:
 
 def test_a_broker_that_is_down_never_fails_the_change(settings, caplog, monkeypatch):
     settings.OUTBOX_ENQUEUE_HINTS = True
-    monkeypatch.setattr(outbox, "_hints_paused_until", 0.0)
+    outbox.hint_breaker.reset()
     broker = BrokerDown()
     monkeypatch.setattr(celery_app, "send_task", broker.send_task)
     send_hint(DRAIN_TASK)
@@ -41,7 +41,7 @@ def test_a_broker_that_is_down_never_fails_the_change(settings, caplog, monkeypa
 def test_hints_name_tasks_the_worker_knows(settings, monkeypatch):
     """Domain code sends hints by task name; each name is a task the worker registered."""
     settings.OUTBOX_ENQUEUE_HINTS = True
-    monkeypatch.setattr(outbox, "_hints_paused_until", 0.0)
+    outbox.hint_breaker.reset()
     sent: list[str] = []
     monkeypatch.setattr(celery_app, "send_task", lambda name, **_: sent.append(name))
     send_hint(DRAIN_TASK)

@@ -55,17 +55,32 @@ def test_it_refuses_other_bad_policy_fields(manager, field, value, message):
     assert message in refused.value.message
 
 
-def test_it_refuses_an_unknown_timezone(manager):
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "localtime", "Factory", "posixrules"])
+def test_it_refuses_a_zone_that_is_no_place(manager, zone):
+    """`localtime` is whichever zone the server runs in: a calendar would move with the host."""
     with pytest.raises(DomainError) as refused:
         calendar_create(
             actor=manager,
             name="Mars",
-            timezone_name="Mars/Olympus",
+            timezone_name=zone,
             weekly_hours={"0": [["9:00", "17:00"]]},
         )
     assert refused.value.field == "timezone"
-    assert "Mars/Olympus" in refused.value.message
+    assert zone in refused.value.message
     assert not BusinessCalendar.objects.exists()
+
+
+def test_it_refuses_a_commitment_in_the_servers_local_zone(manager):
+    with pytest.raises(DomainError) as refused:
+        commitment_create(
+            actor=manager,
+            name="c",
+            period="month",
+            target_qualified=10,
+            starts_on="2026-01-01",
+            timezone_name="localtime",
+        )
+    assert refused.value.field == "timezone"
 
 
 def test_it_refuses_overlapping_working_intervals(manager):

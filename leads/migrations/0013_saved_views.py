@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0011_lead_search_text'),
+        ('leads', '0012_merge_search_and_import_progress'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
