@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from crm.models import Role, User
 from leads import selectors as lead_reads
 from leads.lifecycle import REASSIGNABLE_STAGES
@@ -69,6 +71,10 @@ def _rep_work(user: User, now: datetime) -> dict[str, Any]:
         sla_reads.clocks_of_leads([lead.pk for lead in opportunities]), now
     )
     return {
+        "today": timezone.localdate(now),
+        "follow_ups": lead_reads.followups_due(
+            owner_id=user.pk, today=timezone.localdate(now), limit=LIMIT
+        ),
         "queue": by_urgency(queue),
         "opportunities": by_urgency(_queue(opportunities, opportunity_clocks, "next step")),
     }

@@ -105,6 +105,9 @@ class LeadUpdateSerializer(LeadsStrictSerializer):
     company = _lead_text("company")
     job_title = _lead_text("job_title")
     next_step = _lead_text("next_step")
+    next_step_due = serializers.DateField(
+        required=False, allow_null=True, help_text="The day the next step is due."
+    )
     campaign = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**53
     )
@@ -183,12 +186,19 @@ class TransitionSerializer(LeadsStrictSerializer):
     note = _lead_text("reason_note", help_text="reject, lose, disqualify")
     estimated_value = _money()
     next_step = _lead_text("next_step", help_text="to_opportunity")
+    next_step_due = serializers.DateField(
+        required=False, allow_null=True, help_text="to_opportunity: the day the next step is due."
+    )
 
 
 class ActivityCreateSerializer(LeadsStrictSerializer):
     kind = serializers.ChoiceField(choices=Activity.Kind.choices)
     summary = _text(field_max_length(Activity, "summary"))
     occurred_at = serializers.DateTimeField(required=False)
+    next_step = _lead_text("next_step", help_text="Sets the lead's next step with the activity.")
+    next_step_due = serializers.DateField(
+        required=False, allow_null=True, help_text="The day that next step is due."
+    )
 
 
 # Each item is checked by BatchItemChecker (one bad item never sinks the rest), so at run time
@@ -326,6 +336,7 @@ class LeadSerializer(ReadOnlyFieldsBuiltOnce):
             "owner",
             "estimated_value",
             "next_step",
+            "next_step_due",
             "criteria_met",
             "qualified_definition",
             "handed_off_at",

@@ -50,9 +50,17 @@ class LeadCreateForm(ContactFields):
     pass
 
 
+def _day(label: str) -> forms.DateField:
+    """An optional calendar day, picked with the browser's date input."""
+    return forms.DateField(
+        required=False, label=label, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 class LeadEditForm(ContactFields, VersionForm):
     estimated_value = _amount(required=False)
     next_step = _lead_text("next_step")
+    next_step_due = _day("Next step due")
 
 
 class HandOffForm(VersionForm):
@@ -102,6 +110,7 @@ class ReasonForm(VersionForm):
 class OpportunityForm(VersionForm):
     estimated_value = _amount()
     next_step = _lead_text("next_step", required=True)
+    next_step_due = _day("Next step due")
 
 
 class ActivityForm(forms.Form):
@@ -111,6 +120,8 @@ class ActivityForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    next_step = _lead_text("next_step", label="Next step (optional)")
+    next_step_due = _day("Next step due")
 
 
 class ImportUploadForm(forms.Form):

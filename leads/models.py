@@ -198,6 +198,8 @@ class Lead(models.Model):
     )
     estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     next_step = models.CharField(max_length=300, blank=True)
+    # The day the next step is due (in the site's time zone): a follow-up in My work.
+    next_step_due = models.DateField(null=True, blank=True)
     criteria_met = models.JSONField(default=list, blank=True)
     qualified_definition = models.ForeignKey(
         StageDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -278,6 +280,13 @@ class Lead(models.Model):
                 fields=["owner", "stage", "-created_at", "-id"], name="lead_owner_stage_new_idx"
             ),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_stage_idx"),
+            # crm.my_work (leads.selectors.followups_due) and the follow-up notices
+            # (leads.services.followups): a person's leads with a next step coming due.
+            models.Index(
+                fields=["owner", "next_step_due"],
+                condition=Q(next_step_due__isnull=False),
+                name="lead_owner_followup_idx",
+            ),
             # The lead list's default order and keyset pagination (created_at, id), any filter.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
         ]

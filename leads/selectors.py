@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.db import connections
-from django.db.models import Case, Count, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, QuerySet, Sum, Value, When
 
 from leads.lifecycle import OPEN_STAGES, STAGE_ORDER, STAGE_OWNER, Stage
 from leads.models import ImportJob, Lead, LeadEvent
@@ -198,11 +198,21 @@ def rep_waiting(*, owner_id: int, limit: int) -> list[Lead]:
 
 
 def rep_opportunities(*, owner_id: int, limit: int) -> list[Lead]:
-    """The rep's open opportunities, the one longest in the stage first."""
+    """The rep's open opportunities: the next step due soonest first, then those without a
+    date, the one longest in the stage first."""
     return list(
         Lead.objects.filter(owner_id=owner_id, stage=Stage.OPPORTUNITY).order_by(
-            "stage_changed_at", "id"
+            F("next_step_due").asc(nulls_last=True), "stage_changed_at", "id"
         )[:limit]
+    )
+
+
+def followups_due(*, owner_id: int, today: date, limit: int) -> list[Lead]:
+    """The person's open leads whose next step is due today or was due before, oldest first."""
+    return list(
+        Lead.objects.open()
+        .filter(owner_id=owner_id, next_step_due__lte=today)
+        .order_by("next_step_due", "id")[:limit]
     )
 
 

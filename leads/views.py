@@ -300,6 +300,7 @@ def _detail_context(
         "persona": lead.persona_id,
         "estimated_value": lead.estimated_value,
         "next_step": lead.next_step,
+        "next_step_due": lead.next_step_due,
         **version,
     }
     clocks = clocks_for_lead(lead_id=lead.pk, now=now)
@@ -355,6 +356,7 @@ def _detail_context(
                     **version,
                     "estimated_value": lead.estimated_value,
                     "next_step": lead.next_step,
+                    "next_step_due": lead.next_step_due,
                 },
             ),
             "reassign": bound.get("reassign")
@@ -437,6 +439,9 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
             actor=request.user,
             kind=form.cleaned_data["kind"],
             summary=form.cleaned_data["summary"],
+            # Left empty, the lead's next step stays as it was.
+            next_step=form.cleaned_data["next_step"] or None,
+            next_step_due=form.cleaned_data["next_step_due"],
         )
         messages.success(request, f"{activity.get_kind_display()} logged.")
         return True, {}
@@ -477,6 +482,7 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
             params = {
                 "estimated_value": form.cleaned_data["estimated_value"],
                 "next_step": form.cleaned_data["next_step"],
+                "next_step_due": form.cleaned_data["next_step_due"],
             }
     else:
         form = forms.VersionForm(data)
