@@ -62,6 +62,14 @@ SAVED_VIEWS: dict[str, str] = {
     "recycled": "Recycled to marketing",
     "at_risk": "SLA at risk or past due",
 }
+# The built-in views each role is offered as a chip (any of them still opens by its URL).
+VIEWS_FOR_ROLE: dict[str, tuple[str, ...]] = {
+    Role.SALES_REP: ("waiting", "mine", "at_risk"),
+    Role.MARKETER: ("mine", "recycled", "at_risk"),
+    Role.MANAGER: ("waiting", "mine", "recycled", "at_risk"),
+}
+# Views about the SLA open most urgent first unless another order is asked for.
+URGENT_VIEWS = frozenset({"waiting", "at_risk"})
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -181,7 +189,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     total, more = bounded_count(queryset)
     ordering = request.GET.get("ordering", "")
     if ordering not in LIST_SORTS:
-        ordering = "-created_at"
+        ordering = DUE_ORDERING if view in URGENT_VIEWS else "-created_at"
     if ordering == DUE_ORDERING:
         queryset = with_due_order(queryset)
     page = lead_page(
@@ -210,7 +218,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "filter": lead_filter,
         "page": page,
         "view": view,
-        "saved_views": SAVED_VIEWS.items(),
+        "saved_views": [
+            (key, SAVED_VIEWS[key]) for key in VIEWS_FOR_ROLE.get(request.user.role, ())
+        ],
         "query": kept.urlencode(),
         "can_create": permissions.can_create_lead(request.user),
     }

@@ -159,3 +159,21 @@ def test_the_list_with_views_and_count_runs_the_same_queries(client, sales_rep):
     LeadFactory.create_batch(8)
     saved_view_create(actor=sales_rep, name="Two", query="stage=won")
     assert count() == few
+
+
+def test_quick_filter_chips_show_only_where_they_apply(client, marketer, sales_rep, manager):
+    def chips(user) -> set[str]:
+        client.force_login(user)
+        page = client.get(reverse("leads:list")).content.decode()
+        nav = page.split('aria-label="Saved views"', 1)[1].split("</nav>", 1)[0]
+        return set(re.findall(r"\?view=(\w+)", nav))
+
+    assert chips(sales_rep) == {"waiting", "mine", "at_risk"}
+    assert chips(marketer) == {"mine", "recycled", "at_risk"}
+    assert chips(manager) == {"waiting", "mine", "recycled", "at_risk"}
+
+
+def test_the_waiting_view_opens_most_urgent_first(client, sales_rep):
+    client.force_login(sales_rep)
+    page = client.get(reverse("leads:list"), {"view": "waiting"}).content.decode()
+    assert '<option value="due" selected>Most urgent first</option>' in page
