@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install api-tools run test lint migrate seed bench backup restore clean
+.PHONY: install api-tools axe run test lint migrate seed bench backup restore clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,13 @@ REDOCLY := var/tools/redocly/node_modules/.bin/redocly
 api-tools:
 	@test "$$($(REDOCLY) --version 2>/dev/null)" = "$(REDOCLY_VERSION)" || \
 	  npm install --prefix var/tools/redocly --no-audit --no-fund --silent @redocly/cli@$(REDOCLY_VERSION)
+
+# axe-core for the browser tests' accessibility checks, pinned in package-lock.json.
+axe: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 migrate: install
 	$(PY) manage.py migrate --noinput

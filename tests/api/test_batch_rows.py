@@ -54,7 +54,7 @@ def _trail(lead: Lead) -> dict[str, Any]:
     ]
     clocks = [_row(c, "lead_id") for c in SlaClock.objects.filter(lead=lead).order_by("id")]
     return {
-        "lead": _row(lead, "email", "email_normalized", "external_id"),
+        "lead": _row(lead, "email", "email_normalized", "external_id", "search_text"),
         "events": events,
         "clocks": clocks,
     }

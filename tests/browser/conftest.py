@@ -16,6 +16,14 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path(os.environ.get("HANDOFF_CHROMIUM", "/usr/bin/chromium"))
+# axe-core, pinned in package.json and installed by `make axe` (npm ci) into node_modules/.
+AXE = Path(
+    os.environ.get(
+        "HANDOFF_AXE", Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+    )
+)
+# The success criteria of WCAG 2.0 and 2.1, levels A and AA.
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 REQUIRE_SERVICES = os.environ.get("HANDOFF_REQUIRE_SERVICES") == "1"
 
@@ -83,3 +91,56 @@ def dialogs(page) -> Iterator[list[str]]:
 
     page.on("dialog", record)
     yield opened
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        message = f"needs axe-core at {AXE} (run `make axe`)"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message}: required with HANDOFF_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip(message)
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def axe_violations(page, axe_source) -> Callable[..., list[str]]:
+    """Run axe-core's WCAG 2.1 A/AA rules on the current page; one line per failing element.
+
+    The script goes in through the browser's debugging protocol, which the page's
+    Content-Security-Policy does not govern, so the page is checked under its real policy.
+    """
+
+    def run(*, exclude: tuple[str, ...] = ()) -> list[str]:
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(axe_source)
+        results = page.evaluate(
+            """([exclude, tags]) => axe.run(
+                exclude.length ? {exclude: exclude.map((s) => [s])} : document,
+                {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]},
+            )""",
+            [list(exclude), WCAG_21_AA],
+        )
+        return [
+            f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+            f"{' '.join(node['target'])}: {node['failureSummary']}"
+            for violation in results["violations"]
+            for node in violation["nodes"]
+        ]
+
+    return run
+
+
+@pytest.fixture
+def console_errors(page) -> list[str]:
+    """Every error the page logs or throws, Content-Security-Policy refusals included."""
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and errors.append(f"{message.text} ({message.location.get('url', '')})")
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    return errors

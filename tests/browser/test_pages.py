@@ -68,7 +68,7 @@ def test_main_pages_render_for_a_manager(
 ):
     sign_in(manager)
     expect(page.get_by_role("heading", name="Pipeline by stage")).to_be_visible()
-    page.wait_for_function("() => document.querySelectorAll('canvas').length === 2 && window.Chart")
+    expect(page.get_by_role("img", name=re.compile("bar chart"))).to_have_count(2)
     expect(page.locator("#funnel-table")).to_contain_text("New leads")
     screenshot("dashboard")
 

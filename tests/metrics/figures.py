@@ -56,5 +56,7 @@ def page_figures(html: str) -> dict[str, set[str]]:
 
 
 def csv_figures(text: str) -> dict[str, dict[str, str]]:
-    """{metric key: its CSV row} for the rows that are not per reason."""
-    return {row["key"]: row for row in csv.DictReader(io.StringIO(text)) if not row["reason"]}
+    """{metric key: its CSV row} for the rows that are not per reason (the file starts with
+    a byte order mark, as every CSV the product writes)."""
+    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    return {row["key"]: row for row in rows if not row["reason"]}
