@@ -9,6 +9,7 @@ is never imported. A name with no reader belongs in no group: delete the code in
 # Read by templates ({{ obj.name }}).
 _.shown_state, _.safe_url, _.percent, _.percent_of_target, _.time_to_goal, _.read_at
 _.under_1d, _.d1_7, _.d7_30, _.over_30d, _.oldest_since
+_.can_reassign
 _.opportunities, _.won, _.cost_per_lead, _.cost_per_opportunity, _.cost_per_won
 _.imported_count, _.error_count, _.failure, _.cancelled_at, _.reason_note
 _.qualified_definition, _.is_empty, _.overdue

@@ -56,6 +56,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
             "args": ("webhooks",),
         },
+        "leads-notify-follow-ups-due-today": {
+            "task": "leads.tasks.notify_follow_ups",
+            "schedule": 900.0,  # a day's follow-up is told within a quarter of an hour
+        },
         "leads-resume-queued-or-stalled-imports": {
             "task": "leads.tasks.resume_imports",
             "schedule": float(settings.IMPORT_RESUME_SECONDS),

@@ -6,7 +6,8 @@ from crm import views
 from crm.signin import ThrottledLoginView
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", views.my_work, name="my_work"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("metrics.csv", views.dashboard_export, name="dashboard_csv"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

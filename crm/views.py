@@ -15,9 +15,10 @@ from crm.errors import DomainError
 from crm.forms import PreferencesForm
 from crm.health import liveness, readiness
 from crm.middleware import RETRY_AFTER_SECONDS
-from crm.models import Team
+from crm.models import Role, Team, User
 from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crm.monitoring import scrape, scrape_allowed
+from crm.my_work import my_work_read
 from crm.notifications import EMAIL_KINDS, email_kind_mute, unsubscribe_read
 from crm.replica import reads_from_replica
 from crm.services import user_preferences_update
@@ -160,3 +161,17 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     stamp = now.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
     return response
+
+
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    """Each person's home page: their queue, most urgent SLA goal first. The `queue` fragment
+    alone refreshes every minute, so "due in" and "overdue by" stay current."""
+    now = timezone.now()
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True).order_by("first_name", "username")
+    )
+    work = my_work_read(request.user, now, reps=reps)
+    context = {"work": work, "s": work.sections, "reps": reps, "now": now}
+    template = "crm/_my_work_body.html" if request.headers.get("HX-Request") else "crm/my_work.html"
+    return render(request, template, context)

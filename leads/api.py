@@ -31,7 +31,7 @@ from crm.api.preconditions import IF_MATCH_PATTERN, parse_if_match, precondition
 from crm.api.serializers import created, validated
 from crm.models import ApiScope
 from leads import api_serializers as s
-from leads.filters import DEFAULT_LEAD_ORDERING, LEAD_ORDERINGS, LeadFilterSet
+from leads.filters import DEFAULT_LEAD_ORDERING, DUE_ORDERING, LEAD_ORDERINGS, LeadFilterSet
 from leads.models import Campaign, Lead, Persona, Reason, StageDefinition
 from leads.selectors import conversion_between_stages, pipeline_by_stage
 from leads.services.activities import activity_log
@@ -40,6 +40,7 @@ from leads.services.campaigns import campaign_create, campaign_update
 from leads.services.catalog import definition_publish, persona_create
 from leads.services.leads import LeadInput, lead_create_or_update, lead_update
 from leads.services.transitions import lead_transition
+from sla.selectors import with_due_order
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -162,7 +163,10 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Lead]:
         # Everyone signed in reads the whole pipeline (nothing is hidden between teams);
         # keys need leads:read. Writes are scoped by the services' rights checks.
-        return Lead.objects.select_related("owner")
+        leads = Lead.objects.select_related("owner")
+        if self.action == "list" and self.request.query_params.get("ordering") == DUE_ORDERING:
+            leads = with_due_order(leads)
+        return leads
 
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
@@ -237,7 +241,11 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(lead).data, headers={"ETag": lead_etag(lead)})
 
     @extend_schema(
-        summary="Move a lead: hand_off, accept, reject, to_opportunity, win, lose, ...",
+        summary="Move a lead: hand_off, accept, reject, to_opportunity, win, lose, reassign, ...",
+        description="`reassign` gives a qualified lead or an opportunity to another active "
+        "sales rep (`assignee`) with a reason in words (`reason`); managers may reassign any "
+        "such lead, a sales rep only one assigned to them. The stage and the running SLA "
+        "clocks stay as they were: the new rep inherits the same due times.",
         request=s.TransitionSerializer,
         parameters=[IF_MATCH, IDEMPOTENCY_KEY],
         examples=[
@@ -245,7 +253,12 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
                 "Hand off to sales",
                 value={"transition": "hand_off", "criteria": ["fits-icp", "budget-confirmed"]},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Reassign to another rep",
+                value={"transition": "reassign", "assignee": 7, "reason": "Sara is on leave."},
+                request_only=True,
+            ),
         ],
         responses={
             200: ETAG_HEADER,

@@ -119,6 +119,9 @@ class LeadUpdateSerializer(LeadsStrictSerializer):
     company = _lead_text("company")
     job_title = _lead_text("job_title")
     next_step = _lead_text("next_step")
+    next_step_due = serializers.DateField(
+        required=False, allow_null=True, help_text="The day the next step is due."
+    )
     campaign = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**53
     )
@@ -137,13 +140,51 @@ class LeadUpdateSerializer(LeadsStrictSerializer):
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 2**53},
+            {"type": "string", "maxLength": field_max_length(LeadEvent, "note")},
+        ]
+    }
+)
+class ReasonField(serializers.Field):
+    """A reason id (reject, lose, disqualify) or a reason in words (reassign); which one a
+    move needs is its service's business."""
+
+    default_error_messages = {
+        "invalid": "Give a reason id or a text.",
+        "range": "A reason id is between 1 and 2^53.",
+        "long": "At most {max} characters.",
+    }
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        if isinstance(data, int):
+            if not 1 <= data <= 2**53:
+                self.fail("range")
+            return data
+        limit = field_max_length(LeadEvent, "note")
+        if len(data) > limit:
+            self.fail("long", max=limit)
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class TransitionSerializer(LeadsStrictSerializer):
     transition = serializers.ChoiceField(choices=Transition.values)
     version = serializers.IntegerField(
         required=False, min_value=1, max_value=2**31 - 1, help_text="Optional precondition."
     )
     assignee = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=2**53, help_text="hand_off"
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**53,
+        help_text="hand_off (empty: the next rep in the rotation); reassign: the new rep.",
     )
     criteria = serializers.ListField(
         child=serializers.CharField(max_length=CRITERION_KEY),
@@ -151,18 +192,27 @@ class TransitionSerializer(LeadsStrictSerializer):
         required=False,
         help_text="hand_off: criterion keys to tick.",
     )
-    reason = serializers.IntegerField(
-        required=False, min_value=1, max_value=2**53, help_text="reject, lose, disqualify"
+    reason = ReasonField(
+        required=False,
+        help_text="reject, lose, disqualify: the id of a reason from /reasons/. "
+        "reassign: why the lead changes hands, as text.",
     )
     note = _lead_text("reason_note", help_text="reject, lose, disqualify")
     estimated_value = _money()
     next_step = _lead_text("next_step", help_text="to_opportunity")
+    next_step_due = serializers.DateField(
+        required=False, allow_null=True, help_text="to_opportunity: the day the next step is due."
+    )
 
 
 class ActivityCreateSerializer(LeadsStrictSerializer):
     kind = serializers.ChoiceField(choices=Activity.Kind.choices)
     summary = _text(field_max_length(Activity, "summary"))
     occurred_at = serializers.DateTimeField(required=False)
+    next_step = _lead_text("next_step", help_text="Sets the lead's next step with the activity.")
+    next_step_due = serializers.DateField(
+        required=False, allow_null=True, help_text="The day that next step is due."
+    )
 
 
 # Each item is checked by BatchItemChecker (one bad item never sinks the rest), so at run time
@@ -300,6 +350,7 @@ class LeadSerializer(ReadOnlyFieldsBuiltOnce):
             "owner",
             "estimated_value",
             "next_step",
+            "next_step_due",
             "criteria_met",
             "qualified_definition",
             "handed_off_at",

@@ -18,6 +18,7 @@ from crm.filters import BOOLEAN_CHOICES, as_bool
 from crm.models import Team, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Campaign, Lead, Persona
+from leads.pagination import NEWEST, Sort
 from leads.search import MAX_TERM
 
 # `ordering` values a list may ask for, and the ORDER BY each means (id breaks ties).
@@ -28,6 +29,32 @@ LEAD_ORDERINGS: dict[str, tuple[str, ...]] = {
     "updated_at": ("updated_at", "id"),
     "-stage_changed_at": ("-stage_changed_at", "-id"),
     "stage_changed_at": ("stage_changed_at", "id"),
+    # Most urgent first: the earliest SLA goal still awaited, leads without one last. The
+    # list annotates `due_order` (sla.selectors.with_due_order) when this order is asked for.
+    "due": ("due_order", "id"),
+    "last_name": ("last_name", "id"),
+    "-last_name": ("-last_name", "-id"),
+    "company": ("company", "id"),
+    "-company": ("-company", "-id"),
+}
+DUE_ORDERING = "due"
+
+# The lead page's orders, by the same `ordering` values; each keeps keyset pages.
+LIST_SORTS: dict[str, Sort] = {
+    "-created_at": NEWEST,
+    "created_at": Sort("Oldest first", "created_at", descending=False, is_time=True),
+    DUE_ORDERING: Sort("Most urgent first", "due_order", descending=False, is_time=True),
+    "last_name": Sort("Last name A to Z", "last_name", descending=False),
+    "-last_name": Sort("Last name Z to A", "last_name", descending=True),
+    "company": Sort("Company A to Z", "company", descending=False),
+    "-company": Sort("Company Z to A", "company", descending=True),
+}
+# Sortable columns of the lead table: the order a first click asks for, then the other way.
+SORTABLE_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "name": ("last_name", "-last_name"),
+    "due": (DUE_ORDERING, None),
+    "company": ("company", "-company"),
+    "created": ("-created_at", "created_at"),
 }
 DEFAULT_LEAD_ORDERING = LEAD_ORDERINGS["-created_at"]
 

@@ -8,6 +8,7 @@ from leads.models import (
     Activity,
     Campaign,
     Lead,
+    LeadEvent,
     Persona,
     QualificationCriterion,
     StageDefinition,
@@ -59,9 +60,17 @@ class LeadCreateForm(ContactFields):
     pass
 
 
+def _day(label: str) -> forms.DateField:
+    """An optional calendar day, picked with the browser's date input."""
+    return forms.DateField(
+        required=False, label=label, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 class LeadEditForm(ContactFields, VersionForm):
     estimated_value = _amount(required=False)
     next_step = _lead_text("next_step")
+    next_step_due = _day("Next step due")
 
 
 class HandOffForm(VersionForm):
@@ -84,6 +93,19 @@ class HandOffForm(VersionForm):
         self.fields["criteria"].choices = list(criteria)
 
 
+class ReassignForm(VersionForm):
+    assignee = forms.TypedChoiceField(coerce=int, empty_value=None, label="New sales rep")
+    reason = forms.CharField(
+        max_length=field_max_length(LeadEvent, "note"),
+        label="Why",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Sara is on leave this week"}),
+    )
+
+    def __init__(self, *args: object, reps: list[tuple[int, str]] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Choose a sales rep"), *reps]
+
+
 class ReasonForm(VersionForm):
     reason = forms.TypedChoiceField(coerce=int, empty_value=None)
     note = _lead_text("reason_note", widget=forms.Textarea(attrs={"rows": 2}))
@@ -98,6 +120,7 @@ class ReasonForm(VersionForm):
 class OpportunityForm(VersionForm):
     estimated_value = _amount()
     next_step = _lead_text("next_step", required=True)
+    next_step_due = _day("Next step due")
 
 
 class ActivityForm(forms.Form):
@@ -107,6 +130,8 @@ class ActivityForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    next_step = _lead_text("next_step", label="Next step (optional)")
+    next_step_due = _day("Next step due")
 
 
 class ImportUploadForm(forms.Form):

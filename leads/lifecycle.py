@@ -59,6 +59,9 @@ class Transition(models.TextChoices):
     RECYCLE = "recycle", "Recycle to nurture"
     DISQUALIFY = "disqualify", "Disqualify"
     RE_ENGAGE = "re_engage", "Re-engage"
+    # Like accepting, an event rather than a stage change: the lead keeps its stage and
+    # only its rep changes (leads.services.reassignment).
+    REASSIGN = "reassign", "Reassign"
 
 
 # (transition) -> (stages it may start from, stage it leads to)
@@ -75,6 +78,11 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     ),
     Transition.RE_ENGAGE: (frozenset({Stage.NURTURE}), Stage.ENGAGED),
 }
+
+
+# The stages in which a lead may change hands from one sales rep to another: sales owns them
+# and they are still being worked (a closed lead keeps the rep who closed it).
+REASSIGNABLE_STAGES: frozenset[str] = frozenset({Stage.QUALIFIED, Stage.OPPORTUNITY})
 
 
 # Funnel milestones kept on the lead (Lead.first_*_at): the stage whose first arrival sets each.
@@ -121,6 +129,13 @@ def move_refusal(transition: str, *, stage: str, accepted: bool) -> DomainError 
         if stage != Stage.QUALIFIED:
             return DomainError(
                 f"Only a qualified lead can be accepted; this one is {stage}.",
+                code=ErrorCode.ILLEGAL_TRANSITION,
+                field="transition",
+            )
+    elif transition == Transition.REASSIGN:
+        if stage not in REASSIGNABLE_STAGES:
+            return DomainError(
+                f"Only a qualified lead or an opportunity can be reassigned; this one is {stage}.",
                 code=ErrorCode.ILLEGAL_TRANSITION,
                 field="transition",
             )

@@ -261,6 +261,8 @@ class Lead(models.Model):
     )
     estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     next_step = models.CharField(max_length=300, blank=True)
+    # The day the next step is due (in the site's time zone): a follow-up in My work.
+    next_step_due = models.DateField(null=True, blank=True)
     criteria_met = models.JSONField(default=list, blank=True)
     qualified_definition = models.ForeignKey(
         StageDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -341,6 +343,13 @@ class Lead(models.Model):
                 fields=["owner", "stage", "-created_at", "-id"], name="lead_owner_stage_new_idx"
             ),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_stage_idx"),
+            # crm.my_work (leads.selectors.followups_due) and the follow-up notices
+            # (leads.services.followups): a person's leads with a next step coming due.
+            models.Index(
+                fields=["owner", "next_step_due"],
+                condition=Q(next_step_due__isnull=False),
+                name="lead_owner_followup_idx",
+            ),
             # The lead list's default order and keyset pagination (created_at, id), any filter.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
             # sla.metrics.compute.lead_flow_figures: the period's opportunities and closed deals
@@ -541,6 +550,29 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 100 if self.is_finished else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+# ---------------------------------------------------------------- saved views
+
+
+class SavedView(models.Model):
+    """A person's named lead list: its filters and order as the list's query string."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="savedview_user_name_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # ---------------------------------------------------------------- field limits

@@ -26,6 +26,15 @@ def can_edit_lead(user: User, lead: Lead) -> bool:
     return True
 
 
+def can_reassign_lead(user: User, lead: Lead) -> bool:
+    """Managers reassign any sales-owned lead; a sales rep only a lead assigned to them."""
+    if not user.is_active or lead.owner_team != Team.SALES:
+        return False
+    if user.role == Role.MANAGER:
+        return True
+    return user.role == Role.SALES_REP and lead.owner_id == user.id
+
+
 def can_manage_catalog(user: User) -> bool:
     """Campaigns and personas: marketing and managers."""
     return user.is_active and user.role in {Role.MARKETER, Role.MANAGER}
@@ -53,3 +62,16 @@ def require_edit(user: User, lead: Lead) -> None:
         f"This lead is owned by {owner}; only that team or a manager may change it.",
         code=ErrorCode.FORBIDDEN,
     )
+
+
+def require_reassign(user: User, lead: Lead) -> None:
+    """The reason a reassignment by `user` is refused, as the one domain error."""
+    if can_reassign_lead(user, lead):
+        return
+    if user.role == Role.SALES_REP and lead.owner_team == Team.SALES:
+        message = "A sales rep reassigns only leads assigned to them."
+    elif user.role in {Role.SALES_REP, Role.MANAGER}:
+        message = "Only a lead owned by sales can be reassigned."
+    else:
+        message = "Only a manager or the assigned sales rep may reassign a lead."
+    raise DomainError(message, code=ErrorCode.FORBIDDEN)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.db import connections
-from django.db.models import Case, Count, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, QuerySet, Sum, Value, When
 
 from leads.lifecycle import OPEN_STAGES, STAGE_ORDER, STAGE_OWNER, Stage
-from leads.models import Lead, LeadEvent
+from leads.models import ImportJob, Lead, LeadEvent
 from leads.periods import Period
 from leads.search import clean_term, closeness, exact_identity
 
@@ -183,3 +183,69 @@ def lead_suggestions(*, term: str, limit: int = 8) -> list[Lead]:
         .only(*columns)[: max(limit - len(exact), 0)]
     )
     return exact + list(ranked)
+
+
+# ---------------------------------------------------------------- each person's queue ("My work")
+
+
+def rep_waiting(*, owner_id: int, limit: int) -> list[Lead]:
+    """Leads handed to the rep and not yet accepted, oldest hand-off first."""
+    return list(
+        Lead.objects.waiting_for_acceptance()
+        .filter(owner_id=owner_id)
+        .order_by("handed_off_at", "id")[:limit]
+    )
+
+
+def rep_opportunities(*, owner_id: int, limit: int) -> list[Lead]:
+    """The rep's open opportunities: the next step due soonest first, then those without a
+    date, the one longest in the stage first."""
+    return list(
+        Lead.objects.filter(owner_id=owner_id, stage=Stage.OPPORTUNITY).order_by(
+            F("next_step_due").asc(nulls_last=True), "stage_changed_at", "id"
+        )[:limit]
+    )
+
+
+def followups_due(*, owner_id: int, today: date, limit: int) -> list[Lead]:
+    """The person's open leads whose next step is due today or was due before, oldest first."""
+    return list(
+        Lead.objects.open()
+        .filter(owner_id=owner_id, next_step_due__lte=today)
+        .order_by("next_step_due", "id")[:limit]
+    )
+
+
+def returned_by_sales(*, creator_id: int, limit: int) -> list[Lead]:
+    """The marketer's leads sales sent back (rejected, or lost and recycled), with the reason:
+    the feedback loop. Most recent first."""
+    return list(
+        Lead.objects.filter(created_by_id=creator_id, stage=Stage.NURTURE)
+        .select_related("reason")
+        .order_by("-stage_changed_at", "-id")[:limit]
+    )
+
+
+def waiting_for_sales(*, creator_id: int, limit: int) -> list[Lead]:
+    """The marketer's leads handed to sales and not yet accepted, oldest hand-off first."""
+    return list(
+        Lead.objects.waiting_for_acceptance()
+        .filter(created_by_id=creator_id)
+        .select_related("owner")
+        .order_by("handed_off_at", "id")[:limit]
+    )
+
+
+def recent_imports(*, user_id: int, limit: int) -> list[ImportJob]:
+    return list(ImportJob.objects.filter(created_by_id=user_id).order_by("-created_at")[:limit])
+
+
+COUNT_BOUND = 10_000
+
+
+def bounded_count(leads: QuerySet[Lead], bound: int = COUNT_BOUND) -> tuple[int, bool]:
+    """How many leads match, counted exactly up to `bound`: (count, more than that?). The
+    COUNT reads at most bound + 1 index entries, so a list of a million costs what one of
+    ten thousand does, and says "10,000+"."""
+    counted = leads.order_by().values("pk")[: bound + 1].count()
+    return min(counted, bound), counted > bound

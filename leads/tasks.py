@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from leads.services.followups import followups_notify
 from leads.services.imports import (
     IMPORT_TASK,
     import_fail,
@@ -38,3 +39,9 @@ def import_csv(self, import_id: int) -> None:
 def resume_imports() -> None:
     """Beat: send again the imports that stayed queued or stalled mid-way."""
     imports_resume_stalled()
+
+
+@shared_task(name="leads.tasks.notify_follow_ups")
+def notify_follow_ups() -> None:
+    """Beat: tell each owner of the follow-ups due today (once each, by delivery key)."""
+    followups_notify()

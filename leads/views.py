@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.csv_files import CSV_CONTENT_TYPE
@@ -24,7 +25,13 @@ from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
 from leads.definitions import definition_diff
-from leads.filters import LeadFilter, LeadFilterSet
+from leads.filters import (
+    DUE_ORDERING,
+    LIST_SORTS,
+    SORTABLE_COLUMNS,
+    LeadFilter,
+    LeadFilterSet,
+)
 from leads.lifecycle import STAGE_OWNER, Stage, Transition, available_moves
 from leads.models import (
     Campaign,
@@ -32,12 +39,13 @@ from leads.models import (
     Lead,
     Persona,
     Reason,
+    SavedView,
     StageDefinition,
 )
 from leads.pagination import lead_page
 from leads.periods import Period
 from leads.search import MIN_SUGGESTION_TERM, clean_term
-from leads.selectors import lead_suggestions
+from leads.selectors import bounded_count, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
 from leads.services.campaigns import (
@@ -49,11 +57,12 @@ from leads.services.campaigns import (
 )
 from leads.services.catalog import definition_publish, persona_create, persona_update
 from leads.services.leads import LeadInput, lead_create, lead_update
+from leads.services.saved_views import clean_query, saved_view_create, saved_view_delete
 from leads.services.transitions import lead_transition
 from sla.metrics.catalogue import CATALOGUE
 from sla.metrics.compute import Figures, MetricFilter, campaign_figures, campaign_months
 from sla.models import Commitment, SlaPolicy
-from sla.selectors import clocks_for_lead
+from sla.selectors import clocks_for_lead, most_urgent_of, urgency_by_lead, with_due_order
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 # Saved views of the list: a name, a label and the filter they add.
@@ -63,6 +72,14 @@ SAVED_VIEWS: dict[str, str] = {
     "recycled": "Recycled to marketing",
     "at_risk": "SLA at risk or past due",
 }
+# The built-in views each role is offered as a chip (any of them still opens by its URL).
+VIEWS_FOR_ROLE: dict[str, tuple[str, ...]] = {
+    Role.SALES_REP: ("waiting", "mine", "at_risk"),
+    Role.MARKETER: ("mine", "recycled", "at_risk"),
+    Role.MANAGER: ("waiting", "mine", "recycled", "at_risk"),
+}
+# Views about the SLA open most urgent first unless another order is asked for.
+URGENT_VIEWS = frozenset({"waiting", "at_risk"})
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -129,6 +146,27 @@ def _filter_options(params: QueryDict, *, whole_page: bool) -> dict[str, list[tu
     }
 
 
+def _sort_links(ordering: str) -> dict[str, tuple[str, str]]:
+    """Each sortable column's link (the order a click asks for) and its aria-sort."""
+    links = {}
+    for column, (first, second) in SORTABLE_COLUMNS.items():
+        if ordering in (first, second):
+            shown = "descending" if ordering.startswith("-") else "ascending"
+            links[column] = (second if ordering == first and second else first, shown)
+        else:
+            links[column] = (first, "none")
+    return links
+
+
+def _my_views(user: User, query: str) -> list[dict[str, Any]]:
+    """The person's saved views as chips; the one whose filters are on screen is current."""
+    current = clean_query(query)
+    return [
+        {"view": view, "current": view.query == current}
+        for view in SavedView.objects.filter(user=user).order_by("name", "id")
+    ]
+
+
 def _saved_view(queryset: Any, view: str, user: User) -> Any:
     if view == "waiting":
         queryset = queryset.waiting_for_acceptance()
@@ -162,19 +200,41 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         **_filter_options(request.GET, whole_page=not _is_htmx(request)),
     )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
+    total, more = bounded_count(queryset)
+    ordering = request.GET.get("ordering", "")
+    if ordering not in LIST_SORTS:
+        ordering = DUE_ORDERING if view in URGENT_VIEWS else "-created_at"
+    if ordering == DUE_ORDERING:
+        queryset = with_due_order(queryset)
     page = lead_page(
         queryset,
         after=request.GET.get("after", "")[:200],
         before=request.GET.get("before", "")[:200],
+        sort=LIST_SORTS[ordering],
     )
+    urgency = urgency_by_lead([lead.pk for lead in page.leads], timezone.now())
+    for lead in page.leads:
+        lead.urgency = urgency.get(lead.pk)
     kept = request.GET.copy()
     for key in ("after", "before"):
         kept.pop(key, None)
+    unsorted = kept.copy()
+    unsorted.pop("ordering", None)
     context = {
+        "ordering": ordering,
+        "sorts": [(key, sort.label) for key, sort in LIST_SORTS.items()],
+        "columns": _sort_links(ordering),
+        "unsorted_query": unsorted.urlencode(),
+        "total": total,
+        "more": more,
+        # The chips are in the whole page only, not in the results htmx swaps in.
+        "my_views": [] if _is_htmx(request) else _my_views(request.user, kept.urlencode()),
         "filter": lead_filter,
         "page": page,
         "view": view,
-        "saved_views": SAVED_VIEWS.items(),
+        "saved_views": [
+            (key, SAVED_VIEWS[key]) for key in VIEWS_FOR_ROLE.get(request.user.role, ())
+        ],
         "query": kept.urlencode(),
         "can_create": permissions.can_create_lead(request.user),
     }
@@ -200,6 +260,32 @@ def lead_jump(request: HttpRequest) -> HttpResponse:
         return render(request, "leads/_jump_results.html", context)
     context = {"term": term, "leads": lead_suggestions(term=term)}
     return render(request, "leads/_jump_results.html", context)
+
+
+@login_required
+@require_POST
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the list on screen under a name; the chip appears beside the built-in views."""
+    query = request.POST.get("query", "")[:2000]
+    try:
+        view = saved_view_create(actor=request.user, name=request.POST.get("name", ""), query=query)
+    except DomainError as error:
+        messages.error(request, f"View not saved: {error.message}")
+        return redirect(f"{reverse('leads:list')}?{clean_query(query)}")
+    messages.success(request, f"View “{view.name}” saved.")
+    return redirect(f"{reverse('leads:list')}?{view.query}")
+
+
+@login_required
+@require_POST
+def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        saved_view_delete(actor=request.user, view_id=pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "View deleted.")
+    return redirect("leads:list")
 
 
 # ---------------------------------------------------------------- detail and actions
@@ -242,8 +328,10 @@ def _detail_context(
         "persona": lead.persona_id,
         "estimated_value": lead.estimated_value,
         "next_step": lead.next_step,
+        "next_step_due": lead.next_step_due,
         **version,
     }
+    clocks = clocks_for_lead(lead_id=lead.pk, now=now)
     timeline = []
     for event in events:
         activity = None
@@ -257,7 +345,8 @@ def _detail_context(
         "timeline": timeline,
         "can_edit": permissions.can_edit_lead(request.user, lead),
         "actions": available_moves(lead),
-        "clocks": clocks_for_lead(lead_id=lead.pk, now=now),
+        "clocks": clocks,
+        "urgency": most_urgent_of(clocks, now),
         "now": now,
         "forms": {
             "edit": bound.get("edit")
@@ -295,7 +384,14 @@ def _detail_context(
                     **version,
                     "estimated_value": lead.estimated_value,
                     "next_step": lead.next_step,
+                    "next_step_due": lead.next_step_due,
                 },
+            ),
+            "reassign": bound.get("reassign")
+            or forms.ReassignForm(
+                initial=version,
+                auto_id="reassign_%s",
+                reps=[(pk, name) for pk, name in rep_choices if pk != lead.owner_id],
             ),
             "version": forms.VersionForm(initial=version),
             "activity": forms.ActivityForm(auto_id="activity_%s"),
@@ -343,6 +439,7 @@ ACTION_SUCCESS = {
     Transition.RECYCLE: "Recycled to marketing's nurture.",
     Transition.DISQUALIFY: "Lead disqualified.",
     Transition.RE_ENGAGE: "Lead re-engaged.",
+    Transition.REASSIGN: "Lead reassigned.",
 }
 
 
@@ -370,6 +467,9 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
             actor=request.user,
             kind=form.cleaned_data["kind"],
             summary=form.cleaned_data["summary"],
+            # Left empty, the lead's next step stays as it was.
+            next_step=form.cleaned_data["next_step"] or None,
+            next_step_due=form.cleaned_data["next_step_due"],
         )
         messages.success(request, f"{activity.get_kind_display()} logged.")
         return True, {}
@@ -392,12 +492,25 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
         form = forms.ReasonForm(data, reasons=[(int(chosen), "")] if _is_small_id(chosen) else [])
         if form.is_valid():
             params = {"reason": form.cleaned_data["reason"], "note": form.cleaned_data["note"]}
+    elif action == Transition.REASSIGN:
+        chosen = data.get("assignee", "")
+        form = forms.ReassignForm(
+            data,
+            auto_id="reassign_%s",
+            reps=[(int(chosen), "")] if _is_small_id(chosen) else [],
+        )
+        if form.is_valid():
+            params = {
+                "assignee": form.cleaned_data["assignee"],
+                "reason": form.cleaned_data["reason"],
+            }
     elif action == Transition.TO_OPPORTUNITY:
         form = forms.OpportunityForm(data)
         if form.is_valid():
             params = {
                 "estimated_value": form.cleaned_data["estimated_value"],
                 "next_step": form.cleaned_data["next_step"],
+                "next_step_due": form.cleaned_data["next_step_due"],
             }
     else:
         form = forms.VersionForm(data)
@@ -425,6 +538,9 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except DomainError as error:
         messages.error(request, _message_for(error))
     if not _is_htmx(request):
+        back = request.POST.get("next", "")
+        if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+            return redirect(back)  # a quick action from another page returns there
         return redirect("leads:detail", pk=pk)
     fresh = _load_lead(pk)
     return render(request, "leads/_detail_body.html", _detail_context(request, fresh, bound))

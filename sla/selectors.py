@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber, TruncWeek
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from crm.csv_files import csv_lines
+from leads.lifecycle import OPEN_STAGES, Stage
+from leads.models import Lead
+from sla.business_time import business_time_between
 from sla.metrics.compute import MetricFilter, decided_clocks, decided_q, rate
 from sla.models import (
     OPEN_CLOCK_STATES,
@@ -21,6 +36,9 @@ from sla.models import (
     ClockState,
     SlaClock,
     SlaPolicy,
+    needs_attention_q,
+    past_due_q,
+    shown_state_q,
 )
 
 GROUPINGS = ("team", "rep", "policy", "week")
@@ -31,7 +49,7 @@ def clocks_for_lead(*, lead_id: int, now: datetime | None = None) -> list[SlaClo
     now = now or timezone.now()
     clocks = list(
         SlaClock.objects.filter(lead_id=lead_id)
-        .select_related("policy", "owner")
+        .select_related("policy__calendar", "owner")
         .order_by("-started_at", "-id")
     )
     for clock in clocks:
@@ -264,6 +282,163 @@ def policies_with_counts() -> QuerySet[SlaPolicy]:
         open_clocks=Count("clocks", filter=Q(clocks__state__in=OPEN_CLOCK_STATES), distinct=True),
         breaches_count=Count("breaches", distinct=True),
     )
+
+
+# ---------------------------------------------------------------- each person's queue ("My work")
+
+
+@dataclass(frozen=True)
+class Urgency:
+    """How soon a lead's most urgent open SLA goal is due, in its policy's business time."""
+
+    clock: SlaClock
+    shown_state: str
+    # Business time left until due; negative when overdue.
+    remaining: timedelta
+
+    @property
+    def due_at(self) -> datetime:
+        return self.clock.due_at
+
+
+def urgency_of(clock: SlaClock, now: datetime) -> Urgency:
+    """A clock's urgency at `now`: business time left (or past, negative) on its calendar."""
+    schedule = clock.policy.schedule()
+    if now < clock.due_at:
+        remaining = business_time_between(now, clock.due_at, schedule)
+    else:
+        remaining = -business_time_between(clock.due_at, now, schedule)
+    return Urgency(clock=clock, shown_state=clock.display_state(at=now), remaining=remaining)
+
+
+def most_urgent_by_lead(clocks: Iterable[SlaClock], now: datetime) -> dict[int, Urgency]:
+    """The earliest-due clock of each lead among `clocks` (ordered by due time), as Urgency."""
+    chosen: dict[int, Urgency] = {}
+    for clock in clocks:
+        if clock.lead_id not in chosen:
+            chosen[clock.lead_id] = urgency_of(clock, now)
+    return chosen
+
+
+def _awaiting_with_policy() -> QuerySet[SlaClock]:
+    return (
+        SlaClock.objects.awaiting_goal()
+        .filter(lead__stage__in=OPEN_STAGES)
+        .select_related("policy__calendar")
+        .order_by("due_at", "id")
+    )
+
+
+def rep_queue_clocks(*, owner_id: int, now: datetime, limit: int) -> list[SlaClock]:
+    """A rep's clocks that need work: every clock of a lead waiting for their acceptance,
+    and their other clocks at risk or past due; earliest due first, each with its lead."""
+    waiting = Q(lead__stage=Stage.QUALIFIED, lead__accepted_at__isnull=True)
+    return list(
+        _awaiting_with_policy()
+        .filter(owner_id=owner_id)
+        .filter(waiting | needs_attention_q(now))
+        .select_related("lead")[:limit]
+    )
+
+
+def clocks_of_leads(lead_ids: list[int]) -> list[SlaClock]:
+    """The clocks still waiting for their goal on these leads, earliest due first."""
+    return list(_awaiting_with_policy().filter(lead_id__in=lead_ids)) if lead_ids else []
+
+
+def attention_clocks(*, now: datetime, limit: int) -> list[SlaClock]:
+    """Every rep's clocks at risk or past due, earliest due first (the manager's list)."""
+    return list(
+        _awaiting_with_policy()
+        .filter(needs_attention_q(now))
+        .select_related("lead", "owner")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class RepLoad:
+    rep_id: int
+    name: str
+    waiting: int  # leads handed to the rep, not yet accepted
+    at_risk: int  # open leads with a clock past its at-risk mark, not yet due
+    past_due: int  # open leads with a clock past due (breached, still waiting for its goal)
+
+
+def rep_load(*, now: datetime, reps: list[Any]) -> list[RepLoad]:
+    """Each active sales rep's load, most past due first: two grouped counts, whatever the
+    number of leads or reps."""
+    late = Q(state=ClockState.BREACHED) | past_due_q(now)
+    risky = shown_state_q(ClockState.AT_RISK, now)
+    by_owner = {
+        row["owner_id"]: row
+        for row in SlaClock.objects.awaiting_goal()
+        .filter(owner_id__in=[r.pk for r in reps], lead__stage__in=OPEN_STAGES)
+        .order_by()
+        .values("owner_id")
+        .annotate(
+            at_risk=Count("lead_id", filter=risky, distinct=True),
+            past_due=Count("lead_id", filter=late, distinct=True),
+        )
+    }
+    waiting = dict(
+        Lead.objects.waiting_for_acceptance()
+        .filter(owner_id__in=[r.pk for r in reps])
+        .order_by()
+        .values_list("owner_id")
+        .annotate(n=Count("id"))
+    )
+    rows = [
+        RepLoad(
+            rep_id=rep.pk,
+            name=rep.display_name,
+            waiting=waiting.get(rep.pk, 0),
+            at_risk=by_owner.get(rep.pk, {}).get("at_risk", 0),
+            past_due=by_owner.get(rep.pk, {}).get("past_due", 0),
+        )
+        for rep in reps
+    ]
+    return sorted(rows, key=lambda r: (-r.past_due, -r.at_risk, -r.waiting, r.name))
+
+
+def unacknowledged_breaches(*, limit: int) -> list[Breach]:
+    """Breaches no manager has reviewed yet, newest first, with what their rows show."""
+    return list(breach_list(acknowledged=False).select_related("lead__owner")[:limit])
+
+
+# The sort value of a lead without an open SLA goal: after every real due time.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def with_due_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Leads with `due_order`: the due time of their earliest SLA goal still awaited (open, or
+    breached and still waiting), or NO_DUE; what "most urgent first" sorts by, lists and API
+    alike."""
+    first_due = (
+        SlaClock.objects.awaiting_goal()
+        .filter(lead_id=OuterRef("pk"))
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return leads.annotate(
+        due_order=Coalesce(Subquery(first_due), Value(NO_DUE), output_field=DateTimeField())
+    )
+
+
+def urgency_by_lead(lead_ids: list[int], now: datetime) -> dict[int, Urgency]:
+    """Each lead's most urgent SLA goal still awaited, for a list's Due column: one query."""
+    return most_urgent_by_lead(clocks_of_leads(lead_ids), now)
+
+
+def most_urgent_of(clocks: list[SlaClock], now: datetime) -> Urgency | None:
+    """The earliest-due goal still awaited among a lead's clocks (the lead page's countdown)."""
+    waiting = [
+        c
+        for c in clocks
+        if c.state in (*OPEN_CLOCK_STATES, ClockState.BREACHED)
+        and c.met_at is None
+        and c.cancelled_at is None
+    ]
+    return urgency_of(min(waiting, key=lambda c: (c.due_at, c.pk)), now) if waiting else None
 
 
 def sweep_lag(*, now: datetime) -> timedelta:

@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("*.management.*", INTERFACE),
     ("*.demo", INTERFACE),
     ("crm.dashboard", INTERFACE),  # the dashboard's figures, gathered from the apps
+    ("crm.my_work", INTERFACE),  # each person's home page, gathered from the apps
     ("sla.scorecards", INTERFACE),  # the dashboard's SLA half
     ("sla.wording", INTERFACE),  # policies said in words, for pages
     ("crm.context_processors", INTERFACE),

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django.db import transaction
 
 from crm.errors import DomainError
 from crm.models import User
 from leads.models import Activity, Lead, LeadEvent, field_max_length
-from leads.services.cleaning import clean_text
-from leads.services.history import lead_begin, record_event
+from leads.services.cleaning import TEXT_FIELDS, clean_day, clean_text
+from leads.services.history import lead_begin, lead_write, record_event
 
 
 @transaction.atomic
@@ -21,10 +22,14 @@ def activity_log(
     kind: str,
     summary: str = "",
     occurred_at: datetime | None = None,
+    next_step: str | None = None,
+    next_step_due: date | str | None = None,
     now: datetime | None = None,
 ) -> Activity:
-    """Log a call, email, meeting or note. The assignee's first touch is stamped on the lead."""
+    """Log a call, email, meeting or note. The assignee's first touch is stamped on the lead.
+    `next_step` and `next_step_due`, when given, set the follow-up in the same change."""
     lead, now = lead_begin(lead, actor, None, now)
+    follow_up = _follow_up(next_step, next_step_due)
     if kind not in Activity.Kind.values:
         raise DomainError(
             f"Unknown activity kind {kind!r}; expected one of {', '.join(Activity.Kind.values)}.",
@@ -44,11 +49,22 @@ def activity_log(
         # Not a version bump: logging a call must not make a colleague's open edit stale.
         Lead.objects.filter(pk=lead.pk, first_touch_at__isnull=True).update(first_touch_at=now)
         lead.first_touch_at = now
-    record_event(
-        lead=lead,
-        kind=LeadEvent.Kind.ACTIVITY,
-        actor=actor,
-        now=now,
-        changes={"activity_id": activity.pk, "kind": kind, "first_touch": is_first_touch},
-    )
+    changes: dict[str, Any] = {
+        "activity_id": activity.pk,
+        "kind": kind,
+        "first_touch": is_first_touch,
+    }
+    if follow_up:
+        changes.update(lead_write(lead, follow_up, now))
+    record_event(lead=lead, kind=LeadEvent.Kind.ACTIVITY, actor=actor, now=now, changes=changes)
     return activity
+
+
+def _follow_up(next_step: str | None, next_step_due: date | str | None) -> dict[str, Any]:
+    """The next step an activity sets: given fields only (None leaves the lead's as it is)."""
+    values: dict[str, Any] = {}
+    if next_step is not None:
+        values["next_step"] = clean_text("next_step", next_step, TEXT_FIELDS["next_step"])
+    if next_step_due is not None:
+        values["next_step_due"] = clean_day("next_step_due", next_step_due)
+    return values

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -34,7 +35,15 @@ TEXT_FIELDS: dict[str, int] = {
     for name in ("first_name", "last_name", "phone", "company", "job_title", "next_step")
 }
 EDITABLE_FIELDS = frozenset(
-    {*TEXT_FIELDS, "email", "campaign", "persona", "estimated_value", "criteria_met"}
+    {
+        *TEXT_FIELDS,
+        "email",
+        "campaign",
+        "persona",
+        "estimated_value",
+        "criteria_met",
+        "next_step_due",
+    }
 )
 
 
@@ -213,11 +222,29 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
             cleaned[name] = clean_value(value)
         elif name == "criteria_met":
             cleaned[name] = clean_criteria(value)
+        elif name == "next_step_due":
+            cleaned[name] = clean_day(name, value)
         elif name == "campaign":
             cleaned[name] = _resolve(Campaign, value, "campaign")
         elif name == "persona":
             cleaned[name] = _resolve(Persona, value, "persona")
     return cleaned
+
+
+def clean_day(field: str, value: Any) -> date | None:
+    """A calendar day: a date, an ISO "YYYY-MM-DD" text, or empty for none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        raise DomainError(f"{field} must be a day (YYYY-MM-DD), not a moment.", field=field)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise DomainError(f"{field} must be a day written YYYY-MM-DD.", field=field)
 
 
 def _resolve(model: type[Campaign] | type[Persona], value: Any, field: str) -> Any:

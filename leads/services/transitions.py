@@ -27,6 +27,7 @@ from leads.services.assignment import resolve_assignee
 from leads.services.cleaning import (
     TEXT_FIELDS,
     clean_criteria,
+    clean_day,
     clean_reason,
     clean_text,
     clean_value,
@@ -34,6 +35,7 @@ from leads.services.cleaning import (
 )
 from leads.services.history import lead_begin, lead_write, record_event
 from leads.services.leads import duplicate_error
+from leads.services.reassignment import lead_reassign
 
 MAX_REASON_NOTE = field_max_length(Lead, "reason_note")
 
@@ -200,10 +202,12 @@ def lead_to_opportunity(
     actor: User,
     estimated_value: Any = None,
     next_step: str | None = None,
+    next_step_due: Any = None,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Lead:
     lead, now = lead_begin(lead, actor, expected_version, now, Transition.TO_OPPORTUNITY)
+    due = clean_day("next_step_due", next_step_due) if next_step_due not in (None, "") else None
     value = clean_value(estimated_value) if estimated_value not in (None, "") else None
     value = value if value is not None else lead.estimated_value
     step = (
@@ -227,7 +231,11 @@ def lead_to_opportunity(
         transition=Transition.TO_OPPORTUNITY,
         actor=actor,
         now=now,
-        extra={"estimated_value": value, "next_step": step},
+        extra={
+            "estimated_value": value,
+            "next_step": step,
+            **({"next_step_due": due} if due else {}),
+        },
     )
 
 
@@ -341,12 +349,16 @@ MOVES: dict[str, tuple[Callable[..., Lead], frozenset[str]]] = {
     Transition.ACCEPT: (lead_accept, frozenset()),
     Transition.HAND_OFF: (lead_hand_off, frozenset({"assignee", "criteria"})),
     Transition.REJECT: (lead_reject, frozenset({"reason", "note"})),
-    Transition.TO_OPPORTUNITY: (lead_to_opportunity, frozenset({"estimated_value", "next_step"})),
+    Transition.TO_OPPORTUNITY: (
+        lead_to_opportunity,
+        frozenset({"estimated_value", "next_step", "next_step_due"}),
+    ),
     Transition.WIN: (lead_win, frozenset()),
     Transition.LOSE: (lead_lose, frozenset({"reason", "note"})),
     Transition.RECYCLE: (lead_recycle, frozenset()),
     Transition.DISQUALIFY: (lead_disqualify, frozenset({"reason", "note"})),
     Transition.RE_ENGAGE: (lead_re_engage, frozenset()),
+    Transition.REASSIGN: (lead_reassign, frozenset({"assignee", "reason"})),
 }
 
 

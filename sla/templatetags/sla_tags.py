@@ -38,3 +38,11 @@ def ago(moment: datetime, now: datetime) -> str:
 def clock_badge(state: str) -> str:
     """The badge colour of a clock state."""
     return {"met": "ok", "at_risk": "warn", "breached": "bad"}.get(state, "")
+
+
+@register.filter
+def due_words(remaining: timedelta) -> str:
+    """Business time left before a goal is due: "due in 2 h 05 min" or "overdue by 1 d 3 h"."""
+    if remaining < timedelta(0):
+        return f"overdue by {duration_short(-remaining)}"
+    return f"due in {duration_short(remaining)}"

@@ -48,7 +48,7 @@ def test_it_suggests_leads_as_you_type_and_opens_one_from_the_keyboard(
     expect(suggestions.get_by_role("link")).to_have_count(0)
     box.press("Enter")
     page.wait_for_url(re.compile(r"/leads/\?q=okaf$"))
-    expect(page.locator("#lead-table").get_by_role("link")).to_have_count(2)
+    expect(page.locator("#lead-table tbody").get_by_role("link")).to_have_count(2)
 
 
 def test_it_says_why_a_term_is_refused(page, live_server, sign_in, marketer):

@@ -67,6 +67,8 @@ def test_main_pages_render_for_a_manager(
     page, live_server, sign_in, screenshot, manager, some_leads
 ):
     sign_in(manager)
+    expect(page.get_by_role("heading", name="My work", exact=True)).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Pipeline by stage")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("bar chart"))).to_have_count(2)
     expect(page.locator("#funnel-table")).to_contain_text("New leads")
@@ -86,5 +88,5 @@ def test_main_pages_render_for_a_manager(
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         screenshot(name)
     page.set_viewport_size({"width": 820, "height": 1180})
-    page.goto(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/dashboard/")
     screenshot("dashboard-tablet")

@@ -130,7 +130,7 @@ def test_the_policies_page_and_at_risk_view(
     expect(page.locator("#lead-clocks tbody tr")).to_have_attribute("data-state", "breached")
     expect(page.locator("#lead-clocks")).to_contain_text("overdue by")
     screenshot("lead-detail-breached")
-    page.goto(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/dashboard/")
     expect(page.locator("#sla-clocks")).to_contain_text("Ada Lovelace 1")
     screenshot("dashboard-sla")
     assert dialogs == []

@@ -20,7 +20,7 @@ def test_pages_need_a_signed_in_user(client):
 
 def test_a_signed_in_user_sees_the_pipeline(client, marketer, engaged_lead):
     client.force_login(marketer)
-    response = client.get("/")
+    response = client.get("/dashboard/")
     assert response.status_code == 200
     assert b"Engaged" in response.content
 

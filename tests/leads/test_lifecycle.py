@@ -8,6 +8,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from crm.errors import DomainError, ErrorCode
+from crm.models import Role
 from leads.lifecycle import TRANSITIONS, Stage, Transition, available_moves
 from leads.models import Lead, LeadEvent, Reason
 from leads.services.transitions import (
@@ -23,6 +24,7 @@ from leads.services.transitions import (
     lead_win,
 )
 from tests.conftest import ALL_REQUIRED_CRITERIA
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -240,6 +242,10 @@ def _params(move: str, sales_rep) -> dict[str, object]:
         Transition.LOSE: {"reason": reason("lost")},
         Transition.DISQUALIFY: {"reason": reason("disqualify")},
         Transition.TO_OPPORTUNITY: {"estimated_value": "100", "next_step": "Call"},
+        Transition.REASSIGN: {
+            "assignee": UserFactory(username="olga.sales", role=Role.SALES_REP),
+            "reason": "Rebalancing the queue",
+        },
     }.get(move, {})
 
 
@@ -261,9 +267,9 @@ def _services_allow(lead: Lead, move: str, actor, sales_rep) -> bool:
     ("state", "moves"),
     [
         ("engaged", ["hand_off", "disqualify"]),
-        ("qualified", ["accept", "reject", "disqualify"]),
-        ("accepted", ["to_opportunity", "lose", "disqualify"]),
-        ("opportunity", ["win", "lose", "disqualify"]),
+        ("qualified", ["accept", "reject", "disqualify", "reassign"]),
+        ("accepted", ["to_opportunity", "lose", "disqualify", "reassign"]),
+        ("opportunity", ["win", "lose", "disqualify", "reassign"]),
         ("won", []),
         ("lost", ["recycle"]),
         ("nurture", ["disqualify", "re_engage"]),
@@ -292,4 +298,5 @@ def test_accept_is_a_named_move_of_the_lifecycle():
         Transition.ACCEPT,
         Transition.REJECT,
         Transition.DISQUALIFY,
+        Transition.REASSIGN,
     )

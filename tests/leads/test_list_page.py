@@ -100,7 +100,7 @@ def test_each_row_shows_the_lead_with_every_value_escaped(client, manager, sales
 def test_an_empty_list_says_so(client, manager):
     client.force_login(manager)
     rows = _rows(client.get(reverse("leads:list"), {"q": "nobody"}).content)
-    assert '<td colspan="7" class="muted">No leads match.</td>' in rows
+    assert '<td colspan="8" class="muted">No leads match.</td>' in rows
 
 
 def test_the_filtered_list_runs_the_same_queries_whatever_the_data(client, manager, sales_rep):
@@ -124,8 +124,9 @@ def test_the_filtered_list_runs_the_same_queries_whatever_the_data(client, manag
     many = _queries(client, url)
 
     # Session, user, one query per option list (owners, campaigns, personas; the chosen
-    # owner is checked against its list), the page of leads, and the header's unread count.
-    assert few == many == 7
+    # owner is checked against its list), the bounded count, the page of leads, their SLA
+    # clocks (the Due column), the person's saved views, and the header's unread count.
+    assert few == many == 10
 
 
 def test_the_results_swapped_in_place_read_only_what_they_show(client, manager, sales_rep):
@@ -134,8 +135,9 @@ def test_the_results_swapped_in_place_read_only_what_they_show(client, manager, 
     LeadFactory.create_batch(3, stage=Stage.QUALIFIED, owner=sales_rep, owner_team="sales")
     url = reverse("leads:list")
 
-    assert _queries(client, f"{url}?stage=qualified&q=a", **HTMX) == 3  # session, user, page
-    assert _queries(client, f"{url}?stage=qualified&owner={sales_rep.pk}", **HTMX) == 4
+    # session, user, the bounded count, page, the page's clocks
+    assert _queries(client, f"{url}?stage=qualified&q=a", **HTMX) == 5
+    assert _queries(client, f"{url}?stage=qualified&owner={sales_rep.pk}", **HTMX) == 6
 
 
 @pytest.mark.postgres

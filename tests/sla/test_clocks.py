@@ -178,3 +178,26 @@ def test_running_clocks_follow_a_reassignment(hand_off, accept_policy, other_sal
     lead.refresh_from_db()
     record_event(lead=lead, kind=LeadEvent.Kind.ASSIGNED, actor=None, now=MONDAY_10AM)
     assert _clock(lead, accept_policy).owner == other_sales_rep
+
+
+def test_a_reassigned_lead_keeps_its_due_time_under_the_new_owner(
+    hand_off, accept_policy, manager, other_sales_rep
+):
+    from leads.services.reassignment import lead_reassign
+
+    lead = hand_off()
+    before = _clock(lead, accept_policy)
+    lead_reassign(
+        lead=lead,
+        actor=manager,
+        assignee=other_sales_rep,
+        reason="Leave",
+        now=MONDAY_10AM + timedelta(hours=1),
+    )
+    after = _clock(lead, accept_policy)
+    assert after.pk == before.pk
+    assert (after.owner, after.state, after.due_at) == (
+        other_sales_rep,
+        ClockState.RUNNING,
+        before.due_at,
+    )
