@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -84,12 +85,17 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_database_unavailable(exception):
-            return None
-        logger.warning("database unavailable for %s: %s", request.path, exception)
-        response = HttpResponse(UNAVAILABLE_PAGE, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return unavailable_response(request, exception)
+
+
+def unavailable_response(request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    """The 503 page for a database that cannot be reached; None for any other error."""
+    if not is_database_unavailable(exception):
+        return None
+    logger.warning("database unavailable for %s: %s", request.path, exception)
+    response = HttpResponse(UNAVAILABLE_PAGE, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class ReaderTimeZoneMiddleware:
@@ -103,7 +109,13 @@ class ReaderTimeZoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        zone = getattr(user, "time_zone", "") if user is not None else ""
+        try:
+            zone = getattr(user, "time_zone", "") if user is not None else ""
+        except DatabaseError as error:  # reading the person met a database that is down
+            response = unavailable_response(request, error)
+            if response is None:
+                raise
+            return response
         if zone:
             try:
                 timezone.activate(ZoneInfo(zone))

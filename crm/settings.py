@@ -93,12 +93,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "crm.middleware.ReaderTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
     "crm.middleware.NoStoreMiddleware",
     "crm.middleware.DatabaseUnavailableMiddleware",
+    # Inside the database guard: reading the signed-in person may meet a database that is down.
+    "crm.middleware.ReaderTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"

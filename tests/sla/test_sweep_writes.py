@@ -16,6 +16,7 @@ import pytest
 from crm.models import OutboxMessage, Role
 from leads.models import LeadEvent
 from sla.commitments import commitments_evaluate
+from sla.escalation import lead_in_words
 from sla.models import Breach, ClockState, SlaClock, SlaPolicy, WebhookEndpoint
 from sla.services import commitment_create, webhook_endpoint_create
 from sla.sweep import sla_sweep
@@ -101,9 +102,14 @@ def test_at_risk_and_breach_writes_reach_the_right_people(
             "clock.at_risk",
             _json(
                 {
-                    "title": f"At risk: {accept_policy.name} on lead {c.lead_id}",
-                    "body": f"Due at {c.due_at:%Y-%m-%d %H:%M} UTC.",
+                    "title": f"{c.owner.display_name} has yet to accept {lead_in_words(c.lead)}",
+                    "body": f"{accept_policy.name}: due {c.due_at:%Y-%m-%d %H:%M} UTC.",
                     "url": f"/leads/{c.lead_id}/",
+                    "data": {
+                        "lead_id": c.lead_id,
+                        "lead": lead_in_words(c.lead),
+                        "due_at": c.due_at.isoformat(),
+                    },
                 }
             ),
         )
@@ -187,10 +193,12 @@ def test_at_risk_and_breach_writes_reach_the_right_people(
     assert OutboxMessage.objects.get(
         delivery_key=f"breach:{breach.pk}:in_app:{manager.pk}"
     ).payload == {
-        "title": f"SLA breach: {breach.summary}",
-        "body": f"Breached at {breach.breached_at:%Y-%m-%d %H:%M} UTC (sales).",
+        "title": f"{sales_rep.display_name} has not accepted {lead_in_words(leads[1])}",
+        "body": f"{accept_policy.name}: due {breach.breached_at:%Y-%m-%d %H:%M} UTC (sales).",
         "url": f"/leads/{breach.lead_id}/",
         "data": {
+            "lead": lead_in_words(leads[1]),
+            "due_at": breach.breached_at.isoformat(),
             "breach_id": breach.pk,
             "kind": "clock",
             "team": "sales",
