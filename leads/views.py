@@ -160,7 +160,10 @@ def _sort_links(ordering: str) -> dict[str, tuple[str, str]]:
 
 def _my_views(user: User, query: str) -> list[dict[str, Any]]:
     """The person's saved views as chips; the one whose filters are on screen is current."""
-    current = clean_query(query)
+    try:
+        current = clean_query(query)
+    except DomainError:  # filters too long to have been saved: no chip is current
+        current = None
     return [
         {"view": view, "current": view.query == current}
         for view in SavedView.objects.filter(user=user).order_by("name", "id")
@@ -271,6 +274,8 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
         view = saved_view_create(actor=request.user, name=request.POST.get("name", ""), query=query)
     except DomainError as error:
         messages.error(request, f"View not saved: {error.message}")
+        if error.field == "query":
+            return redirect("leads:list")
         return redirect(f"{reverse('leads:list')}?{clean_query(query)}")
     messages.success(request, f"View “{view.name}” saved.")
     return redirect(f"{reverse('leads:list')}?{view.query}")

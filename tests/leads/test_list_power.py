@@ -177,3 +177,14 @@ def test_the_waiting_view_opens_most_urgent_first(client, sales_rep):
     client.force_login(sales_rep)
     page = client.get(reverse("leads:list"), {"view": "waiting"}).content.decode()
     assert '<option value="due" selected>Most urgent first</option>' in page
+
+
+def test_filters_too_long_to_save_are_refused_not_a_server_error(client, sales_rep):
+    client.force_login(sales_rep)
+    long_query = "q=" + "x" * 1200
+    answer = client.post(
+        reverse("leads:view_save"), {"name": "Long", "query": long_query}, follow=True
+    )
+    assert answer.status_code == 200
+    assert "View not saved: These filters are too long" in answer.content.decode()
+    assert not SavedView.objects.exists()
