@@ -8,6 +8,7 @@ import re
 import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from crm.models import ApiScope
@@ -39,7 +40,7 @@ def test_the_dashboard_reads_from_the_replica(client, manager, replica_on):
         CaptureQueriesContext(connections["default"]) as primary,
         CaptureQueriesContext(connections["replica"]) as replica,
     ):
-        response = client.get("/")
+        response = client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert "Seen only on the replica" in response.content.decode()
     assert len(replica.captured_queries) >= 5
