@@ -12,14 +12,15 @@ _.under_1d, _.d1_7, _.d7_30, _.over_30d, _.oldest_since
 _.can_reassign
 _.opportunities, _.won, _.cost_per_lead, _.cost_per_opportunity, _.cost_per_won
 _.imported_count, _.error_count, _.failure, _.cancelled_at, _.reason_note
-_.qualified_definition
+_.qualified_definition, _.is_empty, _.overdue
 _.formula, _.definition, _.shown, _.flow, _.marketing, _.sales, _.outcomes, _.group
 _.volume_percent, _.acceptance_percent, _.min_acceptance_percent, _.status
 _.volume_figure, _.acceptance_figure
 
 # Declared fields that their class reads: serializer fields, filters, form fields, dataclass
 # fields filled by keyword and read by tests or the demo command's summary.
-_.created_after, _.created_before, _.sla_state, _.file
+_.created_after, _.created_before, _.sla_state, _.file, _.remove, _.emailed_kinds
+_.target_hours, _.at_risk_percent, _.weekdays
 _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
 _.retried, _.failed, _.clock_states, _.duplicate
@@ -31,7 +32,7 @@ _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
 _.search_text
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
-_.progressed_at
+_.progressed_at, _.recorded_by, _.recorded_at
 # Choice values stored in rows.
 _.PAID_SEARCH, _.REFERRAL, _.NOTE
 # Query expression hooks Django calls by name (a Func's SQL function and per-vendor SQL).
@@ -50,6 +51,7 @@ _.reason_create, _.signature_is_valid
 # Read by the libraries that call them: prometheus-client (a collector's collect), Celery
 # signals (a connected receiver), urllib3 pools and requests sessions (their attributes).
 _.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
-# Named by settings.LOGGING as a formatter factory.
-_.json_formatter
+# Named by settings.LOGGING as a formatter factory, and by DATABASE_ROUTERS with the hooks
+# Django calls on a router.
+_.json_formatter, _.ReplicaRouter, _.db_for_read, _.db_for_write, _.allow_relation
 _.ConnectionCls, _.pool_classes_by_scheme, _.trust_env

@@ -1,9 +1,10 @@
 """The Celery app and its beat schedule (kept in code so every process agrees)."""
 
+import logging
 import os
 
 from celery import Celery
-from celery.signals import task_failure, task_postrun, task_prerun
+from celery.signals import after_setup_logger, task_failure, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -19,6 +20,16 @@ def ensure_embedded_broker_folders(sender: Celery, **_: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
+
+
+@after_setup_logger.connect
+def quiet_task_lines(**_: object) -> None:
+    """Under `make run` (run_stack sets HANDOFF_QUIET_TASKS=1) the worker does not log two
+    lines per task run: beat's every-minute tasks would fill the console. Failures still log
+    (as errors), and so does the heartbeat."""
+    if os.environ.get("HANDOFF_QUIET_TASKS") == "1":
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:

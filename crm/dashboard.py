@@ -118,5 +118,5 @@ def dashboard_read(
         commitments=commitments_progress(now=now),
         campaign_rows=rows,
         campaign_total=Figures(total),
-        attention=dashboard_clocks(filters, now),
+        attention=dashboard_clocks(scope, now),
     )

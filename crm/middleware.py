@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 logger = logging.getLogger("handoff.db")
 
@@ -88,3 +90,26 @@ class DatabaseUnavailableMiddleware:
         response = HttpResponse(UNAVAILABLE_PAGE, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class ReaderTimeZoneMiddleware:
+    """Pages show times in the signed-in person's zone (their setting, else TIME_ZONE).
+
+    Reads the user the authentication middleware attached; a page behind sign-in has loaded
+    it anyway, so this adds no query to a page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        zone = getattr(user, "time_zone", "") if user is not None else ""
+        if zone:
+            try:
+                timezone.activate(ZoneInfo(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = ""  # a zone since removed from the system's database: the default
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

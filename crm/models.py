@@ -29,6 +29,11 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MARKETER)
     team = models.CharField(max_length=20, choices=Team.choices, blank=True, default="")
+    # IANA zone the pages and e-mails show this person's times in; blank: settings.TIME_ZONE,
+    # the team's working zone.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # Notification kinds (event types) this person reads in the app only, never by e-mail.
+    email_muted_kinds = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -67,6 +72,9 @@ class Notification(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300, blank=True)
+    # What the page needs to say it in the reader's words and zone: {"lead_id", "lead",
+    # "due_at" (ISO 8601)}; notifications about one lead are grouped by "lead_id".
+    data = models.JSONField(default=dict, blank=True)
     delivery_key = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)

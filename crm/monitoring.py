@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from crm.circuit import Breaker
 from crm.outbox import outbox_backlog
 from leads.models import ImportJob
+from leads.services.imports import stalled_q, unfinished_imports
 from sla.models import WebhookDelivery
 from sla.selectors import sweep_lag
 from sla.webhooks import IN_FLIGHT
@@ -107,17 +108,12 @@ KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def import_counts(now: datetime) -> dict[str, int]:
-    """Imports waiting or running, and those of them with no end after IMPORT_STALL_SECONDS
-    (queued that long, or running that long since they started)."""
-    stale = now - timedelta(seconds=settings.IMPORT_STALL_SECONDS)
-    return ImportJob.objects.aggregate(
+    """Imports waiting or running, and those of them that stalled (the rule beat uses to
+    resume them, leads.services.imports.stalled_q)."""
+    return unfinished_imports().aggregate(
         queued=Count("id", filter=Q(status=ImportJob.Status.QUEUED)),
         running=Count("id", filter=Q(status=ImportJob.Status.RUNNING)),
-        stalled=Count(
-            "id",
-            filter=Q(status=ImportJob.Status.QUEUED, created_at__lt=stale)
-            | Q(status=ImportJob.Status.RUNNING, started_at__lt=stale),
-        ),
+        stalled=Count("id", filter=stalled_q(now)),
     )
 
 

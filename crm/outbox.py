@@ -21,17 +21,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from crm.circuit import Breaker
-from crm.models import Notification, OutboxChannel, OutboxMessage
+from crm.models import Notification, OutboxChannel, OutboxMessage, User
+from crm.notifications import EMAIL_KINDS, notice_for, unsubscribe_token
 
 logger = logging.getLogger("handoff.outbox")
 
@@ -279,10 +283,14 @@ def _deliver_email_set(
 ) -> None:
     """One mail connection for the batch; a refused message is retried on its own."""
     sent: list[OutboxMessage] = []
+    readers = _readers(messages)
     with get_connection(fail_silently=False) as connection_:
         for message in messages:
             try:
-                _email(message, connection_).send()
+                mail = _email(message, now=now, reader=readers.get(message.recipient_id))
+                if mail is not None:
+                    mail.connection = connection_
+                    mail.send()
                 sent.append(message)
             except Exception as exc:
                 logger.warning("delivery %s failed: %s", message.delivery_key, exc)
@@ -338,6 +346,7 @@ def _notification(message: OutboxMessage, now: datetime) -> Notification:
         title=payload.get("title", "")[:200],
         body=payload.get("body", ""),
         url=payload.get("url", "")[:300],
+        data=payload.get("data") or {},
         created_at=now,
     )
 
@@ -352,24 +361,69 @@ def deliver_in_app(message: OutboxMessage, now: datetime) -> None:
             "title": notification.title,
             "body": notification.body,
             "url": notification.url,
+            "data": notification.data,
             "created_at": now,
         },
     )
 
 
-def _email(message: OutboxMessage, connection_: Any = None) -> EmailMessage:
+def _readers(messages: list[OutboxMessage]) -> dict[int, User]:
+    """The recipients of a batch of mails, with what their mail needs: one query."""
+    ids = {m.recipient_id for m in messages if m.recipient_id}
+    fields = ("time_zone", "email_muted_kinds", "first_name", "last_name", "username")
+    return User.objects.only(*fields).in_bulk(ids) if ids else {}
+
+
+def _email(
+    message: OutboxMessage, *, now: datetime, reader: User | None
+) -> EmailMultiAlternatives | None:
+    """A plain-text and an HTML part, in the reader's words and zone, linking to SITE_URL,
+    with a List-ID and a link that stops this kind of mail; None when the reader muted the
+    kind (they still read it in the app)."""
+    if reader is not None and message.event_type in reader.email_muted_kinds:
+        return None
     payload = message.payload
-    return EmailMessage(
-        subject=payload.get("title", "Handoff")[:200],
-        body=f"{payload.get('body', '')}\n\n{payload.get('url', '')}\n",
+    path = payload.get("url", "")
+    site = settings.SITE_URL
+    context: dict[str, Any] = {
+        "title": payload.get("title", "Handoff"),
+        "body": payload.get("body", ""),
+        "link": site + path if path.startswith("/") and not path.startswith("//") else site + "/",
+        "notice": notice_for(Notification(data=payload.get("data") or {}), now=now),
+        "reader": reader,
+        "site": site,
+        "unsubscribe": "",
+        "kind_label": EMAIL_KINDS.get(message.event_type, ""),
+    }
+    headers = {"List-ID": f"Handoff notifications <notifications.{_list_host(site)}>"}
+    if reader is not None and message.event_type in EMAIL_KINDS:
+        token = unsubscribe_token(user_id=reader.pk, kind=message.event_type)
+        context["unsubscribe"] = site + reverse("unsubscribe", args=[token])
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    with timezone.override(reader.time_zone if reader and reader.time_zone else None):
+        context["zone"] = timezone.get_current_timezone_name()
+        text = render_to_string("crm/email/notification.txt", context)
+        html = render_to_string("crm/email/notification.html", context)
+    mail = EmailMultiAlternatives(
+        subject=context["title"][:200],
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.target],
-        connection=connection_,
+        headers=headers,
     )
+    mail.attach_alternative(html, "text/html")
+    return mail
+
+
+def _list_host(site: str) -> str:
+    return urlsplit(site).hostname or "localhost"
 
 
 def deliver_email(message: OutboxMessage, now: datetime) -> None:
-    _email(message).send(fail_silently=False)
+    mail = _email(message, now=now, reader=_readers([message]).get(message.recipient_id))
+    if mail is not None:
+        mail.send(fail_silently=False)
 
 
 # The default handlers' set versions, used by the drain when a channel keeps its default.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from django.db import transaction
 
-from crm.errors import DomainError
+from crm.errors import DomainError, ErrorCode
 from crm.models import ROLE_TEAM, Role, Team, User
+from crm.notifications import EMAIL_KINDS
 
 
 @transaction.atomic
@@ -43,4 +46,36 @@ def user_create(
     else:
         user.set_unusable_password()
     user.save()
+    return user
+
+
+@transaction.atomic
+def user_preferences_update(
+    *,
+    actor: User,
+    user: User,
+    time_zone: str | None = None,
+    email_muted_kinds: list[str] | None = None,
+) -> User:
+    """A person's own reading preferences: their time zone, and which notification kinds
+    reach them only in the app. Nobody sets them for someone else."""
+    if actor.pk != user.pk:
+        raise DomainError("People set their own preferences.", code=ErrorCode.FORBIDDEN)
+    fields = []
+    if time_zone is not None:
+        time_zone = time_zone.strip()
+        if time_zone and time_zone not in available_timezones():
+            raise DomainError(f"Unknown time zone {time_zone!r}.", field="time_zone")
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    if email_muted_kinds is not None:
+        unknown = sorted(set(email_muted_kinds) - set(EMAIL_KINDS))
+        if unknown:
+            raise DomainError(
+                f"Unknown notification kind {unknown[0]!r}.", field="email_muted_kinds"
+            )
+        user.email_muted_kinds = sorted(set(email_muted_kinds))
+        fields.append("email_muted_kinds")
+    if fields:
+        User.objects.filter(pk=user.pk).update(**{name: getattr(user, name) for name in fields})
     return user

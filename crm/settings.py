@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.ReaderTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
@@ -120,36 +121,53 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'handoff.sqlite3'}"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+
+def database(url: str) -> dict[str, object]:
+    config = dj_database_url.parse(
+        url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Several processes (web, worker, beat) share one file. WAL lets pages read while a
+        # worker writes; a writer waits for the lock (the busy timeout, in seconds) instead of
+        # failing; IMMEDIATE takes the write lock at BEGIN, so a transaction never dies upgrading.
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        config["CONN_MAX_AGE"] = 0
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A hung or unreachable server costs a request a few seconds and a 503, never a
+        # worker killed by gunicorn's 30 s timeout: give up connecting, cancel a runaway
+        # statement, and end a transaction left idle by a stuck process (it holds row locks).
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
+        options["options"] = " ".join(
+            [
+                options.get("options", ""),
+                f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 20000)}",
+                "-c idle_in_transaction_session_timeout="
+                f"{env_int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000)}",
+            ]
+        ).strip()
+    return config
+
+
+DATABASES = {
+    "default": database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'handoff.sqlite3'}"))
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker, beat) share one file: wait for locks instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A hung or unreachable server costs a request a few seconds and a 503, never a worker
-    # killed by gunicorn's 30 s timeout: give up connecting, cancel a runaway statement, and
-    # end a transaction left idle by a stuck process (it would hold its row locks).
-    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options.setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
-    _pg_options["options"] = " ".join(
-        [
-            _pg_options.get("options", ""),
-            f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 20000)}",
-            "-c idle_in_transaction_session_timeout="
-            f"{env_int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000)}",
-        ]
-    ).strip()
 # A project-specific test database so parallel checkouts on one server do not collide.
-DATABASES["default"]["TEST"] = {
-    "NAME": os.environ.get("TEST_DATABASE_NAME")
-    or (None if "sqlite" in DATABASES["default"]["ENGINE"] else "test_handoff")
-}
+_TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME") or (
+    None if "sqlite" in DATABASES["default"]["ENGINE"] else "test_handoff"
+)
+DATABASES["default"]["TEST"] = {"NAME": _TEST_DATABASE}
+# An optional read replica for the dashboard, reports and exports (crm/replica.py). Tests
+# get a second database of their own beside the primary's.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = database(os.environ["DATABASE_REPLICA_URL"])
+    DATABASES["replica"]["TEST"] = {"NAME": f"{_TEST_DATABASE}_replica" if _TEST_DATABASE else None}
+READ_FROM_REPLICA = "replica" in DATABASES
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
@@ -228,8 +246,13 @@ if REDIS_URL:
         # broker_connection_max_retries and is not affected.
         "max_retries": env_int("CELERY_PUBLISH_CONNECT_RETRIES", 0),
     }
+    if os.environ.get("CELERY_BROKER_MASTER_NAME"):
+        # A `sentinel://...` broker URL: the name of the master Redis Sentinel watches.
+        CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = os.environ["CELERY_BROKER_MASTER_NAME"]
 else:
-    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    # The folders below are the broker; the host is only named so that kombu does not warn
+    # "No hostname was supplied" on every connection (the filesystem transport ignores it).
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DATA_DIR / "out"),
         "data_folder_out": str(CELERY_DATA_DIR / "out"),
@@ -258,8 +281,6 @@ SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 60)
 # /metrics answers a bearer METRICS_TOKEN or a client in METRICS_ALLOWED_IPS, nobody else.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
-# An import queued or running this long without finishing counts as stalled in /metrics.
-IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
 # /readyz fails when the oldest open clock past due has waited longer than this for the sweep.
 READYZ_MAX_SWEEP_LAG_SECONDS = env_int("READYZ_MAX_SWEEP_LAG_SECONDS", 300)
 
@@ -288,15 +309,22 @@ SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
 IMPORT_RESUME_SECONDS = env_int("IMPORT_RESUME_SECONDS", 60)
 IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 120)
 
+# The embedded default writes each mail to a file under var/mail/ (read them there): the
+# console backend printed whole messages into the worker's log, which Celery shows as warnings.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+    "django.core.mail.backends.filebased.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "handoff@localhost")
+# The address people open Handoff at: e-mails link to absolute URLs built from it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL {SITE_URL!r} must start with http:// or https://.")
 
 # JSON lines in production (crm/logs.py), the plain console for the embedded default.
 LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
@@ -311,7 +339,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The per-request line is for JSON logs; the console has the server's access lines.
+        "handoff.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }
 
 # ---------------------------------------------------------------- REST API
@@ -362,6 +394,7 @@ SPECTACULAR_SETTINGS = {
         "ClockStateEnum": "sla.models.ClockState.choices",
         "TransitionEnum": "leads.lifecycle.Transition.choices",
         "ProblemCodeEnum": "crm.api.errors.PROBLEM_CODES",
+        "BatchItemStatusEnum": "leads.api_serializers.BATCH_ITEM_STATUSES",
     },
 }
 # Throttle counters must be shared by every web process: Redis when there is one.

@@ -14,6 +14,8 @@ urlpatterns = [
     path("metrics", views.prometheus_metrics, name="prometheus_metrics"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", views.account, name="account"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api.urls")),
     path("", include("leads.urls")),

@@ -1,18 +1,27 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.dashboard import dashboard_read, metric_filter
+from crm.errors import DomainError
+from crm.forms import PreferencesForm
 from crm.health import liveness, readiness
 from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Role, Team, User
 from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crm.monitoring import scrape, scrape_allowed
 from crm.my_work import my_work_read
+from crm.notifications import EMAIL_KINDS, email_kind_mute, unsubscribe_read
+from crm.replica import reads_from_replica
+from crm.services import user_preferences_update
 from leads.models import Campaign
 from leads.selectors import DEFAULT_PERIOD, PERIODS, DashboardFilters
 from sla.metrics.catalogue import REJECTED_BY_REASON
@@ -59,6 +68,7 @@ def _dashboard_filters(request: HttpRequest) -> DashboardFilters:
 
 
 @login_required
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The same page for everyone: both teams read one pipeline and one set of numbers."""
     now = timezone.now()
@@ -94,6 +104,53 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's time zone and which notifications reach them by e-mail."""
+    user = request.user
+    form = PreferencesForm(
+        request.POST or None,
+        initial=PreferencesForm.initial_for(user),
+        default_zone=settings.TIME_ZONE,
+    )
+    if request.method == "POST" and form.is_valid():
+        emailed = set(form.cleaned_data["emailed_kinds"])
+        try:
+            user_preferences_update(
+                actor=user,
+                user=user,
+                time_zone=form.cleaned_data["time_zone"],
+                email_muted_kinds=[kind for kind in EMAIL_KINDS if kind not in emailed],
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("account")
+    return render(request, "crm/account.html", {"form": form})
+
+
+@csrf_exempt  # the signed token is the credential; mail clients post here (RFC 8058)
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop one kind of e-mail from the link in it; a GET only asks, a POST does it."""
+    found = unsubscribe_read(token)
+    if found is None:
+        return render(request, "crm/unsubscribe.html", {"invalid": True}, status=400)
+    user_id, kind = found
+    done = False
+    if request.method == "POST":
+        email_kind_mute(user_id=user_id, kind=kind)
+        done = True
+    return render(
+        request,
+        "crm/unsubscribe.html",
+        {"kind_label": EMAIL_KINDS[kind], "done": done, "token": token},
+    )
+
+
+@login_required
+@reads_from_replica
 def dashboard_export(request: HttpRequest) -> HttpResponse:
     """The dashboard's period and filters, every metric as CSV (the API summary's rows)."""
     now = timezone.now()

@@ -36,12 +36,8 @@ from leads.models import Campaign, Lead, Persona, Reason, StageDefinition
 from leads.selectors import conversion_between_stages, pipeline_by_stage
 from leads.services.activities import activity_log
 from leads.services.batch import MAX_BATCH, lead_create_batch
-from leads.services.catalog import (
-    campaign_create,
-    campaign_update,
-    definition_publish,
-    persona_create,
-)
+from leads.services.campaigns import campaign_create, campaign_update
+from leads.services.catalog import definition_publish, persona_create
 from leads.services.leads import LeadInput, lead_create_or_update, lead_update
 from leads.services.transitions import lead_transition
 from sla.selectors import with_due_order
@@ -426,7 +422,7 @@ class LeadViewSet(LeadsScoped, viewsets.GenericViewSet):
                 "id": result.id,
                 "errors": [domain_error_item(e, f"/items/{index}") for e in result.errors],
             }
-        counts = {name: 0 for name in ("created", "updated", "duplicate", "error")}
+        counts = dict.fromkeys(s.BATCH_ITEM_STATUSES, 0)
         for row in results:
             assert row is not None
             counts[row["status"]] += 1
@@ -564,7 +560,11 @@ class MetricsViewSet(viewsets.ViewSet):
     write_scope = ApiScope.MANAGE
 
     @extend_schema(
-        summary="Leads and value per stage", responses=s.PipelineRowSerializer(many=True)
+        summary="Leads and value per stage",
+        description="Kept for existing integrations: the metric catalogue's figures are "
+        "`GET /api/v1/metrics/summary/`, the numbers every page shows.",
+        deprecated=True,
+        responses=s.PipelineRowSerializer(many=True),
     )
     @action(detail=False, methods=["get"])
     def pipeline(self, request: Request) -> Response:
@@ -572,6 +572,9 @@ class MetricsViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Conversion between funnel stages",
+        description="Kept for existing integrations: the metric catalogue's figures are "
+        "`GET /api/v1/metrics/summary/`, the numbers every page shows.",
+        deprecated=True,
         parameters=[
             OpenApiParameter(
                 "created_after", OpenApiTypes.DATETIME, description="Leads created at or after."

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from crm.api.errors import ProblemItemSerializer
 from crm.api.serializers import OwnerSerializer, ReadOnlyFieldsBuiltOnce, StrictSerializer
+from crm.errors import DomainError
 from leads.lifecycle import Transition, available_moves
 from leads.models import (
     Activity,
@@ -24,6 +25,7 @@ from leads.models import (
     field_max_length,
 )
 from leads.services.batch import MAX_BATCH
+from leads.services.cleaning import clean_email
 
 # Fields a PATCH may not set, and where to go instead: named in the 400 answer.
 PROTECTED_FIELDS: dict[str, str] = {
@@ -67,8 +69,20 @@ def _money() -> serializers.DecimalField:
     )
 
 
+class AddressField(serializers.EmailField):
+    """An e-mail address refused for the lead services' own reasons (clean_email), so that
+    `søren@...` is told why it is refused rather than only that it is not valid."""
+
+    def to_internal_value(self, data: Any) -> str:
+        text = serializers.CharField.to_internal_value(self, data)
+        try:
+            return clean_email(text)
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+
 class LeadCreateSerializer(LeadsStrictSerializer):
-    email = serializers.EmailField(max_length=field_max_length(Lead, "email"))
+    email = AddressField(max_length=field_max_length(Lead, "email"))
     first_name = _lead_text("first_name")
     last_name = _lead_text("last_name")
     phone = _lead_text("phone")
@@ -98,7 +112,7 @@ class LeadCreateSerializer(LeadsStrictSerializer):
 
 
 class LeadUpdateSerializer(LeadsStrictSerializer):
-    email = serializers.EmailField(max_length=field_max_length(Lead, "email"), required=False)
+    email = AddressField(max_length=field_max_length(Lead, "email"), required=False)
     first_name = _lead_text("first_name")
     last_name = _lead_text("last_name")
     phone = _lead_text("phone")
@@ -391,9 +405,12 @@ class LeadEventSerializer(serializers.ModelSerializer):
         return event.actor.display_name if event.actor else ""
 
 
+BATCH_ITEM_STATUSES = ("created", "updated", "duplicate", "error")
+
+
 class BatchItemResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["created", "updated", "duplicate", "error"])
+    status = serializers.ChoiceField(choices=BATCH_ITEM_STATUSES)
     id = serializers.IntegerField(
         allow_null=True, help_text="The lead created, updated or matched."
     )

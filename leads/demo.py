@@ -14,12 +14,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from crm.models import Role, User
 from crm.services import user_create
 from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, Persona, Reason
 from leads.services.activities import activity_log
+from leads.services.campaigns import campaign_create, campaign_spend_record
 from leads.services.leads import LeadInput, lead_create
 from leads.services.transitions import (
     lead_accept,
@@ -156,19 +158,26 @@ def seed_people() -> dict[str, User]:
     return people
 
 
-def seed_catalog(today: date) -> tuple[list[Campaign], list[Persona]]:
+def seed_catalog(*, now: datetime, actor: User) -> tuple[list[Campaign], list[Persona]]:
+    today = timezone.localdate(now)
     campaigns = []
     for name, channel, days_ago, budget, spend in CAMPAIGNS:
-        campaign, _ = Campaign.objects.get_or_create(
-            name=name,
-            defaults={
-                "channel": channel,
-                "starts_on": today - timedelta(days=days_ago),
-                "ends_on": today + timedelta(days=30),
-                "budget": Decimal(budget),
-                "spend": Decimal(spend),
-            },
-        )
+        campaign = Campaign.objects.filter(name=name).first()
+        if campaign is None:
+            starts_on = today - timedelta(days=days_ago)
+            campaign = campaign_create(
+                actor=actor,
+                name=name,
+                channel=channel,
+                starts_on=starts_on,
+                ends_on=today + timedelta(days=30),
+                budget=budget,
+                now=now,
+            )
+            for month, amount in _spread_by_month(Decimal(spend), starts_on, today):
+                campaign_spend_record(
+                    actor=actor, campaign=campaign, month=month, amount=amount, now=now
+                )
         campaigns.append(campaign)
     personas = [
         Persona.objects.get_or_create(name=name, defaults={"description": text})[0]
@@ -177,9 +186,21 @@ def seed_catalog(today: date) -> tuple[list[Campaign], list[Persona]]:
     return campaigns, personas
 
 
+def _spread_by_month(total: Decimal, first: date, last: date) -> list[tuple[date, Decimal]]:
+    """`total` split evenly over the calendar months from `first` to `last`, cents to the last."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    share = (total / len(months)).quantize(Decimal("0.01"))
+    amounts = [share] * (len(months) - 1) + [total - share * (len(months) - 1)]
+    return [(m, a) for m, a in zip(months, amounts, strict=True) if a]
+
+
 def seed_demo(*, now: datetime) -> DemoCounts:
     people = seed_people()
-    campaigns, personas = seed_catalog(now.date())
+    campaigns, personas = seed_catalog(now=now, actor=people["tom"])
     created = 0
     if not Lead.objects.filter(source=DEMO_SOURCE).exists():
         created = _seed_leads(now=now, people=people, campaigns=campaigns, personas=personas)

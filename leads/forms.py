@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django import forms
 
-from leads.models import Activity, Lead, LeadEvent, field_digits, field_max_length
+from leads.models import (
+    Activity,
+    Campaign,
+    Lead,
+    LeadEvent,
+    Persona,
+    QualificationCriterion,
+    StageDefinition,
+    field_digits,
+    field_max_length,
+)
 from leads.services.imports import IMPORT_FIELDS
 
 
@@ -142,3 +152,80 @@ class ImportMappingForm(forms.Form):
             self.fields[field.name] = forms.ChoiceField(
                 choices=choices, required=field.required, label=field.label
             )
+
+
+class DefinitionForm(forms.Form):
+    """A new version of a stage definition; `based_on` is the version the editor started from."""
+
+    based_on = forms.IntegerField(min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=field_max_length(StageDefinition, "title"))
+    description = forms.CharField(
+        max_length=field_max_length(StageDefinition, "description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Written description",
+    )
+
+
+class CriterionForm(forms.Form):
+    """One criterion row. The key stays with the criterion across versions; a new row's key
+    is made from its label when left blank."""
+
+    key = forms.CharField(
+        max_length=field_max_length(QualificationCriterion, "key"),
+        required=False,
+        help_text="Stable across versions; leave blank for a new criterion.",
+    )
+    label = forms.CharField(
+        max_length=field_max_length(QualificationCriterion, "label"), required=False
+    )
+    required = forms.BooleanField(required=False, initial=True)
+    remove = forms.BooleanField(required=False, label="Remove")
+
+
+CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=50, absolute_max=60)
+
+
+def _campaign_amount(name: str, **kwargs: object) -> forms.DecimalField:
+    return forms.DecimalField(min_value=0, **field_digits(Campaign, name), **kwargs)
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=field_max_length(Campaign, "name"))
+    channel = forms.ChoiceField(choices=Campaign.Channel.choices)
+    starts_on = forms.DateField(
+        required=False, label="Starts on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        required=False, label="Ends on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    budget = _campaign_amount("budget", required=False, initial=0)
+
+
+class CampaignEditForm(CampaignForm, VersionForm):
+    pass
+
+
+class SpendForm(forms.Form):
+    """One month's spend; a browser's month input sends YYYY-MM."""
+
+    month = forms.DateField(
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text="The calendar month the money was spent in.",
+    )
+    amount = _campaign_amount(
+        "spend",
+        label="Spend in that month",
+        help_text="Replaces what that month held; 0 clears it.",
+    )
+
+
+class PersonaForm(forms.Form):
+    name = forms.CharField(max_length=field_max_length(Persona, "name"))
+    description = forms.CharField(
+        max_length=field_max_length(Persona, "description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Who they are and why they buy, in a few lines both teams recognise.",
+    )

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
+from django.utils import timezone
 
 from crm.models import Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
@@ -21,7 +22,8 @@ class StageDefinition(models.Model):
     description = models.TextField(max_length=5000, blank=True)
     owner_team = models.CharField(max_length=20, choices=Team.choices, blank=True)
     is_current = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by definition_publish from its `now`: when this version was published.
+    created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -89,8 +91,14 @@ class Campaign(models.Model):
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
     budget = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # The total of the campaign's monthly spend (CampaignSpend), kept by the services that
+    # record it, so lists and exports read one column.
     spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
+    # An archived campaign stays on its leads and in reports; new leads cannot pick it.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking for the edit page, as on leads: a stale edit is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-starts_on", "name"]
@@ -107,6 +115,61 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CampaignSpend(models.Model):
+    """What a campaign spent in one calendar month; the months add up to `Campaign.spend`."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="spends")
+    # The first day of the month, set by the services (a CHECK on the day would need a
+    # function SQLite only has inside Django, which breaks restoring a backup with sqlite3).
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["campaign", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "month"], name="campaignspend_month_uniq"),
+            models.CheckConstraint(
+                name="campaignspend_amount_non_negative", condition=Q(amount__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.month:%Y-%m}: {self.amount}"
+
+
+class CampaignEvent(models.Model):
+    """Append-only history of a campaign: created, edited, spend recorded, archived."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Edited"
+        SPEND = "spend", "Spend recorded"
+        ARCHIVED = "archived", "Archived"
+        RESTORED = "restored", "Restored"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # {"field": [before, after]}, amounts and dates as text.
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["campaign", "-created_at"], name="campaignevent_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.campaign_id}"
 
 
 class Persona(models.Model):
@@ -289,6 +352,16 @@ class Lead(models.Model):
             ),
             # The lead list's default order and keyset pagination (created_at, id), any filter.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
+            # sla.metrics.compute.lead_flow_figures: the period's opportunities and closed deals
+            # beside its new leads, each arm of the OR read from an index.
+            models.Index(
+                fields=["first_opportunity_at"],
+                condition=Q(first_opportunity_at__isnull=False),
+                name="lead_first_opportunity_idx",
+            ),
+            models.Index(
+                fields=["closed_at"], condition=Q(closed_at__isnull=False), name="lead_closed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

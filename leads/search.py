@@ -26,11 +26,14 @@ FOLD_FUNCTION = "handoff_search_fold"
 SEARCHED_FIELDS = ("first_name", "last_name", "company", "email_normalized", "external_id")
 # Longest term taken. A search box needs no more; longer input is an error naming `q`.
 MAX_TERM = 200
+# Shortest term the jump box suggests for. A trigram index cannot serve one or two characters,
+# and a rare pair would read every lead (0.85 s at a million) on a keystroke nobody finished.
+MIN_SUGGESTION_TERM = 3
 
 
 class SearchFold(Func):
-    """Lower case without accents: `handoff_search_fold()` on PostgreSQL, `LOWER()` elsewhere
-    (SQLite matches with `icontains` instead and never reads the folded column)."""
+    """Lower case without accents: `handoff_search_fold()` on PostgreSQL; `LOWER()` on SQLite,
+    which folds ASCII only (its search is `icontains` anyway)."""
 
     function = FOLD_FUNCTION
     output_field = TextField()

@@ -18,5 +18,18 @@ urlpatterns = [
     path("leads/import/<int:pk>/requeue/", views.import_requeue, name="import_requeue"),
     path("leads/import/<int:pk>/errors.csv", views.import_errors, name="import_errors"),
     path("campaigns/", views.campaign_list, name="campaigns"),
+    path("campaigns/new/", views.campaign_new, name="campaign_new"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/spend/", views.campaign_spend, name="campaign_spend"),
+    path("campaigns/<int:pk>/archive/", views.campaign_archive_page, name="campaign_archive"),
     path("definitions/", views.definitions, name="definitions"),
+    path("personas/new/", views.persona_edit, name="persona_new"),
+    path("personas/<int:pk>/edit/", views.persona_edit, name="persona_edit"),
+    path("definitions/<slug:stage>/", views.definition_history, name="definition_history"),
+    path(
+        "definitions/<slug:stage>/publish/",
+        views.definition_new_version,
+        name="definition_publish",
+    ),
 ]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +24,7 @@ from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, User
 from leads import forms, permissions
+from leads.definitions import definition_diff
 from leads.filters import (
     DUE_ORDERING,
     LIST_SORTS,
@@ -43,14 +44,23 @@ from leads.models import (
 )
 from leads.pagination import lead_page
 from leads.periods import Period
+from leads.search import MIN_SUGGESTION_TERM, clean_term
 from leads.selectors import bounded_count, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
+from leads.services.campaigns import (
+    EDITABLE,
+    campaign_archive,
+    campaign_create,
+    campaign_spend_record,
+    campaign_update,
+)
+from leads.services.catalog import definition_publish, persona_create, persona_update
 from leads.services.leads import LeadInput, lead_create, lead_update
 from leads.services.saved_views import clean_query, saved_view_create, saved_view_delete
 from leads.services.transitions import lead_transition
 from sla.metrics.catalogue import CATALOGUE
-from sla.metrics.compute import Figures, MetricFilter, campaign_figures
+from sla.metrics.compute import Figures, MetricFilter, campaign_figures, campaign_months
 from sla.models import Commitment, SlaPolicy
 from sla.selectors import clocks_for_lead, most_urgent_of, urgency_by_lead, with_due_order
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -76,8 +86,12 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _catalog_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    campaigns = list(Campaign.objects.order_by("name").values_list("pk", "name"))
+def _catalog_choices(
+    keep_campaign: int | None = None,
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Campaigns and personas to pick from: archived campaigns only where already chosen."""
+    live = Q(archived_at__isnull=True) | Q(pk=keep_campaign)
+    campaigns = list(Campaign.objects.filter(live).order_by("name").values_list("pk", "name"))
     personas = list(Persona.objects.order_by("name").values_list("pk", "name"))
     return campaigns, personas
 
@@ -235,15 +249,19 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def lead_jump(request: HttpRequest) -> HttpResponse:
     """Suggestions for the header's jump-to-lead box: the same search as the list's `q`,
-    ranked, read by everyone signed in like the list. A term the list would refuse is a 400
-    whose message the box shows in place of suggestions."""
+    ranked, read by everyone signed in like the list, from the third character typed. A term
+    the list would refuse is a 400 whose message the box shows in place of suggestions."""
     raw = request.GET.get("q", "")
     try:
         term = LeadFilterSet.base_filters["q"].field.clean(raw)
     except ValidationError as error:
         context = {"error": " ".join(error.messages), "term": ""}
         return render(request, "leads/_jump_results.html", context, status=400)
-    context = {"term": term.strip(), "leads": lead_suggestions(term=term)}
+    term = clean_term(term)
+    if len(term) < MIN_SUGGESTION_TERM:
+        context = {"term": term, "too_short": bool(term), "min_length": MIN_SUGGESTION_TERM}
+        return render(request, "leads/_jump_results.html", context)
+    context = {"term": term, "leads": lead_suggestions(term=term)}
     return render(request, "leads/_jump_results.html", context)
 
 
@@ -298,7 +316,7 @@ def _detail_context(
         .values_list("pk", "first_name", "last_name", "username")
     )
     rep_choices = [(pk, f"{f} {la}".strip() or u) for pk, f, la, u in reps]
-    campaigns, personas = _catalog_choices()
+    campaigns, personas = _catalog_choices(lead.campaign_id)
 
     def reason_choices(kind: str) -> list[tuple[int, str]]:
         return [(pk, label) for pk, k, label in reasons if k == kind]
@@ -434,7 +452,7 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
     """Validate the posted form and call the service; returns (saved, bound forms)."""
     data = request.POST
     if action == "edit":
-        campaigns, personas = _catalog_choices()
+        campaigns, personas = _catalog_choices(lead.campaign_id)
         form = forms.LeadEditForm(data, campaigns=campaigns, personas=personas, auto_id="edit_%s")
         if not form.is_valid():
             messages.error(request, _form_errors(form))
@@ -652,7 +670,121 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     """Spend against results per campaign and in total, all time: the campaign metrics."""
     everything = MetricFilter(period=Period.last_days(None, timezone.now()))
     rows, total = campaign_figures(everything, list(Campaign.objects.order_by("name")))
-    return render(request, "leads/campaigns.html", {"rows": rows, "total": Figures(total)})
+    return render(
+        request,
+        "leads/campaigns.html",
+        {
+            "rows": rows,
+            "total": Figures(total),
+            "can_manage": permissions.can_manage_catalog(request.user),
+        },
+    )
+
+
+def _require_catalog_manager(user: User) -> None:
+    if not permissions.can_manage_catalog(user):
+        raise PermissionDenied("Only marketing and managers manage campaigns.")
+
+
+def _add_domain_error(form: Any, error: DomainError) -> None:
+    """Show a refused change on the field it names, or above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, _message_for(error))
+
+
+@login_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One campaign: its figures, spend month by month, and its history."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(request, "leads/campaign_detail.html", _campaign_context(request, campaign))
+
+
+def _campaign_context(
+    request: HttpRequest, campaign: Campaign, spend_form: Any = None
+) -> dict[str, Any]:
+    everything = MetricFilter(period=Period.last_days(None, timezone.now()))
+    (row,), _ = campaign_figures(everything, [campaign])
+    return {
+        "campaign": campaign,
+        "row": row,
+        "months": campaign_months(campaign),
+        "events": campaign.events.select_related("actor")[:50],
+        "can_manage": permissions.can_manage_catalog(request.user),
+        "spend_form": spend_form
+        or forms.SpendForm(initial={"month": timezone.localdate().replace(day=1)}),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    form = forms.CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_create(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, "Campaign created.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    return render(request, "leads/campaign_form.html", {"form": form, "campaign": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    initial = {name: getattr(campaign, name) for name in EDITABLE}
+    form = forms.CampaignEditForm(
+        request.POST or None, initial={**initial, "version": campaign.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        version = fields.pop("version")
+        try:
+            campaign_update(
+                actor=request.user, campaign=campaign, expected_version=version, **fields
+            )
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, "Campaign saved.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    return render(request, "leads/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@login_required
+@require_POST
+def campaign_spend(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = forms.SpendForm(request.POST)
+    if form.is_valid():
+        try:
+            campaign_spend_record(actor=request.user, campaign=campaign, **form.cleaned_data)
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            month = form.cleaned_data["month"]
+            messages.success(request, f"Spend for {month:%B %Y} recorded.")
+            return redirect("leads:campaign", pk=campaign.pk)
+    campaign.refresh_from_db()
+    context = _campaign_context(request, campaign, spend_form=form)
+    return render(request, "leads/campaign_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def campaign_archive_page(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_catalog_manager(request.user)
+    campaign = get_object_or_404(Campaign, pk=pk)
+    archived = request.POST.get("archived") != "0"
+    campaign_archive(actor=request.user, campaign=campaign, archived=archived)
+    messages.success(request, "Campaign archived." if archived else "Campaign restored.")
+    return redirect("leads:campaign", pk=campaign.pk)
 
 
 @login_required
@@ -688,5 +820,143 @@ def definitions(request: HttpRequest) -> HttpResponse:
             "metrics": CATALOGUE,
             "currency": settings.CURRENCY,
             "time_zone": settings.TIME_ZONE,
+            "can_publish": permissions.can_manage_definitions(request.user),
+            "can_manage_personas": permissions.can_manage_catalog(request.user),
         },
     )
+
+
+def _stage_or_404(stage: str) -> str:
+    if stage not in Stage.values:
+        raise Http404("Unknown stage.")
+    return stage
+
+
+def _version_param(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if _is_small_id(raw) else None
+
+
+@login_required
+@require_GET
+def definition_history(request: HttpRequest, stage: str) -> HttpResponse:
+    """Every version of one stage's definition, and what changed between any two of them."""
+    _stage_or_404(stage)
+    versions = list(
+        StageDefinition.objects.filter(stage=stage)
+        .select_related("created_by")
+        .prefetch_related("criteria")
+        .order_by("-version")
+    )
+    by_number = {d.version: d for d in versions}
+    newest = versions[0].version if versions else 0
+    new = _version_param(request, "b") or newest
+    old = _version_param(request, "a") or max(new - 1, 1)
+    diff = None
+    if old in by_number and new in by_number and old != new:
+        diff = definition_diff(by_number[old], by_number[new])
+    return render(
+        request,
+        "leads/definition_history.html",
+        {
+            "stage": stage,
+            "stage_label": Stage(stage).label,
+            "versions": versions,
+            "old": old,
+            "new": new,
+            "diff": diff,
+            "can_publish": permissions.can_manage_definitions(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def definition_new_version(request: HttpRequest, stage: str) -> HttpResponse:
+    """A manager writes version n+1, starting from the current one."""
+    _stage_or_404(stage)
+    if not permissions.can_manage_definitions(request.user):
+        raise PermissionDenied("Only managers publish definitions.")
+    current = (
+        StageDefinition.objects.filter(stage=stage, is_current=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    data = request.POST if request.method == "POST" else None
+    form = forms.DefinitionForm(
+        data,
+        initial={
+            "based_on": current.version if current else 0,
+            "title": current.title if current else Stage(stage).label,
+            "description": current.description if current else "",
+        },
+    )
+    # Rows start from the current criteria; a posted row is read as posted (compared with
+    # these, an unchanged row would count as empty and be dropped).
+    criteria = forms.CriterionFormSet(
+        data,
+        prefix="criteria",
+        initial=None
+        if data is not None
+        else [
+            {"key": c.key, "label": c.label, "required": c.required}
+            for c in (current.criteria.all() if current else [])
+        ],
+    )
+    if data is not None and form.is_valid() and criteria.is_valid():
+        kept = [
+            row
+            for row in criteria.cleaned_data
+            if row and not row.get("remove") and (row.get("label") or row.get("key"))
+        ]
+        try:
+            published = definition_publish(
+                actor=request.user,
+                stage=stage,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                criteria=[
+                    {"key": r["key"], "label": r["label"], "required": r["required"]} for r in kept
+                ],
+                based_on=form.cleaned_data["based_on"],
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"Version {published.version} published.")
+            url = reverse("leads:definition_history", args=[stage])
+            return redirect(f"{url}?a={published.version - 1}&b={published.version}")
+    return render(
+        request,
+        "leads/definition_form.html",
+        {
+            "stage": stage,
+            "stage_label": Stage(stage).label,
+            "current": current,
+            "form": form,
+            "criteria": criteria,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Marketing and managers add or reword a persona (an ideal customer profile)."""
+    if not permissions.can_manage_catalog(request.user):
+        raise PermissionDenied("Only marketing and managers manage personas.")
+    persona = get_object_or_404(Persona, pk=pk) if pk is not None else None
+    initial = {"name": persona.name, "description": persona.description} if persona else {}
+    form = forms.PersonaForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if persona is None:
+                persona_create(actor=request.user, **form.cleaned_data)
+            else:
+                persona_update(actor=request.user, persona=persona, **form.cleaned_data)
+        except DomainError as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, "Persona saved.")
+            return redirect("leads:definitions")
+    return render(request, "leads/persona_form.html", {"form": form, "persona": persona})

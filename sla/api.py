@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -41,6 +42,7 @@ from crm.api.serializers import created, validated
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.replica import reads_from_replica
 from crm.rights import can_see_webhook_settings
 from leads.periods import Period
 from leads.selectors import DashboardFilters
@@ -303,6 +305,7 @@ class BreachViewSet(SlaScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSe
         pagination_class=None,
         renderer_classes=[JSONRenderer, CsvRenderer],
     )
+    @method_decorator(reads_from_replica)
     def export(self, request: Request) -> StreamingHttpResponse:
         breaches = self.filter_queryset(self.get_queryset())
         response = StreamingHttpResponse(breaches_csv(breaches), content_type=CSV_CONTENT_TYPE)

@@ -34,6 +34,12 @@ HOURS_PATTERN = r"^([01]?[0-9]|2[0-4]):[0-5][0-9]$"
 
 
 class CalendarSerializer(serializers.ModelSerializer):
+    public_holidays = serializers.ListField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="The country's public holidays through the year after next, from the "
+        "holidays package; they close the calendar like the hand-entered holidays.",
+    )
     weekly_hours = serializers.DictField(
         child=serializers.ListField(
             child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
@@ -42,6 +48,11 @@ class CalendarSerializer(serializers.ModelSerializer):
         help_text='Weekday "0" (Monday) .. "6" (Sunday) to [["09:00", "17:00"], ...].',
     )
     holidays = serializers.ListField(child=serializers.DateField(), read_only=True)
+    public_holidays = serializers.ListField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="The region's public holidays (holiday_country), filled by the app.",
+    )
 
     class Meta:
         model = BusinessCalendar
@@ -352,10 +363,18 @@ class MetricDefinitionSerializer(serializers.Serializer):
     period_rule = serializers.CharField()
 
 
+@extend_schema_field({"type": "number", "nullable": True})
+class MetricNumberField(serializers.Field):
+    """A metric's value as it is: an integer count stays an integer."""
+
+    def to_representation(self, value: int | float) -> int | float:
+        return value
+
+
 class MetricValueSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
-    value = serializers.FloatField(
+    value = MetricNumberField(
         allow_null=True,
         help_text="Counts and percentages as numbers; durations in seconds; amounts in "
         "`currency`; null when there is nothing to count yet.",

@@ -13,7 +13,8 @@ from typing import Any
 
 from crm.models import OutboxChannel, Role, User
 from crm.outbox import Delivery
-from sla.models import Breach, Commitment, SlaClock, SlaPolicy, WebhookEndpoint
+from leads.models import Lead
+from sla.models import Breach, Commitment, SlaClock, SlaGoal, SlaPolicy, WebhookEndpoint
 
 
 def recipients(breach: Breach, escalated: list[User], managers: list[User]) -> list[User]:
@@ -30,6 +31,33 @@ def recipients(breach: Breach, escalated: list[User], managers: list[User]) -> l
     return list(chosen.values())
 
 
+# What a late goal means, said of the people involved ("Sara has not accepted Priya Raman
+# (Northwind)"); the due time is added by whoever shows it, in the reader's zone.
+MISSED = {
+    SlaGoal.ACCEPT: "{owner} has not accepted {lead}",
+    SlaGoal.FIRST_TOUCH: "{owner} has not contacted {lead}",
+    SlaGoal.EXIT_STAGE: "{owner} has not moved {lead} on",
+}
+AT_RISK = {
+    SlaGoal.ACCEPT: "{owner} has yet to accept {lead}",
+    SlaGoal.FIRST_TOUCH: "{owner} has yet to contact {lead}",
+    SlaGoal.EXIT_STAGE: "{owner} has yet to move {lead} on",
+}
+
+
+def lead_in_words(lead: Lead | None) -> str:
+    """ "Priya Raman (Northwind)": the lead's name and company, or its e-mail."""
+    if lead is None:
+        return "a lead"
+    name = lead.full_name or lead.email or f"lead {lead.pk}"
+    return f"{name} ({lead.company})" if lead.company else name
+
+
+def goal_in_words(wording: dict[str, str], goal: str, owner: User | None, lead: Lead | None) -> str:
+    text = wording.get(goal, "{owner} has not met the goal on {lead}")
+    return text.format(owner=owner.display_name if owner else "Nobody", lead=lead_in_words(lead))
+
+
 def breach_payload(breach: Breach) -> dict[str, Any]:
     data: dict[str, Any] = {
         "breach_id": breach.pk,
@@ -44,9 +72,16 @@ def breach_payload(breach: Breach) -> dict[str, Any]:
         data["policy"] = breach.policy.name
     if breach.owner_id:
         data["owner"] = breach.owner.username
+    title = f"SLA breach: {breach.summary}"
+    if breach.kind == Breach.Kind.CLOCK and breach.policy is not None:
+        lead = breach.lead if breach.lead_id else None
+        title = goal_in_words(MISSED, breach.policy.goal, breach.owner, lead)
+        data["lead"] = lead_in_words(lead)
+        data["due_at"] = breach.breached_at.isoformat()
     return {
-        "title": f"SLA breach: {breach.summary}",
-        "body": f"Breached at {breach.breached_at:%Y-%m-%d %H:%M} UTC ({breach.team}).",
+        "title": title,
+        "body": f"{breach.policy.name if breach.policy_id else breach.summary}: due "
+        f"{breach.breached_at:%Y-%m-%d %H:%M} UTC ({breach.team}).",
         "url": f"/leads/{breach.lead_id}/" if breach.lead_id else "/sla/breaches/",
         "data": data,
     }
@@ -122,12 +157,16 @@ def breach_notices(breach_ids: Sequence[int]) -> list[Delivery]:
         },
     }
     owners = User.objects.in_bulk({b.owner_id for b in breaches if b.owner_id})
+    leads = Lead.objects.only("first_name", "last_name", "email", "company").in_bulk(
+        {b.lead_id for b in breaches if b.lead_id}
+    )
     managers = list(User.objects.filter(role=Role.MANAGER, is_active=True))
     endpoints = list(WebhookEndpoint.objects.filter(active=True))
     deliveries = []
     for breach in breaches:
         breach.policy = policies.get(breach.policy_id)
         breach.owner = owners.get(breach.owner_id)
+        breach.lead = leads.get(breach.lead_id)
         source = breach.policy_id if breach.kind == Breach.Kind.CLOCK else breach.commitment_id
         people = recipients(breach, escalated.get((breach.kind, source), []), managers)
         deliveries += breach_deliveries(breach, people, endpoints)
@@ -142,9 +181,14 @@ def at_risk_deliveries(clocks: list[SlaClock]) -> list[Delivery]:
             delivery_key=f"clock:{clock.pk}:at_risk:{clock.owner_id}",
             event_type="clock.at_risk",
             payload={
-                "title": f"At risk: {clock.policy.name} on lead {clock.lead_id}",
-                "body": f"Due at {clock.due_at:%Y-%m-%d %H:%M} UTC.",
+                "title": goal_in_words(AT_RISK, clock.policy.goal, clock.owner, clock.lead),
+                "body": f"{clock.policy.name}: due {clock.due_at:%Y-%m-%d %H:%M} UTC.",
                 "url": f"/leads/{clock.lead_id}/",
+                "data": {
+                    "lead_id": clock.lead_id,
+                    "lead": lead_in_words(clock.lead),
+                    "due_at": clock.due_at.isoformat(),
+                },
             },
             recipient_id=clock.owner_id,
         )

@@ -1,15 +1,18 @@
-"""Browser forms of the SLA pages: the breach report's filters and the acknowledgement."""
+"""Browser forms of the SLA pages: the breach report's filters, the acknowledgement and the
+policy editor. They check the shape of the input; sla.services decides what is allowed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 
 from crm.models import Team
+from leads.lifecycle import Stage
 from leads.periods import Period, local_today
-from sla.models import BreachKind
+from sla.models import WEEKDAYS, BreachKind, CommitmentPeriodKind, SlaGoal, SlaPolicy
 
 
 class BreachFilterForm(forms.Form):
@@ -71,3 +74,175 @@ class AcknowledgeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What happened and what changes, for the team to read.",
     )
+
+
+class PolicyForm(forms.Form):
+    """An SLA policy as a manager types it: the target in hours, the at-risk point in percent.
+    Any number is accepted here so the service's own message says what is wrong."""
+
+    updated_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(max_length=SlaPolicy._meta.get_field("name").max_length)
+    accountable_team = forms.ChoiceField(choices=Team.choices, label="Accountable team")
+    trigger_stage = forms.ChoiceField(choices=Stage.choices, label="Starts when a lead enters")
+    goal = forms.ChoiceField(choices=SlaGoal.choices)
+    target_hours = forms.DecimalField(
+        max_digits=9, decimal_places=2, label="Target (hours)",
+        help_text="Business hours when a calendar is chosen, else around the clock.",
+    )  # fmt: skip
+    at_risk_percent = forms.DecimalField(
+        max_digits=7, decimal_places=3, initial=75, label="At risk after (% of the time used)"
+    )
+    calendar = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Working calendar"
+    )
+    escalate_to = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="Also tell", help_text="Nobody ticked: every manager."
+    )
+    notify_owner = forms.BooleanField(required=False, initial=True, label="Tell the lead's owner")
+    met_by_update = forms.BooleanField(
+        required=False, label="An update to the lead also meets the goal (leave-the-stage only)"
+    )
+    active = forms.BooleanField(required=False, initial=True)
+
+    def __init__(
+        self,
+        *args: Any,
+        calendars: list[tuple[int, str]] = (),
+        people: list[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar"].choices = [("", "Around the clock"), *calendars]
+        self.fields["escalate_to"].choices = list(people)
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "accountable_team": data["accountable_team"],
+            "trigger_stage": data["trigger_stage"],
+            "goal": data["goal"],
+            "target": timedelta(hours=float(data["target_hours"])),
+            "at_risk_fraction": data["at_risk_percent"] / 100,
+            "calendar": data["calendar"],
+            "escalate_to": data["escalate_to"],
+            "notify_owner": data["notify_owner"],
+            "met_by_update": data["met_by_update"],
+            "active": data["active"],
+        }
+
+    @staticmethod
+    def initial_for(policy: SlaPolicy) -> dict[str, Any]:
+        return {
+            "updated_at": policy.updated_at,
+            "name": policy.name,
+            "accountable_team": policy.accountable_team,
+            "trigger_stage": policy.trigger_stage,
+            "goal": policy.goal,
+            "target_hours": round(policy.target.total_seconds() / 3600, 2),
+            "at_risk_percent": (policy.at_risk_fraction * 100).normalize(),
+            "calendar": policy.calendar_id,
+            "escalate_to": [user.pk for user in policy.escalate_to.all()],
+            "notify_owner": policy.notify_owner,
+            "met_by_update": policy.met_by_update,
+            "active": policy.active,
+        }
+
+
+# The service's field names, as the policy form names them ("": above the form, for the
+# hidden version stamp a person cannot correct).
+POLICY_FORM_FIELD = {
+    "target": "target_hours",
+    "at_risk_fraction": "at_risk_percent",
+    "updated_at": "",
+}
+
+
+WEEKDAY_NAMES = tuple(day.lower() for day in WEEKDAYS)
+
+
+class CalendarForm(forms.Form):
+    """Working hours typed per weekday as "09:00-12:30, 13:30-18:00" (blank: a day off)."""
+
+    name = forms.CharField(max_length=120)
+    timezone = forms.CharField(
+        max_length=64, label="Time zone", help_text="An IANA name such as Europe/London."
+    )
+    holidays = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Dates off, YYYY-MM-DD, separated by commas or lines.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for day in WEEKDAY_NAMES:
+            self.fields[day] = forms.CharField(
+                required=False, max_length=200, label=day.capitalize()
+            )
+
+    def weekdays(self) -> list[forms.BoundField]:
+        return [self[day] for day in WEEKDAY_NAMES]
+
+    def service_fields(self) -> dict[str, Any]:
+        """Intervals as the service takes them; a malformed one is passed on as typed, so
+        the service's message names it."""
+        data = self.cleaned_data
+        hours = {
+            str(n): [piece.strip().split("-") for piece in data[day].split(",") if piece.strip()]
+            for n, day in enumerate(WEEKDAY_NAMES)
+        }
+        holidays = [d.strip() for d in re.split(r"[,\s]+", data["holidays"]) if d.strip()]
+        return {
+            "name": data["name"],
+            "timezone": data["timezone"].strip(),
+            "weekly_hours": {day: spans for day, spans in hours.items() if spans},
+            "holidays": holidays,
+        }
+
+    @staticmethod
+    def initial_for(calendar: Any) -> dict[str, Any]:
+        hours = calendar.weekly_hours or {}
+        return {
+            "name": calendar.name,
+            "timezone": calendar.timezone,
+            "holidays": ", ".join(calendar.holidays or []),
+            **{
+                day: ", ".join(f"{a}-{b}" for a, b in hours.get(str(n), []))
+                for n, day in enumerate(WEEKDAY_NAMES)
+            },
+        }
+
+
+# The calendar service's fields, as the form names them ("": above the form).
+CALENDAR_FORM_FIELD = {"weekly_hours": "", "timezone": "timezone", "holidays": "holidays"}
+
+
+class CommitmentForm(forms.Form):
+    """Marketing's promise per period: volume, and optionally the share sales accepts."""
+
+    name = forms.CharField(max_length=120)
+    period = forms.ChoiceField(choices=CommitmentPeriodKind.choices)
+    target_qualified = forms.IntegerField(label="Qualified leads handed over, at least")
+    min_acceptance_percent = forms.DecimalField(
+        required=False, max_digits=7, decimal_places=3, label="Accepted by sales, at least (%)"
+    )
+    timezone = forms.CharField(
+        max_length=64, initial="Europe/London", label="Time zone the periods follow"
+    )
+    starts_on = forms.DateField(label="Starts on", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        rate = data["min_acceptance_percent"]
+        return {
+            "name": data["name"],
+            "period": data["period"],
+            "target_qualified": data["target_qualified"],
+            "min_acceptance_rate": None if rate is None else rate / 100,
+            "timezone_name": data["timezone"].strip(),
+            "starts_on": data["starts_on"],
+        }
+
+
+COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}

@@ -9,25 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
-from leads.selectors import DashboardFilters
-from sla.models import ClockState, SlaClock, SlaClockQuerySet, shown_state_q
-
-
-def _clocks(filters: DashboardFilters) -> SlaClockQuerySet:
-    clocks = SlaClock.objects.order_by()
-    if filters.team:
-        clocks = clocks.filter(team=filters.team)
-    if filters.campaign_id:
-        clocks = clocks.filter(lead__campaign_id=filters.campaign_id)
-    return clocks
+from sla.metrics.compute import Figures, MetricFilter, attention_figures
+from sla.models import SlaClock
 
 
 @dataclass(frozen=True)
 class ClocksAtRisk:
-    at_risk: int
-    breached: int
+    figures: Figures  # clocks_at_risk, clocks_past_due
     clocks: list[SlaClock]
 
 
@@ -60,13 +50,9 @@ def _listed(clocks: QuerySet[SlaClock], order: tuple[str, ...], limit: int) -> l
     return list(shown.only(*_LISTED).order_by(*order))
 
 
-def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
+def dashboard_clocks(scope: MetricFilter, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
     """Clocks at risk or past due now (whatever the period: they need action today)."""
-    waiting = _clocks(filters).needs_attention(now)
-    counts = waiting.aggregate(
-        breached=Count("id", filter=shown_state_q(ClockState.BREACHED, now)),
-        at_risk=Count("id", filter=shown_state_q(ClockState.AT_RISK, now)),
-    )
+    waiting = scope.clocks().needs_attention(now)
     # Two short reads rather than one mixed ordering: what is about to be missed comes first,
     # then the latest misses (old ones are in the breach report).
     clocks = _listed(waiting.filter(due_at__gt=now), ("due_at", "id"), limit)
@@ -74,4 +60,4 @@ def dashboard_clocks(filters: DashboardFilters, now: datetime, *, limit: int = 1
         clocks += _listed(waiting.filter(due_at__lte=now), ("-due_at", "-id"), limit - len(clocks))
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
-    return ClocksAtRisk(at_risk=counts["at_risk"], breached=counts["breached"], clocks=clocks)
+    return ClocksAtRisk(figures=Figures(attention_figures(scope, now)), clocks=clocks)

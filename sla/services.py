@@ -360,11 +360,19 @@ def policy_update(
     policy: SlaPolicy | int,
     fields: dict[str, Any],
     now: datetime | None = None,
+    expected_updated_at: datetime | None = None,
 ) -> SlaPolicy:
-    """Edit a policy. Clocks already started keep their target and due time (history stays)."""
+    """Edit a policy. Clocks already started keep their target and due time (history stays).
+    `expected_updated_at`, when given, is the edit the editor saw: a later one refuses this."""
     now = now or timezone.now()
     _require_manager(actor, "edit SLA policies")
     policy = _get(SlaPolicy, policy, "policy", lock=True)
+    if expected_updated_at is not None and expected_updated_at != policy.updated_at:
+        raise DomainError(
+            "Someone changed this policy since you opened it; reload and edit again.",
+            code=ErrorCode.STALE,
+            field="updated_at",
+        )
     escalate = _apply_policy_fields(policy, fields)
     policy.updated_at = now
     policy.save()

@@ -165,7 +165,7 @@ def _claim(statement: Statement) -> list[int]:
 
 
 def _claimed_clocks(ids: list[int]) -> list[SlaClock]:
-    return list(SlaClock.objects.filter(pk__in=ids).select_related("policy"))
+    return list(SlaClock.objects.filter(pk__in=ids).select_related("policy", "owner", "lead"))
 
 
 def _flag_breached(now: datetime, limit: int) -> int:

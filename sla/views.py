@@ -17,20 +17,34 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import rights
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError
 from crm.models import Notification, Role, User
-from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.notifications import (
+    notifications_by_lead,
+    notifications_for_user,
+    notifications_mark_read,
+)
+from crm.replica import reads_from_replica
 from leads.periods import Period
 from sla import selectors, services
 from sla.commitments import commitments_progress
-from sla.forms import AcknowledgeForm, BreachFilterForm
+from sla.forms import (
+    CALENDAR_FORM_FIELD,
+    COMMITMENT_FORM_FIELD,
+    POLICY_FORM_FIELD,
+    AcknowledgeForm,
+    BreachFilterForm,
+    CalendarForm,
+    CommitmentForm,
+    PolicyForm,
+)
 from sla.metrics.catalogue import BY_KEY
 from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
-from sla.models import Breach, Commitment, SlaPolicy
+from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
 from sla.pagination import breach_page
 from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -129,6 +143,7 @@ def _kept_query(request: HttpRequest) -> str:
 
 @login_required
 @require_GET
+@reads_from_replica
 def breach_report(request: HttpRequest) -> HttpResponse:
     """Compliance by team, rep, policy and week, with the breaches behind it."""
     _require(rights.can_read_breaches(request.user), READ_REFUSAL)
@@ -179,6 +194,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reads_from_replica
 def breach_export(request: HttpRequest) -> StreamingHttpResponse:
     _require(rights.can_read_breaches(request.user), READ_REFUSAL)
     breaches = selectors.breach_list(**_selection(_filter_form(request), timezone.now())[0])
@@ -238,10 +254,19 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     )
     for notification in notifications:
         notification.safe_url = notification.url if _inside_the_app(notification.url) else ""
+    groups = notifications_by_lead(notifications, now=timezone.now())
+    for group in groups:
+        group.url = group.url if _inside_the_app(group.url) else ""
     return render(
         request,
         "sla/notifications.html",
-        {"notifications": notifications, "unread_only": unread_only, "shown": NOTIFICATIONS_SHOWN},
+        {
+            "groups": groups,
+            "notifications": notifications,
+            "unread_only": unread_only,
+            "shown": NOTIFICATIONS_SHOWN,
+            "zone": timezone.get_current_timezone_name(),
+        },
     )
 
 
@@ -308,3 +333,108 @@ def policy_list(request: HttpRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+def _policy_form_choices() -> dict[str, list[tuple[int, str]]]:
+    people = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
+    return {
+        "calendars": list(BusinessCalendar.objects.order_by("name").values_list("pk", "name")),
+        "people": [(u.pk, u.display_name) for u in people.order_by("first_name", "username")],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A manager creates or edits a promise. Clocks already running keep their due time."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit SLA policies.")
+    policy = get_object_or_404(SlaPolicy, pk=pk) if pk is not None else None
+    initial = PolicyForm.initial_for(policy) if policy else {}
+    form = PolicyForm(request.POST or None, initial=initial, **_policy_form_choices())
+    if request.method == "POST" and form.is_valid():
+        try:
+            if policy is None:
+                saved = services.policy_create(actor=request.user, fields=form.service_fields())
+            else:
+                saved = services.policy_update(
+                    actor=request.user,
+                    policy=policy,
+                    fields=form.service_fields(),
+                    expected_updated_at=form.cleaned_data["updated_at"],
+                )
+        except DomainError as error:
+            field = POLICY_FORM_FIELD.get(error.field or "", error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"“{saved.name}” saved. It applies to clocks started from now on; "
+                "clocks already running keep their due time.",
+            )
+            return redirect("sla:policies")
+    return render(request, "sla/policy_form.html", {"form": form, "policy": policy})
+
+
+@login_required
+@require_GET
+def calendar_list(request: HttpRequest) -> HttpResponse:
+    """The working calendars the promises count business time in."""
+    calendars = BusinessCalendar.objects.order_by("name")
+    return render(request, "sla/calendars.html", {"calendars": calendars})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A manager creates or edits a working calendar. Running clocks keep their due time."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit working calendars.")
+    calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk is not None else None
+    initial = CalendarForm.initial_for(calendar) if calendar else {"timezone": "Europe/London"}
+    form = CalendarForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        try:
+            if calendar is None:
+                saved = services.calendar_create(
+                    actor=request.user,
+                    name=fields["name"],
+                    timezone_name=fields["timezone"],
+                    weekly_hours=fields["weekly_hours"],
+                    holidays=fields["holidays"],
+                )
+            else:
+                saved = services.calendar_update(
+                    actor=request.user, calendar=calendar, fields=fields
+                )
+        except DomainError as error:
+            field = CALENDAR_FORM_FIELD.get(error.field or "", error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"“{saved.name}” saved. It applies to clocks started from now on; "
+                "clocks already running keep their due time.",
+            )
+            return redirect("sla:calendars")
+    return render(request, "sla/calendar_form.html", {"form": form, "calendar": calendar})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def commitment_new(request: HttpRequest) -> HttpResponse:
+    """A manager writes down a new marketing commitment."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit commitments.")
+    form = CommitmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.commitment_create(actor=request.user, **form.service_fields())
+        except DomainError as error:
+            field = COMMITMENT_FORM_FIELD.get(error.field or "", error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"“{saved.name}” saved.")
+            return redirect("sla:policies")
+    return render(request, "sla/commitment_form.html", {"form": form})

@@ -34,6 +34,8 @@ def _missing_service(item: pytest.Item) -> str | None:
         return "needs PostgreSQL (set DATABASE_URL=postgres://...)"
     if item.get_closest_marker("redis") and not _redis_available():
         return "needs Redis (set REDIS_URL=redis://...)"
+    if item.get_closest_marker("replica") and "replica" not in settings.DATABASES:
+        return "needs a replica database (set DATABASE_REPLICA_URL=postgres://...)"
     return None
 
 
@@ -56,6 +58,8 @@ def _fast_password_hashing(settings) -> None:
     # The suite's webhook receivers listen on loopback (tests/sla/test_webhook_targets.py
     # clears this to check the refusal).
     settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    # Tests read the primary; tests/crm/test_replica.py turns the replica on.
+    settings.READ_FROM_REPLICA = False
 
 
 @pytest.fixture(autouse=True)

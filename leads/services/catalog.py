@@ -1,29 +1,28 @@
-"""Writes for the shared vocabulary: stage definitions, campaigns, personas, reasons."""
+"""Writes for the shared vocabulary: stage definitions, personas, reasons (campaigns have
+their own module, leads/services/campaigns.py)."""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, TypedDict
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.text import slugify
 
-from crm.errors import DomainError
+from crm.errors import DomainError, ErrorCode
 from crm.models import User
 from leads import permissions
 from leads.lifecycle import STAGE_OWNER, Stage
 from leads.models import (
-    Campaign,
     Persona,
     QualificationCriterion,
     Reason,
     StageDefinition,
-    field_max_amount,
     field_max_length,
 )
-from leads.services.cleaning import clean_text, clean_value
+from leads.services.cleaning import clean_text
 
 CRITERION_KEY = field_max_length(QualificationCriterion, "key")
 CRITERION_LABEL = field_max_length(QualificationCriterion, "label")
@@ -43,8 +42,15 @@ def definition_publish(
     title: str,
     description: str = "",
     criteria: list[CriterionInput] | None = None,
+    based_on: int | None = None,
+    now: datetime | None = None,
 ) -> StageDefinition:
-    """Publish a new version of a stage's definition; earlier versions stay as they were."""
+    """Publish a new version of a stage's definition; earlier versions stay as they were.
+
+    `based_on` is the version the editor started from: when someone published in between,
+    the edit is refused as stale rather than silently undoing theirs. A version identical to
+    the current one is refused too, so the history only holds real changes.
+    """
     permissions.require(
         permissions.can_manage_definitions(actor), "Only managers edit definitions."
     )
@@ -63,6 +69,23 @@ def definition_publish(
         .aggregate(v=Max("version"))["v"]
         or 0
     )
+    if based_on is not None and based_on != latest:
+        raise DomainError(
+            f"Version {latest} was published since you opened version {based_on}; "
+            "reload the page and make your change again.",
+            code=ErrorCode.STALE,
+            field="based_on",
+        )
+    current = (
+        StageDefinition.objects.filter(stage=stage, is_current=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    if current and _same_content(current, title, description, cleaned):
+        raise DomainError(
+            f"Nothing changed since version {current.version}; nothing published.",
+            field="criteria",
+        )
     StageDefinition.objects.filter(stage=stage, is_current=True).update(is_current=False)
     definition = StageDefinition.objects.create(
         stage=stage,
@@ -72,12 +95,22 @@ def definition_publish(
         owner_team=STAGE_OWNER[stage],
         is_current=True,
         created_by=actor,
+        created_at=now or timezone.now(),
     )
     QualificationCriterion.objects.bulk_create(
         QualificationCriterion(definition=definition, position=i, **c)
         for i, c in enumerate(cleaned)
     )
     return definition
+
+
+def _same_content(
+    current: StageDefinition, title: str, description: str, criteria: list[dict[str, Any]]
+) -> bool:
+    kept = [
+        {"key": c.key, "label": c.label, "required": c.required} for c in current.criteria.all()
+    ]
+    return (current.title, current.description, kept) == (title, description, criteria)
 
 
 def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
@@ -98,95 +131,37 @@ def _clean_criteria(criteria: list[CriterionInput]) -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def campaign_create(
-    *,
-    actor: User,
-    name: str,
-    channel: str = Campaign.Channel.OTHER,
-    starts_on: date | None = None,
-    ends_on: date | None = None,
-    budget: Decimal | str | int = 0,
-    spend: Decimal | str | int = 0,
-) -> Campaign:
-    permissions.require(
-        permissions.can_manage_catalog(actor), "Only marketing or managers manage campaigns."
-    )
-    values = _clean_campaign(
-        name=name,
-        channel=channel,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        budget=budget,
-        spend=spend,
-    )
-    if Campaign.objects.filter(name__iexact=values["name"]).exists():
-        raise DomainError(f"A campaign named {values['name']!r} exists.", field="name")
-    return Campaign.objects.create(**values)
-
-
-@transaction.atomic
-def campaign_update(*, actor: User, campaign: Campaign, **fields: Any) -> Campaign:
-    permissions.require(
-        permissions.can_manage_catalog(actor), "Only marketing or managers manage campaigns."
-    )
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    merged = {
-        "name": campaign.name,
-        "channel": campaign.channel,
-        "starts_on": campaign.starts_on,
-        "ends_on": campaign.ends_on,
-        "budget": campaign.budget,
-        "spend": campaign.spend,
-        **fields,
-    }
-    values = _clean_campaign(**merged)
-    clash = Campaign.objects.filter(name__iexact=values["name"]).exclude(pk=campaign.pk)
-    if clash.exists():
-        raise DomainError(f"A campaign named {values['name']!r} exists.", field="name")
-    for key, value in values.items():
-        setattr(campaign, key, value)
-    campaign.save()
-    return campaign
-
-
-def _clean_campaign(
-    *, name: Any, channel: Any, starts_on: Any, ends_on: Any, budget: Any, spend: Any
-) -> dict[str, Any]:
-    name = clean_text("name", name, field_max_length(Campaign, "name"))
-    if not name:
-        raise DomainError("name is required.", field="name")
-    if channel not in Campaign.Channel.values:
-        raise DomainError(f"Unknown channel {channel!r}.", field="channel")
-    if starts_on and ends_on and ends_on < starts_on:
-        raise DomainError("ends_on is before starts_on.", field="ends_on")
-    budget = clean_value(budget, "budget", field_max_amount(Campaign, "budget"))
-    spend = clean_value(spend, "spend", field_max_amount(Campaign, "spend"))
-    return {
-        "name": name,
-        "channel": channel,
-        "starts_on": starts_on,
-        "ends_on": ends_on,
-        "budget": budget or Decimal("0"),
-        "spend": spend or Decimal("0"),
-    }
-
-
-@transaction.atomic
 def persona_create(*, actor: User, name: str, description: str = "") -> Persona:
+    values = _clean_persona(actor=actor, name=name, description=description)
+    return Persona.objects.create(**values)
+
+
+@transaction.atomic
+def persona_update(*, actor: User, persona: Persona, name: str, description: str = "") -> Persona:
+    """Rename or redescribe a persona; the leads tagged with it keep it."""
+    values = _clean_persona(actor=actor, name=name, description=description, exclude=persona.pk)
+    Persona.objects.filter(pk=persona.pk).update(**values)
+    persona.refresh_from_db()
+    return persona
+
+
+def _clean_persona(
+    *, actor: User, name: str, description: str, exclude: int | None = None
+) -> dict[str, str]:
     permissions.require(
         permissions.can_manage_catalog(actor), "Only marketing or managers manage personas."
     )
     name = clean_text("name", name, field_max_length(Persona, "name"))
     if not name:
         raise DomainError("name is required.", field="name")
-    if Persona.objects.filter(name__iexact=name).exists():
+    if Persona.objects.filter(name__iexact=name).exclude(pk=exclude).exists():
         raise DomainError(f"A persona named {name!r} exists.", field="name")
-    return Persona.objects.create(
-        name=name,
-        description=clean_text(
+    return {
+        "name": name,
+        "description": clean_text(
             "description", description, field_max_length(Persona, "description")
         ),
-    )
+    }
 
 
 @transaction.atomic

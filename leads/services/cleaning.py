@@ -80,8 +80,8 @@ def canonical_email(raw: str) -> str:
     email = unicodedata.normalize("NFKC", _without_format_characters(raw))
     email = _without_format_characters(email).strip()
     local, sep, domain = email.rpartition("@")
-    if not sep or not domain:
-        return email
+    if not sep or not domain or domain.isascii():
+        return email  # an ASCII domain is kept as typed; validate_email checks it
     return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
 
 

@@ -25,13 +25,14 @@ import csv
 import io
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
-from django.db.models import Q
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from crm.csv_files import csv_text
@@ -44,6 +45,9 @@ from leads.services.leads import LeadInput, lead_create
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
 CHUNK_SIZE = 25
+# On SQLite one writer holds the whole file: between two chunks the import pauses this long,
+# so the web's writes (waiting in the busy timeout) take the lock in between.
+SQLITE_PAUSE_SECONDS = 0.05
 RESUME_BATCH = 100  # stalled imports sent again per scheduler tick
 IMPORT_SOURCE = "csv_import"
 IMPORT_TASK = "leads.tasks.import_csv"  # the task that runs `import_run` (leads/tasks.py)
@@ -380,6 +384,8 @@ def import_run(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ImportJob:
                     "progressed_at",
                 ]
             )
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            time.sleep(SQLITE_PAUSE_SECONDS)
 
 
 def _import_row(actor: User, values: dict[str, str], campaigns: dict[str, int]) -> RowError | None:
@@ -431,6 +437,17 @@ def import_requeue(*, job: ImportJob) -> None:
     _enqueue(job.pk)
 
 
+def unfinished_imports() -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
+
+
+def stalled_q(now: datetime) -> Q:
+    """Quiet for IMPORT_STALLED_SECONDS (or never moved): among unfinished imports, those
+    whose worker died or whose task never reached one."""
+    cutoff = now - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
+    return Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True)
+
+
 def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
     """Send again every import that stayed queued (the broker was down when it was started)
     or stopped moving mid-way (its worker died), after settings.IMPORT_STALLED_SECONDS
@@ -440,11 +457,8 @@ def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
     send it once, and it is sent again only after another quiet spell.
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
-    unfinished = ImportJob.objects.filter(
-        status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    )
-    stalled = unfinished.filter(Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True))
+    unfinished = unfinished_imports()
+    stalled = unfinished.filter(stalled_q(now))
     resumed = []
     for job_id, seen in stalled.order_by("pk").values_list("pk", "progressed_at")[:RESUME_BATCH]:
         if unfinished.filter(pk=job_id, progressed_at=seen).update(progressed_at=now):

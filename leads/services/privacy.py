@@ -222,10 +222,12 @@ def _erase_copies(*, ids: list[int], emails: list[str], needles: re.Pattern[str]
         message.target = needles.sub(ERASED, message.target)
         message.last_error = needles.sub(ERASED, message.last_error)
         message.save(update_fields=["payload", "target", "last_error"])
-    for notification in Notification.objects.filter(Q(url__in=urls) | mentioned("title", "body")):
+    about_lead = Q(url__in=urls) | Q(data__lead_id__in=ids) | mentioned("title", "body", "data")
+    for notification in Notification.objects.filter(about_lead):
         notification.title = needles.sub(ERASED, notification.title)
         notification.body = needles.sub(ERASED, notification.body)
-        notification.save(update_fields=["title", "body"])
+        notification.data = scrub_value(notification.data, needles)
+        notification.save(update_fields=["title", "body", "data"])
     deliveries_forget(emails=emails, needles=needles, erased=ERASED)
     locals_ = {email.partition("@")[0].split("+", 1)[0] for email in emails}
     in_files = Q(pk__in=[])

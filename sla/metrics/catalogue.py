@@ -249,6 +249,26 @@ METRICS: tuple[Metric, ...] = (
         unit=Unit.COUNT,
     ),
     Metric(
+        key="clocks_at_risk",
+        label="Promises at risk now",
+        definition="Open promises past their at-risk mark but not yet due: act on them today.",
+        numerator="open clocks at risk now",
+        denominator="",
+        time="at-risk marks and due times are business time",
+        period_rule=PeriodRule.SNAPSHOT,
+        unit=Unit.COUNT,
+    ),
+    Metric(
+        key="clocks_past_due",
+        label="Promises past due, goal still open",
+        definition="Promises past their due time whose goal is still not reached.",
+        numerator="open or breached clocks past due, goal not reached",
+        denominator="",
+        time="due times are business time",
+        period_rule=PeriodRule.SNAPSHOT,
+        unit=Unit.COUNT,
+    ),
+    Metric(
         key="breaches",
         label="Breaches",
         definition="Breach records: each missed promise the sweep has recorded, and each "
@@ -281,7 +301,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         key="won",
-        label="Won",
+        label="Deals won",
         definition="Deals won in the period.",
         numerator="leads in stage won, closed in the period",
         denominator="",

@@ -10,31 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
+    Case,
     Count,
+    DateField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
+    Max,
     Min,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
+    Value,
+    When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import RowNumber, TruncMonth
 from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqual
 
 from leads.lifecycle import Stage
-from leads.models import Campaign, Lead, LeadEvent, ReasonKind
+from leads.models import HANDOFF_AND_ANSWERS, Campaign, Lead, LeadEvent, Reason, ReasonKind
 from leads.periods import Period
 from sla.metrics.catalogue import BY_KEY, METRICS, Metric
-from sla.models import Breach, ClockState, SlaClock, SlaGoal, shown_state_q
+from sla.models import Breach, ClockState, SlaClock, SlaClockQuerySet, SlaGoal, shown_state_q
 
 Values = dict[str, Any]
 
@@ -52,19 +56,20 @@ class MetricFilter:
     persona_id: int | None = None
     policy_id: int | None = None
 
-    def leads(self) -> QuerySet[Lead]:
-        leads = Lead.objects.order_by()
-        if self.team:
-            leads = leads.filter(owner_team=self.team)
-        if self.rep_id:
-            leads = leads.filter(owner_id=self.rep_id)
-        if self.campaign_id:
-            leads = leads.filter(campaign_id=self.campaign_id)
-        if self.persona_id:
-            leads = leads.filter(persona_id=self.persona_id)
-        return leads
+    def lead_q(self, prefix: str = "") -> Q:
+        """The filter's lead conditions, on `prefix` (e.g. "lead__" from a lead's rows)."""
+        wanted = {
+            "owner_team": self.team,
+            "owner_id": self.rep_id,
+            "campaign_id": self.campaign_id,
+            "persona_id": self.persona_id,
+        }
+        return Q(**{prefix + field: value for field, value in wanted.items() if value})
 
-    def clocks(self) -> QuerySet[SlaClock]:
+    def leads(self) -> QuerySet[Lead]:
+        return Lead.objects.order_by().filter(self.lead_q())
+
+    def clocks(self) -> SlaClockQuerySet:
         clocks = SlaClock.objects.order_by()
         if self.team:
             clocks = clocks.filter(team=self.team)
@@ -153,58 +158,69 @@ def lead_flow_figures(f: MetricFilter, now: datetime) -> tuple[Values, dict[str,
 # ---------------------------------------------------------------- hand-offs
 
 
-def _handoff_cohort(f: MetricFilter) -> QuerySet[Lead]:
-    """The leads handed off in the period (each once), marked accepted / rejected since."""
-    handoffs = LeadEvent.objects.filter(
-        f.during("created_at"), kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED
-    )
-    answers = LeadEvent.objects.filter(lead_id=OuterRef("pk"))
+def _one_if(condition: Q) -> Max:
+    return Max(Case(When(condition, then=Value(1)), default=Value(0)))
+
+
+_HANDOFF = Q(kind=LeadEvent.Kind.TRANSITION, to_stage=Stage.QUALIFIED)
+_REJECTION = Q(kind=LeadEvent.Kind.TRANSITION, from_stage=Stage.QUALIFIED, to_stage=Stage.NURTURE)
+
+
+def _handoff_cohort(f: MetricFilter) -> QuerySet[LeadEvent]:
+    """One row per lead handed off in the period (each once), with whether it was accepted
+    and rejected since the period began; read from the hand-off and answer events alone
+    (their partial index), joining the leads only to apply the filter's lead conditions."""
+    events = LeadEvent.objects.order_by().filter(HANDOFF_AND_ANSWERS, f.lead_q("lead__"))
     if f.period.start is not None:
-        answers = answers.filter(created_at__gte=f.period.start)
+        events = events.filter(created_at__gte=f.period.start)
     return (
-        f.leads()
-        .filter(pk__in=handoffs.values("lead_id"))
+        events.values("lead_id")
         .annotate(
-            was_accepted=Exists(answers.filter(kind=LeadEvent.Kind.ACCEPTED)),
-            was_rejected=Exists(
-                answers.filter(
-                    kind=LeadEvent.Kind.TRANSITION,
-                    from_stage=Stage.QUALIFIED,
-                    to_stage=Stage.NURTURE,
-                )
-            ),
+            handed=_one_if(_HANDOFF & f.during("created_at")),
+            accepted=_one_if(Q(kind=LeadEvent.Kind.ACCEPTED)),
+            rejected=_one_if(_REJECTION),
         )
+        .filter(handed=1)
     )
 
 
-_REJECTED = Q(was_rejected=True, was_accepted=False)
 NO_REASON = "(no reason recorded)"
 
 
 def handoff_figures(f: MetricFilter) -> tuple[Values, list[tuple[str, int]]]:
     """Handed off, accepted, rejected and both acceptance rates, and the rejected ones by
-    the reason sales gave (most frequent first): one GROUP BY the lead's reason.
+    the reason sales gave (most frequent first): one query, grouped by the reason of the
+    rejected leads (the only rows for which it reads the lead).
 
     A lead rejected and later accepted in the same cohort counts as accepted only, so
     accepted + rejected never exceeds handed off."""
-    rows = (
-        _handoff_cohort(f)
-        .values("reason__label", "reason__kind")
-        .annotate(
-            handed_off=Count("id"),
-            accepted=Count("id", filter=Q(was_accepted=True)),
-            rejected=Count("id", filter=_REJECTED),
-        )
+    cohort, params = _handoff_cohort(f).query.sql_with_params()
+    connection = connections[LeadEvent.objects.db]
+    name = connection.ops.quote_name
+    lead, reason = name(Lead._meta.db_table), name(Reason._meta.db_table)
+    rejected_only = "p.rejected = 1 AND p.accepted = 0"
+    # The lead's reason is looked up for the rejected rows only (a CASE evaluates its
+    # subquery only when its condition holds); a join would read every cohort lead.
+    sql = (
+        "SELECT r.label, r.kind, COUNT(*), SUM(q.accepted), SUM(q.rejected_only) FROM ("
+        f"SELECT p.accepted, CASE WHEN {rejected_only} THEN 1 ELSE 0 END AS rejected_only, "
+        f"CASE WHEN {rejected_only} THEN "
+        f"(SELECT l.reason_id FROM {lead} l WHERE l.id = p.lead_id) END AS reason_id "
+        f"FROM ({cohort}) p) q "
+        f"LEFT JOIN {reason} r ON r.id = q.reason_id "
+        "GROUP BY r.label, r.kind"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     handed = accepted = rejected = 0
     reasons: dict[str, int] = {}
-    for row in rows:
-        handed, accepted = handed + row["handed_off"], accepted + row["accepted"]
-        rejected += row["rejected"]
-        if row["rejected"]:
-            is_reject = row["reason__kind"] == ReasonKind.REJECT
-            label = row["reason__label"] if is_reject else NO_REASON
-            reasons[label] = reasons.get(label, 0) + row["rejected"]
+    for label, kind, row_handed, row_accepted, row_rejected in rows:
+        handed, accepted = handed + row_handed, accepted + int(row_accepted or 0)
+        rejected += int(row_rejected or 0)
+        if row_rejected:
+            shown = label if kind == ReasonKind.REJECT else NO_REASON
+            reasons[shown] = reasons.get(shown, 0) + int(row_rejected)
     values = {
         "handed_off": handed,
         "accepted": accepted,
@@ -297,6 +313,18 @@ def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
     return values
 
 
+def attention_figures(f: MetricFilter, now: datetime) -> Values:
+    """Open clocks of the filter at risk now and past due now, whatever the period."""
+    return (
+        f.clocks()
+        .needs_attention(now)
+        .aggregate(
+            clocks_past_due=Count("id", filter=shown_state_q(ClockState.BREACHED, now)),
+            clocks_at_risk=Count("id", filter=shown_state_q(ClockState.AT_RISK, now)),
+        )
+    )
+
+
 def breach_figures(f: MetricFilter) -> Values:
     """Breach records in the period (missed promises recorded, missed commitments)."""
     breaches = Breach.objects.order_by().filter(f.during("breached_at"))
@@ -385,6 +413,35 @@ def campaign_figures(
     return rows, total
 
 
+@dataclass(frozen=True)
+class CampaignMonth:
+    month: date
+    spend: Decimal
+    leads: int
+
+    @property
+    def cost_per_lead(self) -> Decimal | None:
+        return per(self.spend, self.leads)
+
+
+def campaign_months(campaign: Campaign) -> list[CampaignMonth]:
+    """Cost per lead as it follows spend: each calendar month's recorded spend over the leads
+    created that month (in the server's zone), newest first. Two reads whatever the months."""
+    spend = dict(campaign.spends.order_by().values_list("month", "amount"))
+    leads = dict(
+        Lead.objects.filter(campaign=campaign)
+        .order_by()
+        .annotate(month=TruncMonth("created_at", output_field=DateField()))
+        .values("month")
+        .annotate(n=Count("id"))
+        .values_list("month", "n")
+    )
+    return [
+        CampaignMonth(month=m, spend=spend.get(m, Decimal("0")), leads=leads.get(m, 0))
+        for m in sorted({*spend, *leads}, reverse=True)
+    ]
+
+
 # ---------------------------------------------------------------- all together
 
 
@@ -396,6 +453,7 @@ def metrics_summary(f: MetricFilter, now: datetime) -> tuple[Values, list[tuple[
     handoffs, reasons = handoff_figures(f)
     values.update(handoffs)
     values.update(clock_figures(f, now))
+    values.update(attention_figures(f, now))
     values.update(breach_figures(f))
     values.update(campaign_figures(f, list(Campaign.objects.order_by("name")))[1])
     return {metric.key: values[metric.key] for metric in METRICS if metric.key in values}, reasons

@@ -31,7 +31,8 @@
       ? content
       : content.querySelector("[data-focus-after-swap]");
     const landing = marked || content;
-    if (!landing.hasAttribute("tabindex") && !landing.matches("a[href], button, input, select, textarea, summary")) {
+    const control = "a[href], button, input, select, textarea, summary";
+    if (!landing.hasAttribute("tabindex") && !landing.matches(control)) {
       landing.setAttribute("tabindex", "-1");
     }
     return landing;
@@ -49,14 +50,12 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!pending) return;
     const { control, selector } = pending;
-    const active = document.activeElement;
-    if (active && active !== document.body && active !== control && active.isConnected) {
-      pending = null; // htmx or [autofocus] already placed focus
-      return;
-    }
-    const content = event.target instanceof Element && event.target.isConnected ? event.target : null;
-    if (!content) return;
     pending = null;
+    const active = document.activeElement;
+    // htmx (same id) or an [autofocus] element may already have placed focus.
+    if (active && active !== document.body && active !== control && active.isConnected) return;
+    const content = event.target;
+    if (!(content instanceof Element) || !content.isConnected) return;
     const again = selector ? document.querySelector(selector) : null;
     (focusable(again) ? again : landingIn(content)).focus();
   });

@@ -76,7 +76,7 @@ def run(api: ModuleType, client: Any, *, assignee: int, criteria: list[str]) -> 
         "errors": [
             (result.index, result.status.value, [item.pointer for item in result.errors])
             for result in batch.results
-            if result.status == models.StatusEnum.ERROR
+            if result.status == models.BatchItemStatusEnum.ERROR
         ],
         "typed": all(isinstance(r, models.BatchItemResult) for r in batch.results),
     }

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from openapi_spec_validator import validate
 
 from tests.api.schema_operations import published_schema
@@ -20,6 +21,10 @@ REDOCLY = ROOT / "var/tools/redocly/node_modules/.bin/redocly"
 
 def test_the_schema_is_valid_openapi() -> None:
     validate(json.loads(json.dumps(published_schema())))
+
+
+def test_drf_spectacular_generates_it_without_a_warning(tmp_path) -> None:
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
 
 def test_redocly_lints_the_schema_clean(tmp_path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,21 @@ def console_errors(page) -> list[str]:
     )
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     return errors
+
+
+@pytest.fixture
+def handed_off(marketer, sales_rep, make_lead) -> Callable[..., object]:
+    """A lead of `company` handed off to the sales rep at `started` (clocks start then)."""
+    from leads.services.transitions import lead_hand_off
+    from tests.conftest import ALL_REQUIRED_CRITERIA
+
+    def hand_off(company: str, started: datetime) -> object:
+        return lead_hand_off(
+            lead=make_lead(company=company, now=started),
+            actor=marketer,
+            assignee=sales_rep,
+            criteria=ALL_REQUIRED_CRITERIA,
+            now=started,
+        )
+
+    return hand_off

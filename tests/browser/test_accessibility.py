@@ -16,9 +16,8 @@ from django.utils import timezone
 from crm.outbox import outbox_drain
 from leads.models import ImportJob
 from leads.services.imports import import_run, import_start, import_upload
-from leads.services.transitions import lead_accept, lead_hand_off, lead_to_opportunity
+from leads.services.transitions import lead_accept, lead_to_opportunity
 from sla.sweep import sla_sweep
-from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import CampaignFactory, PersonaFactory, SlaPolicyFactory
 
 pytestmark = [
@@ -42,7 +41,7 @@ class Visit:
 
 
 @pytest.fixture
-def world(manager, marketer, sales_rep, make_lead) -> dict[str, int]:
+def world(manager, sales_rep, marketer, make_lead, handed_off) -> dict[str, int]:
     """Leads in each kind of stage, a breached hand-off with its notices, and two imports."""
     now = timezone.now()
     webinar = CampaignFactory(name="Webinar: Pipeline Hygiene", spend=Decimal("4200"))
@@ -51,20 +50,9 @@ def world(manager, marketer, sales_rep, make_lead) -> dict[str, int]:
         actor=manager, name="Sales accepts within 4 hours", now=now - timedelta(days=5)
     )
     engaged = make_lead(company="Acme Logistics", campaign=webinar.pk, persona=persona.pk)
-    waiting, late, moving = (
-        lead_hand_off(
-            lead=make_lead(company=company, now=started),
-            actor=marketer,
-            assignee=sales_rep,
-            criteria=ALL_REQUIRED_CRITERIA,
-            now=started,
-        )
-        for company, started in (
-            ("Initech", now - timedelta(minutes=30)),
-            ("Globex", now - timedelta(days=3)),
-            ("Umbrella", now - timedelta(hours=1)),
-        )
-    )
+    waiting = handed_off("Initech", now - timedelta(minutes=30))
+    late = handed_off("Globex", now - timedelta(days=3))
+    moving = handed_off("Umbrella", now - timedelta(hours=1))
     moving = lead_to_opportunity(
         lead=lead_accept(lead=moving, actor=sales_rep),
         actor=sales_rep,

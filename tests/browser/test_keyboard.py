@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from leads.models import Activity
+from sla.models import Breach
+from sla.sweep import sla_sweep
+from tests.factories import SlaPolicyFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -112,3 +117,32 @@ def test_accept_log_a_call_and_reach_edit_details_by_keyboard(
     qualified_lead.refresh_from_db()
     assert qualified_lead.accepted_by == sales_rep
     assert Activity.objects.filter(lead=qualified_lead, kind="call").count() == 1
+
+
+@pytest.fixture
+def two_breaches(manager, handed_off) -> list[Breach]:
+    now = timezone.now()
+    SlaPolicyFactory(
+        actor=manager, name="Sales accepts within 4 hours", now=now - timedelta(days=4)
+    )
+    for hours, company in enumerate(("Initech", "Globex")):
+        handed_off(company, now - timedelta(days=3, hours=hours))  # newest first on the report
+    sla_sweep(now=now)
+    return list(Breach.objects.order_by("-breached_at"))
+
+
+def test_after_acknowledging_a_breach_the_next_one_is_a_few_tabs_away(
+    page, live_server, sign_in, manager, two_breaches
+):
+    first, second = two_breaches
+    sign_in(manager)
+    page.goto(f"{live_server.url}/sla/breaches/")
+    page.get_by_label(f"Note for breach {first.pk}").focus()
+    page.keyboard.type("Rep was on leave; cover agreed.")
+    _tab_to(page, "button", "Acknowledge")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#breach-{first.pk}")).to_contain_text("Breach acknowledged.")
+    _assert_focus_kept(page)
+    expect(page.get_by_text("Breach acknowledged.")).to_be_focused()
+    _tab_to(page, "textarea", "")
+    expect(page.get_by_label(f"Note for breach {second.pk}")).to_be_focused()

@@ -138,9 +138,10 @@ def test_dashboard_runs_a_constant_number_of_queries(client, manager, history):
 
     few = count()
     LeadFactory.create_batch(50, campaign=CampaignFactory())
-    # Session, user, campaigns, the lead figures, the marketing scorecard, commitments,
-    # campaign performance, clocks needing attention (counts, soonest due, latest missed),
-    # the sales scorecard, and the header's unread count: all read by the view but the last.
+    # Session, user, campaigns, the lead flow (with pipeline and aging), the hand-offs, the
+    # SLA figures (times to goal only once a goal is reached), commitments, campaign figures,
+    # clocks needing attention (counts, soonest due, latest missed), and the header's unread
+    # count: all read by the view but the last.
     assert count() == few == 12
 
 

@@ -23,11 +23,14 @@ def json_lines() -> Iterator[io.StringIO]:
     handler.setFormatter(json_formatter())
     logger = logging.getLogger("handoff")
     logger.addHandler(handler)
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
+    # The levels LOG_FORMAT=json gives (the suite runs with the plain console).
+    levels = {name: logging.getLogger(name).level for name in ("handoff", "handoff.request")}
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.INFO)
     yield stream
     logger.removeHandler(handler)
-    logger.setLevel(old_level)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def lines(stream: io.StringIO) -> list[dict]:

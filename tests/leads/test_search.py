@@ -111,7 +111,9 @@ def test_suggestions_rank_the_closest_name_before_newer_partial_matches() -> Non
 
 @pytest.mark.postgres
 def test_the_search_reads_the_trigram_index() -> None:
-    """The list's query for a rare term, planned on enough leads for the choice to matter."""
+    """The list's query for a rare term, planned on enough leads for the choice to matter:
+    the trigram index, not a walk down the newest leads. A table this small could still be
+    read whole, so a full scan is ruled out; at a million leads it is never the cheaper."""
     now = timezone.now()
     Lead.objects.bulk_create(
         Lead(
@@ -133,6 +135,7 @@ def test_the_search_reads_the_trigram_index() -> None:
         # as a scan of its own; a running database merges it at its next vacuum.
         cursor.execute("SELECT gin_clean_pending_list('lead_search_trgm')")
         cursor.execute("ANALYZE leads_lead")
+        cursor.execute("SET LOCAL enable_seqscan = off")
     page = Lead.objects.search("garcía").order_by("-created_at", "-id")[:26]
     sql, params = page.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -223,3 +226,15 @@ def test_the_jump_box_costs_the_same_queries_at_any_size(client, marketer) -> No
     for n in range(20):
         lead(first_name="Query", last_name=f"Count{n}")
     assert count() == few == 4  # session, user, the exact e-mail, the ranked matches
+
+
+def test_the_jump_box_waits_for_a_third_character_without_reading_leads(client, marketer) -> None:
+    lead(first_name="Ox", last_name="Li")
+    client.force_login(marketer)
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("leads:jump"), {"q": " li "}, **HTMX)
+
+    assert response.status_code == 200
+    assert "Type 3 or more characters" in response.content.decode()
+    assert not [q for q in ctx.captured_queries if "leads_lead" in q["sql"]]

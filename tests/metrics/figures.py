@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
+from html import unescape
 from html.parser import HTMLParser
 
 
@@ -56,7 +58,14 @@ def page_figures(html: str) -> dict[str, set[str]]:
 
 
 def csv_figures(text: str) -> dict[str, dict[str, str]]:
-    """{metric key: its CSV row} for the rows that are not per reason (the file starts with
-    a byte order mark, as every CSV the product writes)."""
-    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    """{metric key: its CSV row} for the rows that are not per reason."""
+    rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))  # the byte order mark
     return {row["key"]: row for row in rows if not row["reason"]}
+
+
+LABEL = re.compile(r'<a class="metric-label" href="[^"#]*#metric-([a-z0-9_]+)"[^>]*>([^<]*)</a>')
+
+
+def page_labels(html: str) -> set[tuple[str, str]]:
+    """(label text, metric key) of every metric label a page shows."""
+    return {(unescape(text).strip(), key) for key, text in LABEL.findall(html)}

@@ -24,12 +24,12 @@ from leads.services.transitions import (
     lead_to_opportunity,
     lead_win,
 )
-from sla.metrics.catalogue import CATALOGUE, Unit
+from sla.metrics.catalogue import BY_KEY, CATALOGUE, Unit
 from sla.models import SlaGoal
 from sla.sweep import sla_sweep
 from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import CampaignFactory, SlaPolicyFactory
-from tests.metrics.figures import csv_figures, page_figures
+from tests.metrics.figures import csv_figures, page_figures, page_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ def test_every_metric_reads_the_same_everywhere(client, manager, one_data_set):
         "campaign page": page_figures(client.get(reverse("leads:campaigns")).content.decode()),
     }
     api = _api_summary(client)
-    exported = csv_figures(client.get(reverse("dashboard_csv")).content.decode())
+    exported = csv_figures(client.get(reverse("dashboard_csv")).content.decode("utf-8-sig"))
 
     totals = {metric.key for metric in CATALOGUE} - NOT_A_TOTAL
     assert set(api) == set(exported) == totals
@@ -146,3 +146,22 @@ def test_the_data_set_is_not_trivial(client, manager, one_data_set):
     assert api["campaign_spend"]["shown"] == "€13,345.67"
     assert api["won"]["value"] == 1 and api["win_rate"]["shown"] == "50.0%"
     assert api["breaches"]["value"] > 0
+
+
+def test_each_label_names_one_metric_across_the_product(client, manager, one_data_set):
+    """No two figures share a label: every label shown links to one metric, and it is that
+    metric's label in the catalogue."""
+    client.force_login(manager)
+    pages = [
+        reverse("dashboard"),
+        reverse("sla:breaches"),
+        reverse("leads:campaigns"),
+        reverse("sla:policies"),
+    ]
+    shown: dict[str, set[str]] = {}
+    for url in pages:
+        for label, key in page_labels(client.get(url).content.decode()):
+            shown.setdefault(label, set()).add(key)
+            assert label == BY_KEY[key].label, url
+    assert len(shown) > 20
+    assert {label: keys for label, keys in shown.items() if len(keys) > 1} == {}

@@ -185,7 +185,8 @@ def app_env(*, database_url: str, redis_url: str, var_dir: Path, **extra: str) -
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE")
+        if key
+        not in ("CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "DATABASE_REPLICA_URL")
     }
     env.update(
         DATABASE_URL=database_url,

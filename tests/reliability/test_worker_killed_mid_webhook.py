@@ -18,6 +18,7 @@ from crm.models import OutboxChannel, OutboxMessage
 from crm.outbox import Delivery, outbox_write
 from sla.models import WebhookDelivery
 from sla.services import webhook_endpoint_create
+from sla.webhooks import IN_FLIGHT
 from tests.reliability.conftest import (
     PrivateRedis,
     Processes,
@@ -108,7 +109,9 @@ def test_a_worker_killed_mid_webhook_delivers_once_after_restart(
 
         message = OutboxMessage.objects.get()
         assert message.status == OutboxMessage.Status.PENDING  # claimed, never finished
-        assert not WebhookDelivery.objects.exists()
+        # The attempt was logged before its request left: an "in flight" row, not a hole.
+        in_flight = WebhookDelivery.objects.get()
+        assert (in_flight.attempt, in_flight.error, in_flight.succeeded) == (1, IN_FLIGHT, False)
 
         processes.worker("survivor", env)
         wait_for(
@@ -125,5 +128,8 @@ def test_a_worker_killed_mid_webhook_delivers_once_after_restart(
     assert receiver.effects["breach:1:webhook:test"]["data"] == {"breach_id": 1}
     message = OutboxMessage.objects.get()
     assert message.attempts == 2
-    deliveries = WebhookDelivery.objects.all()
-    assert [(d.succeeded, d.status_code, d.attempt) for d in deliveries] == [(True, 200, 2)]
+    deliveries = WebhookDelivery.objects.order_by("attempt")
+    assert [(d.succeeded, d.status_code, d.attempt) for d in deliveries] == [
+        (False, None, 1),
+        (True, 200, 2),
+    ]

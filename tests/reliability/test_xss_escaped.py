@@ -15,12 +15,8 @@ from django.utils import timezone
 from leads.lifecycle import Stage
 from leads.models import Reason
 from leads.services.activities import activity_log
-from leads.services.catalog import (
-    campaign_create,
-    definition_publish,
-    persona_create,
-    reason_create,
-)
+from leads.services.campaigns import campaign_create
+from leads.services.catalog import definition_publish, persona_create, reason_create
 from leads.services.transitions import lead_accept, lead_hand_off, lead_reject, lead_to_opportunity
 from sla.models import Breach
 from sla.services import breach_acknowledge

@@ -82,3 +82,18 @@ def hand_off(make_lead, marketer: User, sales_rep: User):
         )
 
     return make
+
+
+@pytest.fixture
+def receiver():
+    """A local webhook receiver (tests/sla/test_escalation.py's), serving while the test runs."""
+    import threading
+
+    from tests.sla.test_escalation import Receiver
+
+    receiver = Receiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()

@@ -105,7 +105,8 @@ def test_a_slack_endpoint_gets_a_text_payload(hand_off, accept_policy, manager, 
     sla_sweep(now=MONDAY_10AM + timedelta(days=1))
     outbox_drain(now=MONDAY_10AM + timedelta(days=1))
     _, body = receiver.requests[0]
-    assert json.loads(body)["text"].startswith("*SLA breach: Accept within 4 business hours")
+    assert json.loads(body)["text"].startswith("*Sam")
+    assert "has not accepted Pat" in json.loads(body)["text"]
 
 
 def test_a_dead_endpoint_is_retried_with_backoff_then_given_up(
@@ -134,7 +135,7 @@ def test_breach_email_and_in_app_notifications(hand_off, accept_policy, manager,
     outbox_drain(now=now)
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted([manager.email, sales_rep.email])
-    assert "SLA breach" in mail.outbox[0].subject
+    assert "has not accepted Pat" in mail.outbox[0].subject
     unread = notifications_for_user(user=sales_rep, unread_only=True)
     assert [n.kind for n in unread] == ["breach.created"]
 

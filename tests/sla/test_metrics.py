@@ -89,3 +89,40 @@ def test_requests_are_timed_per_view(client, scrape_token, db):
     }
     assert sum(counts.values()) >= 2
     assert {dict(labels)["status"] for labels in counts} == {"200"}
+
+
+@pytest.mark.redis
+def test_a_failing_task_is_counted(client, scrape_token):
+    from celery.signals import task_failure
+
+    from crm.celery import app as celery_app
+
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks["sla.tasks.sweep"]
+    key = ("handoff_celery_task_failures_total", (("task", "sla.tasks.sweep"),))
+    before = samples(client).get(key, 0)
+    task_failure.send(sender=task, task_id="t-1", exception=RuntimeError("boom"))
+    assert samples(client)[key] == before + 1
+
+
+def test_imports_are_counted_queued_running_and_stalled(client, scrape_token, marketer, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import ImportJob
+
+    now = timezone.now()
+    settings.IMPORT_STALLED_SECONDS = 120
+    common = {"created_by": marketer, "created_at": now, "filename": "a.csv", "content": "x"}
+    ImportJob.objects.create(status="queued", progressed_at=now, **common)
+    ImportJob.objects.create(status="running", progressed_at=now - timedelta(minutes=5), **common)
+    ImportJob.objects.create(status="done", progressed_at=now - timedelta(days=1), **common)
+    found = samples(client)
+    assert [
+        found[("handoff_imports", (("state", s),))] for s in ("queued", "running", "stalled")
+    ] == [
+        1,
+        1,
+        1,
+    ]

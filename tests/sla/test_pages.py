@@ -17,7 +17,6 @@ from django.utils import timezone
 from crm.models import Notification, Team
 from crm.outbox import outbox_drain
 from leads.periods import Period
-from leads.selectors import DashboardFilters
 from leads.services.activities import activity_log
 from leads.services.transitions import lead_accept
 from sla.demo import seed_sla_demo
@@ -347,8 +346,10 @@ def test_the_dashboard_lists_clocks_about_to_be_missed_before_old_misses(
     recent = hand_off(at=MONDAY_10AM - timedelta(days=1))
     now = MONDAY_10AM + timedelta(hours=4, minutes=30)  # at risk since 14:00, due at 15:00
     soon = hand_off(at=MONDAY_10AM)
-    shown = dashboard_clocks(DashboardFilters(period="all"), now)
-    assert (shown.at_risk, shown.breached) == (1, 2)
+    everything = MetricFilter(period=Period(first=None, last=now.date(), zone="UTC"))
+    shown = dashboard_clocks(everything, now)
+    counts = (shown.figures["clocks_at_risk"].value, shown.figures["clocks_past_due"].value)
+    assert counts == (1, 2)
     assert [c.lead_id for c in shown.clocks] == [soon.pk, recent.pk, old.pk]
 
 

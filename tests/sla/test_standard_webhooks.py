@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,21 +17,10 @@ from crm.outbox import outbox_drain
 from sla.services import webhook_endpoint_create
 from sla.sweep import sla_sweep
 from tests.sla.conftest import MONDAY_10AM
-from tests.sla.test_escalation import Receiver
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "whsec_" + base64.b64encode(b"handoff-standard-webhooks-test-key").decode()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 def test_a_delivery_verifies_with_the_standardwebhooks_library(

@@ -5,8 +5,6 @@ attempt is in the delivery log before its request is sent."""
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,22 +17,11 @@ from sla.models import WebhookDelivery
 from sla.services import webhook_endpoint_create
 from sla.sweep import sla_sweep
 from tests.sla.conftest import MONDAY_10AM
-from tests.sla.test_escalation import Receiver
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "s3cret-for-targets"
 PUBLIC_ADDRESS = "93.184.215.14"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""A person's own settings: the shape of the input; crm.services decides what is allowed."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django import forms
+
+from crm.models import User
+from crm.notifications import EMAIL_KINDS
+
+
+class PreferencesForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        required=False,
+        label="Time zone",
+        help_text="Pages and e-mails show your times in this zone.",
+    )
+    emailed_kinds = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=list(EMAIL_KINDS.items()),
+        label="E-mail me when",
+        help_text="Unticked kinds reach you in the app only.",
+    )
+
+    def __init__(self, *args: object, default_zone: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        zones = sorted(available_timezones())
+        self.fields["time_zone"].choices = [
+            ("", f"The team's zone ({default_zone})"),
+            *((zone, zone.replace("_", " ")) for zone in zones),
+        ]
+
+    @staticmethod
+    def initial_for(user: User) -> dict[str, object]:
+        return {
+            "time_zone": user.time_zone,
+            "emailed_kinds": [k for k in EMAIL_KINDS if k not in user.email_muted_kinds],
+        }
