@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0013_saved_views'),
+        ('leads', '0016_saved_views'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0012_merge_search_and_import_progress'),
+        ('leads', '0015_merge_metric_indexes_and_campaign_spend'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
