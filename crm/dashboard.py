@@ -16,6 +16,7 @@ from leads.models import Campaign
 from leads.periods import Period
 from leads.selectors import AgingRow, DashboardFilters, StageRow, aging_rows, stage_rows
 from sla.commitments import CommitmentProgress, commitments_progress
+from sla.metrics.catalogue import PER_GOAL
 from sla.metrics.compute import (
     CampaignFigures,
     Figure,
@@ -31,18 +32,7 @@ from sla.scorecards import ClocksAtRisk, dashboard_clocks
 # The funnel's steps: how many leads reached each step in the period.
 FLOW = ("new_leads", "handed_off", "accepted", "opportunities", "won")
 MARKETING = ("handed_off", "accepted", "rejected", "acceptance_rate", "acceptance_rate_all")
-SALES = (
-    "sla_compliance_accept",
-    "time_to_accept_median",
-    "time_to_accept_p90",
-    "sla_compliance_first_touch",
-    "time_to_first_touch_median",
-    "time_to_first_touch_p90",
-    "sla_compliance_exit_stage",
-    "sla_compliance",
-    "sla_decided",
-    "sla_missed",
-)
+SALES = (*PER_GOAL, "sla_compliance", "sla_decided", "sla_missed")
 OUTCOMES = ("opportunities", "won", "win_rate", "pipeline_value")
 
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from zoneinfo import available_timezones
 
 from django import forms
 
+from crm.errors import DomainError
 from crm.models import User
 from crm.notifications import EMAIL_KINDS
+
+
+def show_refusal(
+    form: forms.Form,
+    error: DomainError,
+    *,
+    renamed: Mapping[str, str] | None = None,
+    message: str | None = None,
+) -> None:
+    """Show a service's refusal on the field it names (`renamed` maps a service's field name
+    to the form's), or above the form when the form has no such field."""
+    name = (renamed or {}).get(error.field or "", error.field)
+    form.add_error(name if name in form.fields else None, message or error.message)
 
 
 class PreferencesForm(forms.Form):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.dashboard import dashboard_read, metric_filter
 from crm.errors import DomainError
-from crm.forms import PreferencesForm
+from crm.forms import PreferencesForm, show_refusal
 from crm.health import liveness, readiness
 from crm.middleware import RETRY_AFTER_SECONDS
 from crm.models import Role, Team, User
@@ -123,7 +123,7 @@ def account(request: HttpRequest) -> HttpResponse:
                 email_muted_kinds=[kind for kind in EMAIL_KINDS if kind not in emailed],
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            show_refusal(form, error)
         else:
             messages.success(request, "Settings saved.")
             return redirect("account")

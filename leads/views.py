@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError, ErrorCode
+from crm.forms import show_refusal
 from crm.models import Role, User
 from leads import forms, permissions
 from leads.definitions import definition_diff
@@ -626,7 +627,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             imports.import_start(job=job, actor=request.user, mapping=form.cleaned_data)
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            show_refusal(form, error)
         else:
             return redirect("leads:import_progress", pk=job.pk)
     return render(request, "leads/import_mapping.html", {"job": job, "form": form})
@@ -686,12 +687,6 @@ def _require_catalog_manager(user: User) -> None:
         raise PermissionDenied("Only marketing and managers manage campaigns.")
 
 
-def _add_domain_error(form: Any, error: DomainError) -> None:
-    """Show a refused change on the field it names, or above the form."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, _message_for(error))
-
-
 @login_required
 @require_GET
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -725,7 +720,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         try:
             campaign = campaign_create(actor=request.user, **form.cleaned_data)
         except DomainError as error:
-            _add_domain_error(form, error)
+            show_refusal(form, error, message=_message_for(error))
         else:
             messages.success(request, "Campaign created.")
             return redirect("leads:campaign", pk=campaign.pk)
@@ -749,7 +744,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, campaign=campaign, expected_version=version, **fields
             )
         except DomainError as error:
-            _add_domain_error(form, error)
+            show_refusal(form, error, message=_message_for(error))
         else:
             messages.success(request, "Campaign saved.")
             return redirect("leads:campaign", pk=campaign.pk)
@@ -766,7 +761,7 @@ def campaign_spend(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             campaign_spend_record(actor=request.user, campaign=campaign, **form.cleaned_data)
         except DomainError as error:
-            _add_domain_error(form, error)
+            show_refusal(form, error, message=_message_for(error))
         else:
             month = form.cleaned_data["month"]
             messages.success(request, f"Spend for {month:%B %Y} recorded.")
@@ -921,7 +916,7 @@ def definition_new_version(request: HttpRequest, stage: str) -> HttpResponse:
                 based_on=form.cleaned_data["based_on"],
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            show_refusal(form, error)
         else:
             messages.success(request, f"Version {published.version} published.")
             url = reverse("leads:definition_history", args=[stage])
@@ -955,7 +950,7 @@ def persona_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             else:
                 persona_update(actor=request.user, persona=persona, **form.cleaned_data)
         except DomainError as error:
-            _add_domain_error(form, error)
+            show_refusal(form, error, message=_message_for(error))
         else:
             messages.success(request, "Persona saved.")
             return redirect("leads:definitions")

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm import rights
 from crm.csv_files import CSV_CONTENT_TYPE
 from crm.errors import DomainError
+from crm.forms import show_refusal
 from crm.models import Notification, Role, User
 from crm.notifications import (
     notifications_by_lead,
@@ -42,7 +43,7 @@ from sla.forms import (
     CommitmentForm,
     PolicyForm,
 )
-from sla.metrics.catalogue import BY_KEY
+from sla.metrics.catalogue import BY_KEY, PER_GOAL
 from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
 from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
 from sla.pagination import breach_page
@@ -51,19 +52,13 @@ from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
 NOTIFICATIONS_SHOWN = 50
 READ_REFUSAL = "Sign in to read breaches."
+# What a saved policy or calendar changes, said where it is saved.
+NEW_CLOCKS_ONLY = (
+    "It applies to clocks started from now on; clocks already running keep their due time."
+)
 DEFAULT_WINDOW_DAYS = 12 * 7
 # The breach report's figures per promise, beside the headline ones.
-GOAL_FIGURES = (
-    "sla_compliance_accept",
-    "time_to_accept_median",
-    "time_to_accept_p90",
-    "sla_compliance_first_touch",
-    "time_to_first_touch_median",
-    "time_to_first_touch_p90",
-    "sla_compliance_exit_stage",
-    "sla_met",
-    "sla_missed",
-)
+GOAL_FIGURES = (*PER_GOAL, "sla_met", "sla_missed")
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -364,14 +359,9 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     expected_updated_at=form.cleaned_data["updated_at"],
                 )
         except DomainError as error:
-            field = POLICY_FORM_FIELD.get(error.field or "", error.field)
-            form.add_error(field if field in form.fields else None, error.message)
+            show_refusal(form, error, renamed=POLICY_FORM_FIELD)
         else:
-            messages.success(
-                request,
-                f"“{saved.name}” saved. It applies to clocks started from now on; "
-                "clocks already running keep their due time.",
-            )
+            messages.success(request, f"“{saved.name}” saved. {NEW_CLOCKS_ONLY}")
             return redirect("sla:policies")
     return render(request, "sla/policy_form.html", {"form": form, "policy": policy})
 
@@ -409,14 +399,9 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     actor=request.user, calendar=calendar, fields=fields
                 )
         except DomainError as error:
-            field = CALENDAR_FORM_FIELD.get(error.field or "", error.field)
-            form.add_error(field if field in form.fields else None, error.message)
+            show_refusal(form, error, renamed=CALENDAR_FORM_FIELD)
         else:
-            messages.success(
-                request,
-                f"“{saved.name}” saved. It applies to clocks started from now on; "
-                "clocks already running keep their due time.",
-            )
+            messages.success(request, f"“{saved.name}” saved. {NEW_CLOCKS_ONLY}")
             return redirect("sla:calendars")
     return render(request, "sla/calendar_form.html", {"form": form, "calendar": calendar})
 
@@ -432,8 +417,7 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
         try:
             saved = services.commitment_create(actor=request.user, **form.service_fields())
         except DomainError as error:
-            field = COMMITMENT_FORM_FIELD.get(error.field or "", error.field)
-            form.add_error(field if field in form.fields else None, error.message)
+            show_refusal(form, error, renamed=COMMITMENT_FORM_FIELD)
         else:
             messages.success(request, f"“{saved.name}” saved.")
             return redirect("sla:policies")

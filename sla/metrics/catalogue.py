@@ -447,3 +447,14 @@ REJECTED_BY_REASON = Metric(
 # Every metric, as the Definitions page and the API list them.
 CATALOGUE: tuple[Metric, ...] = (*METRICS, REJECTED_BY_REASON)
 BY_KEY: dict[str, Metric] = {metric.key: metric for metric in CATALOGUE}
+
+# Sales' promises goal by goal: compliance and times to goal, in the order pages show them.
+PER_GOAL: tuple[str, ...] = (
+    "sla_compliance_accept",
+    "time_to_accept_median",
+    "time_to_accept_p90",
+    "sla_compliance_first_touch",
+    "time_to_first_touch_median",
+    "time_to_first_touch_p90",
+    "sla_compliance_exit_stage",
+)

@@ -69,19 +69,19 @@ class MetricFilter:
     def leads(self) -> QuerySet[Lead]:
         return Lead.objects.order_by().filter(self.lead_q())
 
+    def promise_q(self) -> Q:
+        """The filters on a clock or a breach: both carry team, owner, policy and lead."""
+        chosen = {
+            "team": self.team,
+            "owner_id": self.rep_id,
+            "policy_id": self.policy_id,
+            "lead__campaign_id": self.campaign_id,
+            "lead__persona_id": self.persona_id,
+        }
+        return Q(**{lookup: value for lookup, value in chosen.items() if value})
+
     def clocks(self) -> SlaClockQuerySet:
-        clocks = SlaClock.objects.order_by()
-        if self.team:
-            clocks = clocks.filter(team=self.team)
-        if self.rep_id:
-            clocks = clocks.filter(owner_id=self.rep_id)
-        if self.campaign_id:
-            clocks = clocks.filter(lead__campaign_id=self.campaign_id)
-        if self.persona_id:
-            clocks = clocks.filter(lead__persona_id=self.persona_id)
-        if self.policy_id:
-            clocks = clocks.filter(policy_id=self.policy_id)
-        return clocks
+        return SlaClock.objects.order_by().filter(self.promise_q())
 
     def during(self, field: str) -> Q:
         """`field` falls in the period: [local midnight of the first day, after the last)."""
@@ -327,17 +327,7 @@ def attention_figures(f: MetricFilter, now: datetime) -> Values:
 
 def breach_figures(f: MetricFilter) -> Values:
     """Breach records in the period (missed promises recorded, missed commitments)."""
-    breaches = Breach.objects.order_by().filter(f.during("breached_at"))
-    if f.team:
-        breaches = breaches.filter(team=f.team)
-    if f.rep_id:
-        breaches = breaches.filter(owner_id=f.rep_id)
-    if f.policy_id:
-        breaches = breaches.filter(policy_id=f.policy_id)
-    if f.campaign_id:
-        breaches = breaches.filter(lead__campaign_id=f.campaign_id)
-    if f.persona_id:
-        breaches = breaches.filter(lead__persona_id=f.persona_id)
+    breaches = Breach.objects.order_by().filter(f.during("breached_at"), f.promise_q())
     return breaches.aggregate(
         breaches=Count("id"),
         breaches_unacknowledged=Count("id", filter=Q(acknowledged_at__isnull=True)),
