@@ -25,7 +25,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 __all__ = [
@@ -105,7 +105,7 @@ def add_business_time(start: datetime, duration: timedelta, schedule: WorkingSch
     _require_aware("start", start)
     if duration < timedelta(0):
         raise ValueError(f"duration must not be negative, got {duration}")
-    calendar = _Calendar(schedule)
+    calendar = _calendar(schedule)
     origin = start.astimezone(UTC)
     if not duration:
         return origin
@@ -116,7 +116,7 @@ def business_time_between(a: datetime, b: datetime, schedule: WorkingSchedule) -
     """The working time within [a, b]; negative when b is before a."""
     _require_aware("a", a)
     _require_aware("b", b)
-    calendar = _Calendar(schedule)
+    calendar = _calendar(schedule)
     a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
     if b_utc < a_utc:
         return -calendar.between(b_utc, a_utc)
@@ -126,7 +126,22 @@ def business_time_between(a: datetime, b: datetime, schedule: WorkingSchedule) -
 def is_open_at(moment: datetime, schedule: WorkingSchedule) -> bool:
     """Whether moment falls inside a working interval (start included, end excluded)."""
     _require_aware("moment", moment)
-    return _Calendar(schedule).is_open(moment.astimezone(UTC))
+    return _calendar(schedule).is_open(moment.astimezone(UTC))
+
+
+def _calendar(schedule: WorkingSchedule) -> _Calendar:
+    """The validated calendar of a schedule, built once per schedule: a page of 25 clocks, or
+    a sweep of thousands, asks about a handful of schedules again and again."""
+    try:
+        hash(schedule)
+    except TypeError:  # malformed content (validate() names the problem): not cached
+        return _Calendar(schedule)
+    return _cached_calendar(schedule)
+
+
+@lru_cache(maxsize=64)
+def _cached_calendar(schedule: WorkingSchedule) -> _Calendar:
+    return _Calendar(schedule)
 
 
 class _Calendar:
