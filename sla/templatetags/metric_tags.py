@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from django import template
+from django.template import Context
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,12 +22,20 @@ def _e(value: Any) -> str:
     return escape(str(value))
 
 
-@register.simple_tag
-def metric_label(m: Any) -> SafeString | str:
+def _definitions_url(context: Context) -> str:
+    """The Definitions page's address, reversed once per page rendered."""
+    cache = context.render_context
+    if "metric_definitions_url" not in cache:
+        cache["metric_definitions_url"] = reverse("leads:definitions")
+    return cache["metric_definitions_url"]
+
+
+@register.simple_tag(takes_context=True)
+def metric_label(context: Context, m: Any) -> SafeString | str:
     """The metric's label, a link to its definition with the definition as its tooltip."""
     if not m:
         return ""
-    href = f"{reverse('leads:definitions')}#metric-{m.key}"
+    href = f"{_definitions_url(context)}#metric-{m.key}"
     return mark_safe(  # every value is escaped
         f'<a class="metric-label" href="{_e(href)}" title="{_e(m.definition)}">{_e(m.label)}</a>'
     )
@@ -44,13 +53,13 @@ def metric_value(m: Any, group: Any = None) -> SafeString | str:
     )
 
 
-@register.simple_tag
-def metric_stat(m: Any) -> SafeString | str:
+@register.simple_tag(takes_context=True)
+def metric_stat(context: Context, m: Any) -> SafeString | str:
     """A headline figure: its value large, its label under it."""
     if not m:
         return ""
     return mark_safe(  # every value is escaped, the label by metric_label
         f'<div class="stat"><span class="value" data-metric="{_e(m.key)}" '
         f'title="{_e(m.label)}: {_e(m.definition)}">{_e(m.shown)}</span>'
-        f'<span class="label">{metric_label(m)}</span></div>'
+        f'<span class="label">{metric_label(context, m)}</span></div>'
     )
