@@ -12,8 +12,6 @@ from typing import Any
 from django.db.models import (
     Count,
     DateTimeField,
-    DurationField,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -23,13 +21,24 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
+from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from crm.csv_files import csv_lines
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Lead
 from sla.business_time import business_time_between
-from sla.metrics.compute import MetricFilter, decided_clocks, decided_q, rate
+from sla.metrics.compute import (
+    TIME_TO_GOAL,
+    MetricFilter,
+    Values,
+    clock_values,
+    decided_clocks,
+    decided_q,
+    goal_times,
+    is_middle_rank,
+    rate,
+)
 from sla.models import (
     OPEN_CLOCK_STATES,
     Breach,
@@ -163,7 +172,6 @@ def _decided_clocks(
 
 # What each report groups by, as columns of the decided clocks.
 _GROUP_COLUMNS = {"team": "team", "rep": "owner_id", "policy": "policy_id", "week": "week"}
-_TOOK = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
 
 
 def _group_key(group_by: str, row: dict[str, Any]) -> tuple[str, str]:
@@ -177,13 +185,16 @@ def _group_key(group_by: str, row: dict[str, Any]) -> tuple[str, str]:
     return monday.isoformat(), f"Week of {monday:%d %b %Y}"
 
 
-def _middle_times(clocks: QuerySet[SlaClock]) -> dict[str, dict[Any, list[timedelta]]]:
-    """For each grouping and group, the one or two middle times to goal, from one query:
-    each met clock is ranked by its time within each grouping, and only the rows in the
-    middle of some group come back (at most two per group)."""
-    ranked = clocks.filter(met_at__isnull=False).annotate(took=_TOOK)
-    middle = Q()
-    for name, column in _GROUP_COLUMNS.items():
+def _middle_times(
+    clocks: QuerySet[SlaClock],
+) -> tuple[dict[str, dict[Any, list[timedelta]]], Values]:
+    """For each grouping and group, the one or two middle times to goal, and the catalogue's
+    times to goal per goal (median and 90th percentile), from one query: each met clock is
+    ranked by its time within each grouping and within its goal, and only the rows at a
+    wanted rank of some group come back (a few per group)."""
+    ranked = clocks.filter(met_at__isnull=False).annotate(took=TIME_TO_GOAL)
+    wanted = Q()
+    for name, column in {**_GROUP_COLUMNS, "goal": "goal"}.items():
         ranked = ranked.annotate(
             **{
                 f"{name}_rank": Window(
@@ -194,21 +205,29 @@ def _middle_times(clocks: QuerySet[SlaClock]) -> dict[str, dict[Any, list[timede
         )
         # Rank r of n is a middle one when n <= 2r <= n + 2.
         rank, size = F(f"{name}_rank") * 2, F(f"{name}_size")
-        middle |= Q(**{f"{name}_size__lte": rank, f"{name}_size__gte": rank - 2})
-    rows = ranked.filter(middle).values(
-        "took",
-        *_GROUP_COLUMNS.values(),
-        *(f"{n}_{x}" for n in _GROUP_COLUMNS for x in ("rank", "size")),
+        wanted |= Q(**{f"{name}_size__lte": rank, f"{name}_size__gte": rank - 2})
+    # ... and, within a goal, the 90th percentile when 9n <= 10r < 9n + 10.
+    rank, size = F("goal_rank") * 10, F("goal_size") * 9
+    wanted |= Q(LessThanOrEqual(size, rank)) & Q(LessThan(rank, size + 10))
+    rows = list(
+        ranked.filter(wanted).values(
+            "took",
+            "goal",
+            *_GROUP_COLUMNS.values(),
+            *(f"{n}_{x}" for n in (*_GROUP_COLUMNS, "goal") for x in ("rank", "size")),
+        )
     )
     times: dict[str, dict[Any, list[timedelta]]] = {
         name: defaultdict(list) for name in _GROUP_COLUMNS
     }
     for row in rows:
         for name, column in _GROUP_COLUMNS.items():
-            rank, size = row[f"{name}_rank"], row[f"{name}_size"]
-            if size <= 2 * rank <= size + 2:
+            if is_middle_rank(row[f"{name}_size"], row[f"{name}_rank"]):
                 times[name][row[column]].append(row["took"])
-    return times
+    by_goal = goal_times(
+        (row["goal"], row["took"], row["goal_rank"], row["goal_size"]) for row in rows
+    )
+    return times, by_goal
 
 
 def compliance_reports(
@@ -218,9 +237,23 @@ def compliance_reports(
     now: datetime | None = None,
     scope: MetricFilter | None = None,
 ) -> dict[str, list[ComplianceRow]]:
+    """Compliance % (met / decided) and median time to goal by team, rep, policy and week;
+    `compliance_figures` without the catalogue's figures."""
+    return compliance_figures(since=since, until=until, now=now, scope=scope)[0]
+
+
+def compliance_figures(
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    scope: MetricFilter | None = None,
+) -> tuple[dict[str, list[ComplianceRow]], Values]:
     """Compliance % (met / decided) and median time to goal by team, rep, policy and week,
-    from two queries whatever the number of clocks: counts per (team, rep, policy, week),
-    summed here into each report, and the middle times to goal of each group.
+    and the catalogue's clock figures of the same clocks (`clock_values`, as
+    sla.metrics.compute.clock_figures gives them), from two queries whatever the number of
+    clocks: counts per (team, rep, policy, week, goal), summed here into each report and per
+    goal, and the middle times to goal of each group.
 
     A clock counts when decided: met, breached, or open and already past due. Cancelled
     clocks (the goal stopped applying) count for neither side. The median is over every
@@ -229,14 +262,17 @@ def compliance_reports(
     now = now or timezone.now()
     clocks = _decided_clocks(since, until, now, scope)
     counts = clocks.values(
-        "team", "owner_id", "owner__username", "policy_id", "policy__name", "week"
+        "team", "owner_id", "owner__username", "policy_id", "policy__name", "week", "goal"
     ).annotate(
         met=Count("id", filter=Q(state=ClockState.MET)),
         breached=Count("id", filter=~Q(state=ClockState.MET)),
     )
-    middles = _middle_times(clocks)
+    middles, goal_times_ = _middle_times(clocks)
     groups: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in GROUPINGS}
+    per_goal: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "total": 0})
     for row in counts:
+        per_goal[row["goal"]]["met"] += row["met"]
+        per_goal[row["goal"]]["total"] += row["met"] + row["breached"]
         for name in GROUPINGS:
             key, label = _group_key(name, row)
             group = groups[name].setdefault(
@@ -261,7 +297,7 @@ def compliance_reports(
         # Weeks in calendar order (their keys are ISO dates), the rest by name.
         rows.sort(key=(lambda row: row.key) if name == "week" else (lambda row: row.label))
         reports[name] = rows
-    return reports
+    return reports, clock_values(per_goal, goal_times_)
 
 
 def compliance_report(

@@ -44,7 +44,7 @@ from sla.forms import (
     PolicyForm,
 )
 from sla.metrics.catalogue import BY_KEY, PER_GOAL
-from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
+from sla.metrics.compute import Figures, MetricFilter, breach_figures
 from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
 from sla.pagination import breach_page
 from sla.selectors import ComplianceRow
@@ -158,9 +158,8 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         rep_id=selection["owner_id"],
         policy_id=selection["policy_id"],
     )
-    reports = selectors.compliance_reports(now=now, scope=scope)
+    reports, values = selectors.compliance_figures(now=now, scope=scope)
     reports["rep"] = _with_rep_names(reports["rep"])
-    values = clock_figures(scope, now)
     values.update(breach_figures(scope))
     context = {
         "form": form,

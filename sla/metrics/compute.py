@@ -235,7 +235,8 @@ def handoff_figures(f: MetricFilter) -> tuple[Values, list[tuple[str, int]]]:
 
 GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH, SlaGoal.EXIT_STAGE)
 TIMED_GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH)
-_TOOK = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
+# A clock's time from start to its goal, wall-clock.
+TIME_TO_GOAL = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
 
 
 def decided_q(now: datetime) -> Q:
@@ -252,7 +253,8 @@ def decided_clocks(f: MetricFilter, now: datetime) -> QuerySet[SlaClock]:
 def clock_figures(f: MetricFilter, now: datetime) -> Values:
     """Compliance per goal and overall, decided and missed promises, and the median and
     90th percentile time to accept and to first touch: two queries (the second only when
-    a goal was reached)."""
+    a goal was reached). The breach report reads the same figures from its own grouped
+    counts and ranks (sla.selectors.compliance_reports) through `clock_values`."""
     decided = decided_clocks(f, now)
     per_goal = {
         row["goal"]: row
@@ -262,6 +264,13 @@ def clock_figures(f: MetricFilter, now: datetime) -> Values:
             reached=Count("id", filter=Q(met_at__isnull=False)),
         )
     }
+    reached = any(per_goal.get(goal, {}).get("reached") for goal in TIMED_GOALS)
+    return clock_values(per_goal, _times_to_goal(decided) if reached else {})
+
+
+def clock_values(per_goal: Mapping[str, Mapping[str, int]], times: Values) -> Values:
+    """The clock metrics from each goal's `met` and `total` decided clocks and the times to
+    goal (`goal_times`): the one place these figures are put together."""
     values: Values = {}
     met = total = 0
     for goal in GOALS:
@@ -271,19 +280,44 @@ def clock_figures(f: MetricFilter, now: datetime) -> Values:
     values.update(
         sla_compliance=rate(met, total), sla_decided=total, sla_met=met, sla_missed=total - met
     )
-    reached = any(per_goal.get(goal, {}).get("reached") for goal in TIMED_GOALS)
-    values.update(_times_to_goal(decided) if reached else {})
+    values.update(times)
     for goal in TIMED_GOALS:
         for stat in ("median", "p90"):
             values.setdefault(f"time_to_{goal}_{stat}", None)
     return values
 
 
+def is_middle_rank(size: int, rank: int) -> bool:
+    """Rank r of n is a middle one (the median is the mean of one or two of them)."""
+    return size <= 2 * rank <= size + 2
+
+
+def is_p90_rank(size: int, rank: int) -> bool:
+    """Rank r of n is the 90th percentile by nearest rank (r = ceil(0.9 n))."""
+    return 9 * size <= 10 * rank < 9 * size + 10
+
+
 _N, _R = F("size"), F("rank")
-# Rank r of n is a middle one when n <= 2r <= n + 2, and the 90th percentile (nearest rank,
-# r = ceil(0.9 n)) when 9n <= 10r < 9n + 10.
+# The database side of is_middle_rank and is_p90_rank, to read only the rows at those ranks.
 _MIDDLE_RANK = Q(LessThanOrEqual(_N, _R * 2)) & Q(GreaterThanOrEqual(_N + 2, _R * 2))
 _P90_RANK = Q(LessThanOrEqual(_N * 9, _R * 10)) & Q(LessThan(_R * 10, _N * 9 + 10))
+
+
+def goal_times(rows: Iterator[tuple[str, timedelta, int, int]]) -> Values:
+    """`time_to_{goal}_median` and `_p90` from (goal, took, rank, size) rows, each clock that
+    reached a timed goal ranked by its time within its goal (rows at other ranks ignored)."""
+    middles: dict[str, list[timedelta]] = {}
+    values: Values = {}
+    for goal, took, rank, size in rows:
+        if goal not in TIMED_GOALS:
+            continue
+        if is_middle_rank(size, rank):
+            middles.setdefault(goal, []).append(took)
+        if is_p90_rank(size, rank):
+            values[f"time_to_{goal}_p90"] = took
+    for goal, middle in middles.items():
+        values[f"time_to_{goal}_median"] = sum(middle, timedelta()) / len(middle)
+    return values
 
 
 def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
@@ -293,24 +327,14 @@ def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
     ranked = (
         decided.filter(goal__in=TIMED_GOALS, met_at__isnull=False)
         .annotate(
-            took=_TOOK,
+            took=TIME_TO_GOAL,
             rank=Window(RowNumber(), partition_by=[F("goal")], order_by=[F("took").asc(), "id"]),
             size=Window(Count("id"), partition_by=[F("goal")]),
         )
         .filter(_MIDDLE_RANK | _P90_RANK)
-        .values("goal", "took", "rank", "size")
+        .values_list("goal", "took", "rank", "size")
     )
-    middles: dict[str, list[timedelta]] = {}
-    values: Values = {}
-    for row in ranked:
-        n, r, goal = row["size"], row["rank"], row["goal"]
-        if n <= 2 * r <= n + 2:
-            middles.setdefault(goal, []).append(row["took"])
-        if 9 * n <= 10 * r < 9 * n + 10:
-            values[f"time_to_{goal}_p90"] = row["took"]
-    for goal, middle in middles.items():
-        values[f"time_to_{goal}_median"] = sum(middle, timedelta()) / len(middle)
-    return values
+    return goal_times(iter(ranked))
 
 
 def attention_figures(f: MetricFilter, now: datetime) -> Values:
