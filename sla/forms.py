@@ -264,7 +264,9 @@ class DecisionForm(forms.Form):
         label="Decision or action",
     )
     owner = forms.TypedChoiceField(coerce=int, label="Owner")
-    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label="Due", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

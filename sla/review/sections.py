@@ -362,11 +362,13 @@ def _campaign_rows(f: MetricFilter, now: datetime) -> tuple[list[CampaignRow], V
 
 
 def review_decisions(period: ReviewPeriod, now: datetime) -> list[ReviewDecision]:
-    """Every decision still open (earliest due first), then those closed in the period;
+    """Every decision still open (earliest due first): recorded before the period ended, or
+    during its own review (the meeting follows the week); then those closed in the period;
     each marked `overdue` when open past its due day (in the teams' zone)."""
     today = local_today(now, period.zone)
     decisions = ReviewDecision.objects.filter(
-        Q(status=ReviewDecision.Status.OPEN, recorded_at__lt=period.end)
+        Q(status=ReviewDecision.Status.OPEN)
+        & (Q(recorded_at__lt=period.end) | Q(period=period.key))
         | Q(closed_at__gte=period.start, closed_at__lt=period.end)
     ).select_related("owner", "recorded_by", "closed_by")
     shown = sorted(decisions, key=lambda d: (d.status != DecisionStatus.OPEN, d.due_on, d.pk))
