@@ -28,7 +28,7 @@ EVENT = "review.digest"
 # How late a scheduled digest may still go out (a worker down over the hour): later than
 # this, a fresh install or a long outage does not send an old week's digest out of the blue.
 CATCH_UP = timedelta(hours=24)
-REASONS_SHOWN = 3
+REASONS_SHOWN = 3  # the top rejection groups the digest names
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def digest_text(review: JointReview) -> tuple[str, str]:
         f"{review.breach_figures['breaches_unacknowledged'].shown}."
     )
     if review.rejected:
-        top = "; ".join(f"{g.reason} ({g.campaign}): {g.count}" for g in review.rejected[:3])
+        groups = review.rejected[:REASONS_SHOWN]
+        top = "; ".join(f"{g.reason} ({g.campaign}): {g.count}" for g in groups)
         lines.append(f"Rejected most for: {top}.")
     still_open = [d for d in review.decisions if d.status == DecisionStatus.OPEN]
     if still_open:
