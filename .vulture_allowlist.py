@@ -55,3 +55,7 @@ _.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
 # Django calls on a router.
 _.json_formatter, _.ReplicaRouter, _.db_for_read, _.db_for_write, _.allow_relation
 _.ConnectionCls, _.pool_classes_by_scheme, _.trust_env
+# Read by the joint review's template (templates/sla/review.html).
+_.good, _.headline, _.sales_goals, _.can_close
+# Serializer fields and a model field of the joint review.
+_.sla_compliance, _.closed_by, _.previous_value, _.previous_shown

@@ -50,6 +50,7 @@ SEARCHES = {
 }
 SEARCH_ROW = f"leads search ({PAGE_SIZE}): {{}}"
 PLAIN_LIST_ROW = f"leads list ({PAGE_SIZE}, filtered)"
+REVIEW_ROW = "joint review (last full week)"
 
 
 def pages_to_measure(manager: User) -> list[tuple[str, str]]:
@@ -68,6 +69,7 @@ def pages_to_measure(manager: User) -> list[tuple[str, str]]:
         ("API leads list (page of 100)", "/api/v1/leads/?page_size=100"),
         ("lead detail", f"/leads/{lead_id}/"),
         ("breach report", reverse("sla:breaches")),
+        (REVIEW_ROW, reverse("sla:review")),
     ]
 
 

@@ -68,6 +68,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "sla.tasks.evaluate_commitments",
             "schedule": float(settings.SLA_COMMITMENT_SECONDS),
         },
+        # Checked every five minutes; the digest's unique period makes it go out once.
+        "sla-send-joint-review-digest-weekly": {
+            "task": "sla.tasks.send_joint_review_digest",
+            "schedule": 300.0,
+        },
         "sla-refresh-public-holidays-daily": {
             "task": "sla.tasks.refresh_public_holidays",
             "schedule": 86400.0,

@@ -46,3 +46,15 @@ def can_see_webhook_settings(user: User) -> bool:
 def breach_report_default_owner(user: User) -> int | None:
     """A rep opens the breach report on their own breaches; others on everyone's."""
     return user.pk if user.role == Role.SALES_REP else None
+
+
+def can_record_decisions(user: User) -> bool:
+    """The joint review's decisions and action items are recorded by managers."""
+    return user.is_authenticated and user.is_active and user.role == Role.MANAGER
+
+
+def can_close_decision(user: User, owner_id: int) -> bool:
+    """Managers close any decision; the person who owns an action item closes their own."""
+    return can_record_decisions(user) or (
+        user.is_authenticated and user.is_active and user.pk == owner_id
+    )

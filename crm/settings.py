@@ -7,6 +7,7 @@ Defaults give the embedded mode (SQLite file, filesystem Celery broker, DEBUG on
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from zoneinfo import available_timezones
 
@@ -304,6 +305,24 @@ OUTBOX_HANDLERS = {
 # receiver inside the deployment's own network (sla/webhook_targets.py).
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
 SLA_COMMITMENT_SECONDS = env_int("SLA_COMMITMENT_SECONDS", 3600)
+
+
+def _weekday_and_time(name: str, default: str) -> tuple[int, time]:
+    """ "monday 08:00" -> (0, time(8, 0)): a weekday and a local time in TIME_ZONE."""
+    raw = env_str(name, default).strip().lower()
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    day, _, clock = raw.partition(" ")
+    try:
+        return days.index(day), time.fromisoformat(clock.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name} must be a weekday and a time, like 'monday 08:00'; got {raw!r}."
+        ) from exc
+
+
+# The joint review's digest goes out weekly at this weekday and time in TIME_ZONE, for the
+# ISO week just ended.
+JOINT_REVIEW_DIGEST_AT = _weekday_and_time("JOINT_REVIEW_DIGEST_AT", "monday 08:00")
 # CSV imports: beat looks for imports that stayed queued or stopped moving every
 # IMPORT_RESUME_SECONDS, and sends again those quiet for IMPORT_STALLED_SECONDS (a chunk
 # takes well under a second, so two minutes of silence means no worker has it).

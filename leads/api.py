@@ -27,7 +27,7 @@ from crm.api.errors import ApiProblem, domain_error_item, flatten_validation, pr
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
-from crm.api.preconditions import IF_MATCH_PATTERN, parse_if_match, precondition_failed
+from crm.api.preconditions import IF_MATCH_PATTERN, version_to_meet
 from crm.api.serializers import created, validated
 from crm.models import ApiScope
 from leads import api_serializers as s
@@ -62,43 +62,10 @@ def lead_etag(lead: Lead) -> str:
 def expected_version(
     request: Request, lead: Lead, body_version: int | None, *, required: bool
 ) -> int | None:
-    """The version a write must meet: If-Match wins; `version` in the body also works.
-
-    A matching If-Match hands the lead's version to the service, which checks it again
-    under the row lock; `*` matches the lead as it is. With neither header nor `version`, a
-    PATCH is refused with 428 (lost updates are never silent); transitions may go without,
-    since the transition table checks the stage anyway.
-    """
-    raw = request.headers.get("If-Match")
-    if raw is not None:
-        if_match = parse_if_match(raw)
-        if if_match.any:
-            return body_version
-        if not if_match.matches(str(lead.version)):
-            raise precondition_failed(lead_etag(lead))
-        if body_version is not None and body_version != lead.version:
-            raise ApiProblem(
-                400,
-                "If-Match and version disagree.",
-                code="invalid",
-                errors=[
-                    {
-                        "pointer": "/version",
-                        "message": "Disagrees with If-Match.",
-                        "code": "invalid",
-                    }
-                ],
-            )
-        return lead.version
-    if body_version is None and required:
-        raise ApiProblem(
-            428,
-            "Send If-Match with the lead's ETag, or `version` in the body, so that a "
-            "concurrent change is not overwritten.",
-            code="precondition_required",
-            errors=[{"pointer": "/version", "message": "Required.", "code": "required"}],
-        )
-    return body_version
+    """The version a lead write must meet (crm.api.preconditions.version_to_meet). PATCH
+    requires one; transitions may go without, since the transition table checks the stage
+    anyway."""
+    return version_to_meet(request, lead.version, body_version, required=required, what="lead")
 
 
 class LeadsScoped:

@@ -38,8 +38,10 @@ from crm.api.errors import problem_responses
 from crm.api.filtering import StrictFilterBackend
 from crm.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from crm.api.pagination import StrictCursorPagination
+from crm.api.preconditions import IF_MATCH_PATTERN, version_to_meet
 from crm.api.serializers import created, validated
 from crm.csv_files import CSV_CONTENT_TYPE
+from crm.errors import DomainError
 from crm.models import ApiScope, Notification
 from crm.notifications import notifications_for_user, notifications_mark_read
 from crm.replica import reads_from_replica
@@ -52,7 +54,18 @@ from sla.filters import BreachFilterSet, ClockFilterSet
 from sla.metrics.catalogue import CATALOGUE
 from sla.metrics.compute import MetricFilter, metrics_summary
 from sla.metrics.export import summary_rows
-from sla.models import Breach, BusinessCalendar, Commitment, SlaClock, SlaPolicy, WebhookEndpoint
+from sla.models import (
+    Breach,
+    BusinessCalendar,
+    Commitment,
+    ReviewDecision,
+    SlaClock,
+    SlaPolicy,
+    WebhookEndpoint,
+)
+from sla.review.decisions import decision_close, decision_record
+from sla.review.periods import ReviewPeriod, review_period
+from sla.review.sections import FeedbackGroup, JointReview, joint_review
 from sla.selectors import breach_list, breaches_csv, compliance_report
 from sla.services import (
     breach_acknowledge,
@@ -592,3 +605,211 @@ def register(router: Any) -> None:
     router.register("metrics", SlaMetricsViewSet, basename="sla-metrics")
     router.register("webhook-endpoints", WebhookEndpointViewSet, basename="sla-webhook")
     router.register("notifications", NotificationViewSet, basename="notification")
+    router.register("reports", ReportsViewSet, basename="sla-reports")
+    router.register("review-decisions", DecisionViewSet, basename="sla-review-decision")
+
+
+# ---------------------------------------------------------------- the joint review
+
+
+def _rows(figures: Any) -> list[dict[str, Any]]:
+    return summary_rows({figure.key: figure.value for figure in figures}, [])
+
+
+def _feedback_rows(groups: list[FeedbackGroup]) -> list[dict[str, Any]]:
+    return [
+        {
+            **{name: getattr(g, name) for name in ("reason", "campaign_id", "campaign")},
+            **{name: getattr(g, name) for name in ("persona_id", "persona", "count")},
+            "examples": [
+                {"id": lead["id"], "company": lead["company"], "email": lead["email"]}
+                for lead in g.examples
+            ],
+        }
+        for g in groups
+    ]
+
+
+def review_body(review: JointReview) -> dict[str, Any]:
+    """The review's sections as the API answers them: the page's figures, as numbers."""
+    headline = []
+    for row, change in zip(_rows(c.now for c in review.headline), review.headline, strict=True):
+        [before] = _rows([change.before])
+        headline.append(
+            {
+                **row,
+                "previous_value": before["value"],
+                "previous_shown": before["shown"],
+                "change": change.shown,
+            }
+        )
+    return {
+        "period": review.period,
+        "previous": review.previous,
+        "headline": headline,
+        "commitments": review.commitments,
+        "sales_goals": _rows(review.sales_goals),
+        "policies": review.policies,
+        "breach_figures": _rows(review.breach_figures.values()),
+        "breaches": review.breaches,
+        "rejected": _feedback_rows(review.rejected),
+        "lost": _feedback_rows(review.lost),
+        "criteria": review.criteria,
+        "campaigns": [
+            {
+                "campaign_id": row.figures.campaign.pk,
+                "name": row.figures.campaign.name,
+                "metrics": _rows(row.figures.figures.values()),
+                "sla_compliance": row.compliance.value,
+            }
+            for row in review.campaigns
+        ],
+        "decisions": review.decisions,
+    }
+
+
+def _period(raw: str | None, now: datetime) -> ReviewPeriod:
+    try:
+        return review_period(raw, now=now)
+    except DomainError as refused:
+        raise ValidationError({"period": [refused.message]}) from refused
+
+
+class ReportsViewSet(viewsets.ViewSet):
+    read_scope = ApiScope.SLA_READ
+    write_scope = ApiScope.MANAGE
+
+    @extend_schema(
+        summary="The joint review of a period",
+        description="The sections of the /review/ page, for everyone signed in: headline "
+        "figures against the previous period, commitments, response-time promises, breaches, "
+        "rejected and lost leads by reason, campaign and persona, criteria, campaigns and "
+        "decisions (open ones first). Figures are the metric catalogue's.",
+        parameters=[s.ReviewQuerySerializer],
+        responses={200: s.JointReviewSerializer, **problem_responses(_400="A bad period.")},
+    )
+    @action(detail=False, methods=["get"], url_path="joint-review")
+    def joint_review(self, request: Request) -> Response:
+        query = validated(s.ReviewQuerySerializer, request.query_params.dict())
+        now = timezone.now()
+        review = joint_review(_period(query.get("period"), now), now)
+        return Response(s.JointReviewSerializer(review_body(review)).data)
+
+
+DECISION_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The ETag from GET /review-decisions/{id}/ (e.g. `"1"`), compared strongly.',
+    pattern=IF_MATCH_PATTERN,
+)
+
+
+def decision_etag(decision: ReviewDecision) -> str:
+    return f'"{decision.version}"'
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Decisions of the joint review", description="Open ones first, earliest due."
+    ),
+    retrieve=extend_schema(
+        summary="A decision of the joint review",
+        responses=OpenApiResponse(s.DecisionSerializer, description="Its ETag is its version."),
+    ),
+)
+class DecisionViewSet(
+    SlaScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = s.DecisionSerializer
+    etag_actions = ("retrieve", "create", "close")
+    orderings = {"due_on": ("status", "due_on", "id")}
+    default_ordering = ("status", "due_on", "id")
+
+    def get_queryset(self) -> QuerySet[ReviewDecision]:
+        return ReviewDecision.objects.select_related("owner", "recorded_by", "closed_by")
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        decision = self.get_object()
+        return Response(
+            self.get_serializer(decision).data, headers={"ETag": decision_etag(decision)}
+        )
+
+    @extend_schema(
+        summary="Record a decision or action item (managers)",
+        request=s.DecisionCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[
+            OpenApiExample(
+                "An action from the meeting",
+                value={
+                    "text": "Ask company size on the webinar form",
+                    "owner": 1,
+                    "due_on": "2026-12-04",
+                    "period": "2026-W48",
+                },
+                request_only=True,
+            )
+        ],
+        responses={
+            201: s.DecisionSerializer,
+            **problem_responses(
+                _403="Managers only (keys: the manage scope).",
+                _409="Idempotency-Key still in progress.",
+                _422="Idempotency-Key reused with a different body.",
+            ),
+        },
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = validated(s.DecisionCreateSerializer, request.data)
+        decision = decision_record(actor=request.user, **data)
+        body = self.get_serializer(self.get_queryset().get(pk=decision.pk)).data
+        response = created(body, location=f"{request.path}{decision.pk}/")
+        response["ETag"] = decision_etag(decision)
+        return response
+
+    @extend_schema(
+        summary="Close a decision (managers, or the person who owns it)",
+        request=s.DecisionCloseSerializer,
+        parameters=[DECISION_IF_MATCH],
+        responses={
+            200: s.DecisionSerializer,
+            **problem_responses(
+                _403="Only managers or the decision's owner.",
+                _409="Already closed, or changed since read.",
+                _412="If-Match is not the current ETag.",
+                _428="Neither If-Match nor version was sent.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def close(self, request: Request, pk: str) -> Response:
+        decision = self.get_object()
+        data = validated(s.DecisionCloseSerializer, request.data)
+        version = version_to_meet(
+            request, decision.version, data.get("version"), required=True, what="decision"
+        )
+        closed = decision_close(
+            actor=request.user,
+            decision=decision,
+            outcome=data.get("outcome", ""),
+            expected_version=version,
+        )
+        return Response(self.get_serializer(closed).data, headers={"ETag": decision_etag(closed)})
+
+    @extend_schema(
+        summary="History of a decision (append-only)",
+        responses=s.DecisionEventSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        orderings={},
+        default_ordering=("-created_at", "-id"),
+    )
+    def history(self, request: Request, pk: str) -> Response:
+        decision = self.get_object()
+        page = self.paginate_queryset(decision.events.select_related("actor"))
+        return self.get_paginated_response(s.DecisionEventSerializer(page, many=True).data)

@@ -18,12 +18,15 @@ from sla.models import (
     BusinessCalendar,
     ClockState,
     Commitment,
+    ReviewDecision,
+    ReviewDecisionEvent,
     SlaClock,
     SlaGoal,
     SlaPolicy,
     WebhookEndpoint,
     WebhookFormat,
 )
+from sla.review.periods import PERIOD_HELP, PERIOD_PATTERN
 from sla.services import MAX_TARGET, WEBHOOK_EVENT_TYPES
 
 MAX_TARGET_SECONDS = int(MAX_TARGET.total_seconds())
@@ -465,3 +468,158 @@ class MarkReadSerializer(StrictSerializer):
 
 class MarkReadResultSerializer(serializers.Serializer):
     marked = serializers.IntegerField()
+
+
+# ---------------------------------------------------------------- the joint review
+
+
+class ReviewQuerySerializer(StrictSerializer):
+    """Which period the review covers (default: the last full ISO week)."""
+
+    period = serializers.RegexField(
+        PERIOD_PATTERN, required=False, max_length=32, help_text=PERIOD_HELP
+    )
+
+
+class ReviewPeriodSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The period's name, as `period` takes it.")
+    label = serializers.CharField()
+    first = serializers.DateField()
+    last = serializers.DateField(help_text="Included.")
+    time_zone = serializers.CharField(source="zone")
+
+
+class HeadlineSerializer(MetricValueSerializer):
+    previous_value = MetricNumberField(allow_null=True, help_text="The previous period's value.")
+    previous_shown = serializers.CharField()
+    change = serializers.CharField(help_text="As pages show it: +3, -4.2 pts, no change.")
+
+
+class ReviewCommitmentSerializer(serializers.Serializer):
+    commitment_id = serializers.IntegerField()
+    name = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    handed_off = serializers.IntegerField(source="qualified")
+    target = serializers.IntegerField(source="target_qualified")
+    accepted = serializers.IntegerField()
+    acceptance_rate = serializers.FloatField(source="acceptance_percent", allow_null=True)
+    status = serializers.ChoiceField(choices=["met", "on track", "at risk", "missed"])
+
+
+class ReviewPolicySerializer(serializers.Serializer):
+    policy_id = serializers.IntegerField()
+    name = serializers.CharField()
+    met = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    sla_compliance = serializers.FloatField(source="compliance.value", allow_null=True)
+
+
+class ReviewBreachSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    team = serializers.CharField()
+    breached_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    lead_id = serializers.IntegerField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledgement_note = serializers.CharField()
+
+
+class ExampleLeadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    company = serializers.CharField()
+    email = serializers.CharField()
+
+
+class FeedbackGroupSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    campaign_id = serializers.IntegerField(allow_null=True)
+    campaign = serializers.CharField()
+    persona_id = serializers.IntegerField(allow_null=True)
+    persona = serializers.CharField()
+    count = serializers.IntegerField()
+    examples = ExampleLeadSerializer(many=True)
+
+
+class CriterionRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    handed_off = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rejected_share = serializers.FloatField(allow_null=True, help_text="Percent.")
+
+
+class ReviewCampaignSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField()
+    name = serializers.CharField()
+    metrics = MetricValueSerializer(many=True, help_text="All time, as the catalogue counts.")
+    sla_compliance = serializers.FloatField(
+        allow_null=True, help_text="Of its leads' clocks started in the period, percent."
+    )
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    owner = OwnerSerializer(read_only=True)
+    recorded_by = OwnerSerializer(read_only=True, allow_null=True)
+    closed_by = OwnerSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ReviewDecision
+        fields = [
+            "id",
+            "text",
+            "owner",
+            "due_on",
+            "period",
+            "status",
+            "version",
+            "recorded_by",
+            "recorded_at",
+            "closed_by",
+            "closed_at",
+            "outcome",
+        ]
+        read_only_fields = fields
+
+
+class JointReviewSerializer(serializers.Serializer):
+    period = ReviewPeriodSerializer()
+    previous = ReviewPeriodSerializer()
+    headline = HeadlineSerializer(many=True)
+    commitments = ReviewCommitmentSerializer(many=True)
+    sales_goals = MetricValueSerializer(many=True)
+    policies = ReviewPolicySerializer(many=True)
+    breach_figures = MetricValueSerializer(many=True)
+    breaches = ReviewBreachSerializer(many=True)
+    rejected = FeedbackGroupSerializer(many=True)
+    lost = FeedbackGroupSerializer(many=True)
+    criteria = CriterionRowSerializer(many=True)
+    campaigns = ReviewCampaignSerializer(many=True)
+    decisions = DecisionSerializer(many=True)
+
+
+class DecisionCreateSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=1000)
+    owner = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="A user id.")
+    due_on = serializers.DateField()
+    period = serializers.RegexField(
+        PERIOD_PATTERN, required=False, max_length=32, help_text=PERIOD_HELP
+    )
+
+
+class DecisionCloseSerializer(StrictSerializer):
+    outcome = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text="Or send If-Match."
+    )
+
+
+class DecisionEventSerializer(serializers.ModelSerializer):
+    actor = OwnerSerializer(read_only=True, allow_null=True)
+    changes = serializers.DictField(read_only=True, help_text="Field names to [before, after].")
+
+    class Meta:
+        model = ReviewDecisionEvent
+        fields = ["id", "kind", "actor", "changes", "created_at"]
+        read_only_fields = fields

@@ -9,10 +9,17 @@ from typing import Any
 
 from django import forms
 
-from crm.models import Team
+from crm.models import Team, User
 from leads.lifecycle import Stage
 from leads.periods import Period, local_today
-from sla.models import WEEKDAYS, BreachKind, CommitmentPeriodKind, SlaGoal, SlaPolicy
+from sla.models import (
+    WEEKDAYS,
+    BreachKind,
+    CommitmentPeriodKind,
+    ReviewDecision,
+    SlaGoal,
+    SlaPolicy,
+)
 
 
 class BreachFilterForm(forms.Form):
@@ -246,3 +253,32 @@ class CommitmentForm(forms.Form):
 
 
 COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}
+
+
+class DecisionForm(forms.Form):
+    """A decision or action item as a manager types it during the review."""
+
+    text = forms.CharField(
+        max_length=ReviewDecision._meta.get_field("text").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Decision or action",
+    )
+    owner = forms.TypedChoiceField(coerce=int, label="Owner")
+    due_on = forms.DateField(
+        label="Due", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Choose…")] + [
+            (person.pk, f"{person.display_name} ({person.get_role_display()})") for person in people
+        ]
+
+
+class DecisionCloseForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    outcome = forms.CharField(
+        required=False,
+        max_length=ReviewDecision._meta.get_field("outcome").max_length,
+        label="What came of it",
+    )

@@ -494,3 +494,113 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_key} #{self.attempt}"
+
+
+# ---------------------------------------------------------------- the joint review
+
+
+class DecisionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class ReviewDecision(models.Model):
+    """A decision or action item recorded during the joint review: what, who, by when.
+
+    Open decisions head every later review until someone closes them
+    (`sla.review.decisions`); `version` refuses a stale close."""
+
+    Status = DecisionStatus
+
+    text = models.CharField(max_length=1000)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField()
+    # The review period it was recorded in, as the review names it ("2026-W48").
+    period = models.CharField(max_length=32)
+    status = models.CharField(
+        max_length=10, choices=DecisionStatus.choices, default=DecisionStatus.OPEN
+    )
+    version = models.PositiveIntegerField(default=1)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="reviewdecision_status_valid", condition=Q(status__in=DecisionStatus.values)
+            ),
+            models.CheckConstraint(
+                name="reviewdecision_closed_has_time",
+                condition=Q(status=DecisionStatus.OPEN, closed_at__isnull=True)
+                | Q(status=DecisionStatus.CLOSED, closed_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            # sla.review.sections.review_decisions: the open ones head every review.
+            models.Index(
+                fields=["due_on", "id"],
+                condition=Q(status=DecisionStatus.OPEN),
+                name="reviewdecision_open_idx",
+            ),
+            models.Index(fields=["closed_at"], name="reviewdecision_closed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status == DecisionStatus.OPEN and self.due_on < today
+
+
+class ReviewDecisionEvent(models.Model):
+    """Append-only history of a decision: recorded, closed."""
+
+    class Kind(models.TextChoices):
+        RECORDED = "recorded", "Recorded"
+        CLOSED = "closed", "Closed"
+
+    decision = models.ForeignKey(ReviewDecision, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changes = models.JSONField(default=dict, blank=True)  # {"field": [before, after]}
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["decision", "-created_at"], name="decisionevent_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.decision_id}"
+
+
+class JointReviewDigest(models.Model):
+    """The claim on one period's digest: its unique period makes the digest go out once,
+    whichever scheduler, replayed task or operator gets there first."""
+
+    period = models.CharField(max_length=32, unique=True)
+    sent_at = models.DateTimeField()
+    deliveries = models.PositiveIntegerField(default=0)
+    # "schedule" or the username of whoever sent it by hand.
+    sent_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return self.period

@@ -37,7 +37,7 @@ from sla.public_holidays import clean_region, public_holidays
 from sla.webhook_targets import webhook_url_problem
 
 MAX_TARGET = timedelta(days=366)
-WEBHOOK_EVENT_TYPES = ("breach.created", "clock.at_risk", "commitment.missed")
+WEBHOOK_EVENT_TYPES = ("breach.created", "clock.at_risk", "commitment.missed", "review.digest")
 
 
 # ---------------------------------------------------------------- rights

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from crm.monitoring import SWEEP_FLAGGED, SWEEP_RUNS, count
 from sla.clocks import NOTIFY_BREACHES_TASK
 from sla.commitments import commitments_evaluate
+from sla.review.digest import joint_review_digest_due
 from sla.services import calendars_refresh_public_holidays
 from sla.sweep import breaches_notify, sla_sweep
 
@@ -42,3 +44,11 @@ def evaluate_commitments() -> int:
 def refresh_public_holidays() -> int:
     """Beat, daily: calendars with a country keep public holidays through the year after next."""
     return calendars_refresh_public_holidays()
+
+
+@shared_task(name="sla.tasks.send_joint_review_digest", ignore_result=True)
+def send_joint_review_digest() -> str:
+    """Beat, every few minutes: the week's joint review digest once its time has come; a
+    second scheduler or a replayed task finds it sent and does nothing."""
+    result = joint_review_digest_due(now=timezone.now())
+    return "" if result is None else f"{result.period}: {result.deliveries} deliveries"

@@ -7,7 +7,7 @@ acknowledgement (DomainError) becomes a message on the page, never an error page
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -41,12 +42,17 @@ from sla.forms import (
     BreachFilterForm,
     CalendarForm,
     CommitmentForm,
+    DecisionCloseForm,
+    DecisionForm,
     PolicyForm,
 )
 from sla.metrics.catalogue import BY_KEY, PER_GOAL
 from sla.metrics.compute import Figures, MetricFilter, breach_figures
-from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
+from sla.models import Breach, BusinessCalendar, Commitment, ReviewDecision, SlaPolicy
 from sla.pagination import breach_page
+from sla.review.decisions import decision_close, decision_record
+from sla.review.periods import ReviewPeriod, review_period, review_period_choices
+from sla.review.sections import joint_review
 from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
 
@@ -421,3 +427,86 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{saved.name}” saved.")
             return redirect("sla:policies")
     return render(request, "sla/commitment_form.html", {"form": form})
+
+
+# ---------------------------------------------------------------- the joint review
+
+
+def _review_context(
+    request: HttpRequest, period: ReviewPeriod, now: datetime, form: DecisionForm | None
+) -> dict[str, Any]:
+    can_record = rights.can_record_decisions(request.user)
+    if can_record and form is None:
+        people = list(User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION))
+        form = DecisionForm(people=people, initial={"due_on": period.last + timedelta(days=7)})
+    review = joint_review(period, now)
+    for decision in review.decisions:
+        decision.can_close = rights.can_close_decision(request.user, decision.owner_id)
+    choices = review_period_choices(now)
+    if period.key not in dict(choices):
+        choices.insert(0, (period.key, period.label))
+    return {
+        "review": review,
+        "period": period,
+        "choices": choices,
+        "earlier": period.shifted(-1),
+        "later": period.shifted(1) if period.shifted(1).start <= now else None,
+        "decision_form": form if can_record else None,
+        "rejected_metric": BY_KEY["rejected_by_reason"],
+        "lost_metric": BY_KEY["lost"],
+        "compliance_metric": BY_KEY["sla_compliance"],
+        "now": now,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def joint_review_page(request: HttpRequest) -> HttpResponse:
+    """The weekly meeting pack, the same for both teams; managers record decisions here."""
+    now = timezone.now()
+    raw = request.POST.get("period") if request.method == "POST" else request.GET.get("period")
+    try:
+        period = review_period(raw, now=now)
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        period = review_period("", now=now)
+    form = None
+    if request.method == "POST":
+        _require(rights.can_record_decisions(request.user), "Only managers record decisions.")
+        people = list(User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION))
+        form = DecisionForm(request.POST, people=people)
+        if form.is_valid():
+            try:
+                decision_record(actor=request.user, period=period.key, now=now, **form.cleaned_data)
+            except DomainError as refused:
+                show_refusal(form, refused)
+            else:
+                messages.success(request, "Decision recorded; every review lists it until closed.")
+                return redirect(f"{reverse('sla:review')}?period={period.key}#decisions")
+    context = _review_context(request, period, now, form)
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "sla/review.html", context, status=status)
+
+
+@login_required
+@require_POST
+def decision_close_page(request: HttpRequest, pk: int) -> HttpResponse:
+    decision = get_object_or_404(ReviewDecision, pk=pk)
+    form = DecisionCloseForm(request.POST)
+    back = request.POST.get("period", "")
+    if form.is_valid():
+        try:
+            decision_close(
+                actor=request.user,
+                decision=decision,
+                outcome=form.cleaned_data["outcome"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except DomainError as refused:
+            messages.error(request, f"Not closed: {refused.message}")
+        else:
+            messages.success(request, "Decision closed.")
+    else:
+        messages.error(request, "Not closed: the form was incomplete; reload and try again.")
+    query = f"?period={back}" if back and len(back) <= 32 else ""
+    return redirect(f"{reverse('sla:review')}{query}#decisions")

@@ -96,6 +96,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("sla.public_holidays", DOMAIN),
     ("sla.metrics", DOMAIN),  # the metric catalogue and its computations
     ("sla.metrics.*", DOMAIN),
+    ("sla.review", DOMAIN),  # the joint review: periods, sections, decisions, digest
+    ("sla.review.*", DOMAIN),
 )
 
 # The one module through which leads' domain code reaches the SLA engine.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from crm.api.errors import ApiProblem
 
@@ -57,3 +58,45 @@ def precondition_failed(current_etag: str) -> ApiProblem:
             }
         ],
     )
+
+
+def version_to_meet(
+    request: Any, current: int, body_version: int | None, *, required: bool, what: str
+) -> int | None:
+    """The version a write must meet: If-Match wins; `version` in the body also works.
+
+    A matching If-Match hands `current` to the service, which checks it again under the row
+    lock; `*` matches the record as it is. With neither header nor `version`, a write that
+    `required` one is refused with 428 (lost updates are never silent). `what` names the
+    record in the messages ("lead", "decision").
+    """
+    raw = request.headers.get("If-Match")
+    if raw is not None:
+        if_match = parse_if_match(raw)
+        if if_match.any:
+            return body_version
+        if not if_match.matches(str(current)):
+            raise precondition_failed(f'"{current}"')
+        if body_version is not None and body_version != current:
+            raise ApiProblem(
+                400,
+                "If-Match and version disagree.",
+                code="invalid",
+                errors=[
+                    {
+                        "pointer": "/version",
+                        "message": "Disagrees with If-Match.",
+                        "code": "invalid",
+                    }
+                ],
+            )
+        return current
+    if body_version is None and required:
+        raise ApiProblem(
+            428,
+            f"Send If-Match with the {what}'s ETag, or `version` in the body, so that a "
+            "concurrent change is not overwritten.",
+            code="precondition_required",
+            errors=[{"pointer": "/version", "message": "Required.", "code": "required"}],
+        )
+    return body_version

@@ -310,6 +310,16 @@ METRICS: tuple[Metric, ...] = (
         unit=Unit.COUNT,
     ),
     Metric(
+        key="lost",
+        label="Deals lost",
+        definition="Deals lost in the period, whatever the reason.",
+        numerator="leads in stage lost, closed in the period",
+        denominator="",
+        time="the close time",
+        period_rule=PeriodRule.CLOSED,
+        unit=Unit.COUNT,
+    ),
+    Metric(
         key="win_rate",
         label="Win rate",
         definition="Of the deals closed in the period, the share won.",

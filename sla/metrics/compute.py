@@ -149,6 +149,7 @@ def lead_flow_figures(f: MetricFilter, now: datetime) -> tuple[Values, dict[str,
         "new_leads": total["count"],
         "opportunities": total["opportunities"],
         "won": won_count,
+        "lost": lost_count,
         "win_rate": rate(won_count, won_count + lost_count),
         "pipeline_value": pipeline.quantize(Decimal("0.01")),
     }
@@ -182,6 +183,22 @@ def _handoff_cohort(f: MetricFilter) -> QuerySet[LeadEvent]:
         )
         .filter(handed=1)
     )
+
+
+def rejected_leads(f: MetricFilter) -> QuerySet[Lead]:
+    """The leads counted in `rejected`: handed off in the period, rejected and not accepted."""
+    cohort = _handoff_cohort(f).filter(rejected=1, accepted=0).values("lead_id")
+    return Lead.objects.order_by().filter(pk__in=cohort)
+
+
+def handed_off_leads(f: MetricFilter) -> QuerySet[Lead]:
+    """The leads counted in `handed_off`."""
+    return Lead.objects.order_by().filter(pk__in=_handoff_cohort(f).values("lead_id"))
+
+
+def lost_leads(f: MetricFilter) -> QuerySet[Lead]:
+    """The leads counted in `lost`: closed lost in the period."""
+    return f.leads().filter(f.during("closed_at"), stage=Stage.LOST)
 
 
 NO_REASON = "(no reason recorded)"

@@ -24,6 +24,7 @@ from crm.models import ApiKey, ApiScope, Role, User
 from leads.models import Lead
 from leads.services.transitions import lead_hand_off
 from sla.models import Breach, BusinessCalendar, SlaClock, WebhookEndpoint
+from sla.review.decisions import decision_record
 from sla.services import webhook_endpoint_create
 from tests.api.schema_operations import Operation, published_schema, schema_operations
 from tests.api.sla_world import build_sla_world, notify
@@ -121,6 +122,7 @@ def world(manager, marketer, sales_rep, other_sales_rep, make_lead) -> dict[str,
     )
     for user in (marketer, sales_rep, manager):
         notify(user, 2)
+    decision_record(actor=manager, text="Review the reasons", owner=manager, due_on="2026-12-04")
     return {
         "leads": others_lead.pk,
         "calendars": BusinessCalendar.objects.first().pk,

@@ -110,6 +110,11 @@ def test_every_metric_reads_the_same_everywhere(client, manager, one_data_set):
         "dashboard": page_figures(client.get(reverse("dashboard")).content.decode()),
         "breach report": page_figures(client.get(reverse("sla:breaches"), window).content.decode()),
         "campaign page": page_figures(client.get(reverse("leads:campaigns")).content.decode()),
+        "joint review": page_figures(
+            client.get(
+                reverse("sla:review"), {"period": f"{window['since']}..{window['until']}"}
+            ).content.decode()
+        ),
     }
     api = _api_summary(client)
     exported = csv_figures(client.get(reverse("dashboard_csv")).content.decode("utf-8-sig"))
