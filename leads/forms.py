@@ -229,3 +229,57 @@ class PersonaForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Who they are and why they buy, in a few lines both teams recognise.",
     )
+
+
+class BulkForm(forms.Form):
+    """The lead list's bulk bar: which leads (each with the version the person saw), what to
+    do with them, and that action's inputs. Who may do it is the services' call, per lead."""
+
+    ACTIONS = (
+        ("reassign", "Reassign"),
+        ("hand_off", "Hand off to sales"),
+        ("export", "Export as CSV"),
+    )
+    action = forms.ChoiceField(choices=ACTIONS)
+    lead = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Leads",
+        error_messages={
+            "required": "Tick at least one lead.",
+        },
+    )
+    reassign_to = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Reassign to"
+    )
+    hand_off_to = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Hand off to"
+    )
+    reason = forms.CharField(
+        max_length=field_max_length(LeadEvent, "note"), required=False, label="Why"
+    )
+
+    def __init__(self, data: object, **kwargs: object) -> None:
+        super().__init__(data, **kwargs)
+        # The ids are checked as numbers the database holds; whether each lead exists and may
+        # be changed is the service's answer, lead by lead.
+        posted = [raw for raw in self.data.getlist("lead") if raw.isdigit() and len(raw) < 12]
+        self.fields["lead"].choices = [(raw, raw) for raw in posted]
+        for name in ("reassign_to", "hand_off_to"):
+            raw = self.data.get(name, "")
+            self.fields[name].choices = [("", "")] + (
+                [(raw, raw)] if raw.isdigit() and len(raw) < 12 else []
+            )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if cleaned.get("action") == "reassign":
+            if not cleaned.get("reassign_to"):
+                self.add_error("reassign_to", "Choose the sales rep who takes the leads over.")
+            if not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", "Say why the leads are reassigned.")
+        return cleaned
+
+    def version_of(self, pk: int) -> int | None:
+        """The version of lead `pk` the person saw on the list (None when not sent)."""
+        raw = self.data.get(f"version-{pk}", "")
+        return int(raw) if raw.isdigit() and len(raw) < 11 else None

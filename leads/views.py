@@ -13,14 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.csv_files import CSV_CONTENT_TYPE
+from crm.csv_files import CSV_CONTENT_TYPE, csv_lines
 from crm.errors import DomainError, ErrorCode
 from crm.forms import show_refusal
 from crm.models import Role, User
@@ -46,9 +46,10 @@ from leads.models import (
 from leads.pagination import lead_page
 from leads.periods import Period
 from leads.search import MIN_SUGGESTION_TERM, clean_term
-from leads.selectors import bounded_count, lead_suggestions
+from leads.selectors import bounded_count, lead_export_rows, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
+from leads.services.bulk import leads_bulk_transition
 from leads.services.campaigns import (
     EDITABLE,
     campaign_archive,
@@ -123,6 +124,7 @@ LIST_ROW_FIELDS = (
     "stage",
     "accepted_at",
     "created_at",
+    "version",
     "owner__first_name",
     "owner__last_name",
     "owner__username",
@@ -191,9 +193,9 @@ def _clock_needs_attention(now: Any) -> Exists:
     return Exists(SlaClock.objects.needs_attention(now).filter(lead=OuterRef("pk")).order_by())
 
 
-@login_required
-@require_GET
-def lead_list(request: HttpRequest) -> HttpResponse:
+def _listed(request: HttpRequest, *, whole_page: bool) -> tuple[LeadFilter, QuerySet, str, str]:
+    """The list's filter, its leads (filtered, not yet ordered), the order and the built-in
+    view asked for: shared by the page and its CSV export."""
     view = request.GET.get("view", "")
     if view not in SAVED_VIEWS:
         view = ""
@@ -201,13 +203,39 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     lead_filter = LeadFilter(
         request.GET,
         queryset=_saved_view(base, view, request.user),
-        **_filter_options(request.GET, whole_page=not _is_htmx(request)),
+        **_filter_options(request.GET, whole_page=whole_page),
     )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
-    total, more = bounded_count(queryset)
     ordering = request.GET.get("ordering", "")
     if ordering not in LIST_SORTS:
         ordering = DUE_ORDERING if view in URGENT_VIEWS else "-created_at"
+    return lead_filter, queryset, ordering, view
+
+
+def _bulk_choices(user: User) -> dict[str, Any]:
+    """The bulk actions the list offers this person (the services still decide per lead)."""
+    offers = {
+        "reassign": user.role in {Role.MANAGER, Role.SALES_REP},
+        "hand_off": permissions.can_create_lead(user) and user.role != Role.INTEGRATION,
+    }
+    reps: list[tuple[int, str]] = []
+    if any(offers.values()):
+        reps = [
+            (pk, f"{first} {last}".strip() or username)
+            for pk, first, last, username in User.objects.filter(
+                role=Role.SALES_REP, is_active=True
+            )
+            .order_by("first_name", "username")
+            .values_list("pk", "first_name", "last_name", "username")
+        ]
+    return {**offers, "reps": reps}
+
+
+@login_required
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    lead_filter, queryset, ordering, view = _listed(request, whole_page=not _is_htmx(request))
+    total, more = bounded_count(queryset)
     if ordering == DUE_ORDERING:
         queryset = with_due_order(queryset)
     page = lead_page(
@@ -241,9 +269,84 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         ],
         "query": kept.urlencode(),
         "can_create": permissions.can_create_lead(request.user),
+        "bulk": _bulk_choices(request.user),
+        "back": request.get_full_path(),
     }
     template = "leads/_list_results.html" if _is_htmx(request) else "leads/list.html"
     return render(request, template, context)
+
+
+def _csv_download(leads: QuerySet, name: str) -> StreamingHttpResponse:
+    """Leads as a CSV download, streamed, times in the reader's zone."""
+    zone = timezone.get_current_timezone()  # read now: the zone is reset before streaming
+    rows = lead_export_rows(leads, zone=zone)
+    response = StreamingHttpResponse(csv_lines(rows), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def lead_export(request: HttpRequest) -> HttpResponse:
+    """The whole filtered list as CSV, in the list's order (everyone signed in reads every
+    lead, so anyone may export what the list shows)."""
+    _, queryset, ordering, _ = _listed(request, whole_page=False)
+    if ordering == DUE_ORDERING:
+        queryset = with_due_order(queryset)
+    sort = LIST_SORTS[ordering]
+    stamp = timezone.localtime().strftime("%Y-%m-%d")
+    return _csv_download(queryset.order_by(*sort.order_by()), f"leads-{stamp}.csv")
+
+
+BULK_DONE = {
+    Transition.REASSIGN: ("reassigned", "Not reassigned"),
+    Transition.HAND_OFF: ("handed off to sales", "Not handed off"),
+}
+
+
+@login_required
+@require_POST
+def leads_bulk(request: HttpRequest) -> HttpResponse:
+    """The list's bulk actions on the ticked leads: reassign, hand off, export as CSV."""
+    back = request.POST.get("next", "")
+    if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts=None)):
+        back = reverse("leads:list")
+    form = forms.BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    ids = form.cleaned_data["lead"]
+    if action == "export":
+        leads = Lead.objects.filter(pk__in=ids).order_by("last_name", "first_name", "id")
+        stamp = timezone.localtime().strftime("%Y-%m-%d")
+        return _csv_download(leads, f"leads-selected-{stamp}.csv")
+    versions = {pk: form.version_of(pk) for pk in ids}
+    if action == Transition.REASSIGN:
+        params = {
+            "assignee": form.cleaned_data["reassign_to"],
+            "reason": form.cleaned_data["reason"],
+        }
+    else:
+        params = {"assignee": form.cleaned_data["hand_off_to"]}
+    try:
+        outcomes = leads_bulk_transition(
+            actor=request.user, transition=action, versions=versions, params=params
+        )
+    except DomainError as error:
+        messages.error(request, _message_for(error))
+        return redirect(back)
+    done_words, refused_words = BULK_DONE[action]
+    done = [o.name for o in outcomes if o.done]
+    if done:
+        messages.success(
+            request,
+            f"{len(done)} lead{'s' if len(done) != 1 else ''} {done_words}: {', '.join(done)}.",
+        )
+    for outcome in outcomes:
+        if not outcome.done:
+            messages.error(request, f"{refused_words} — {outcome.name}: {outcome.error}")
+    return redirect(back)
 
 
 @login_required
