@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 from leads.models import (
@@ -15,6 +17,7 @@ from leads.models import (
     field_digits,
     field_max_length,
 )
+from leads.services.cleaning import amount_from_text
 from leads.services.imports import IMPORT_FIELDS
 
 
@@ -29,9 +32,26 @@ def _lead_text(name: str, *, required: bool = False, **kwargs: object) -> forms.
     return forms.CharField(max_length=field_max_length(Lead, name), required=required, **kwargs)
 
 
-def _amount(**kwargs: object) -> forms.DecimalField:
+class AmountField(forms.DecimalField):
+    """An amount typed as people write it ("48,000", "48 000", "48 000,50"), read by the
+    one parser, amount_from_text; a text input, since a number input refuses those."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(min_value=0, **kwargs)
+
+    def to_python(self, value: object) -> Decimal | None:
+        if isinstance(value, str) and value.strip():
+            try:
+                value = amount_from_text(value)
+            except ValueError as error:
+                raise forms.ValidationError(str(error), code="invalid") from error
+        return super().to_python(value)
+
+
+def _amount(**kwargs: object) -> AmountField:
     """An estimated value, with the digits the Lead field holds."""
-    return forms.DecimalField(min_value=0, **field_digits(Lead, "estimated_value"), **kwargs)
+    return AmountField(**field_digits(Lead, "estimated_value"), **kwargs)
 
 
 class ContactFields(forms.Form):
@@ -186,8 +206,8 @@ class CriterionForm(forms.Form):
 CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=50, absolute_max=60)
 
 
-def _campaign_amount(name: str, **kwargs: object) -> forms.DecimalField:
-    return forms.DecimalField(min_value=0, **field_digits(Campaign, name), **kwargs)
+def _campaign_amount(name: str, **kwargs: object) -> AmountField:
+    return AmountField(**field_digits(Campaign, name), **kwargs)
 
 
 class CampaignForm(forms.Form):
