@@ -25,6 +25,7 @@ _.allowed_transitions, _.actor_name, _.converted, _.policy_name, _.source_name
 _.target_seconds, _.median_time_to_goal_seconds, _.has_secret
 _.retried, _.failed, _.clock_states, _.duplicate
 _.from_, _.to, _.currency, _.period_from, _.period_to, _.time_zone
+_.reassign_to, _.hand_off_to
 
 # Columns written by services and read back through the ORM by name, raw SQL or the admin.
 _.recipient, _.next_attempt_at, _.claimed_until, _.sent_at, _.completed_at, _.finished_at

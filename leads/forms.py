@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 
 from leads.models import (
@@ -15,6 +17,7 @@ from leads.models import (
     field_digits,
     field_max_length,
 )
+from leads.services.cleaning import amount_from_text
 from leads.services.imports import IMPORT_FIELDS
 
 
@@ -29,9 +32,26 @@ def _lead_text(name: str, *, required: bool = False, **kwargs: object) -> forms.
     return forms.CharField(max_length=field_max_length(Lead, name), required=required, **kwargs)
 
 
-def _amount(**kwargs: object) -> forms.DecimalField:
+class AmountField(forms.DecimalField):
+    """An amount typed as people write it ("48,000", "48 000", "48 000,50"), read by the
+    one parser, amount_from_text; a text input, since a number input refuses those."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(min_value=0, **kwargs)
+
+    def to_python(self, value: object) -> Decimal | None:
+        if isinstance(value, str) and value.strip():
+            try:
+                value = amount_from_text(value)
+            except ValueError as error:
+                raise forms.ValidationError(str(error), code="invalid") from error
+        return super().to_python(value)
+
+
+def _amount(**kwargs: object) -> AmountField:
     """An estimated value, with the digits the Lead field holds."""
-    return forms.DecimalField(min_value=0, **field_digits(Lead, "estimated_value"), **kwargs)
+    return AmountField(**field_digits(Lead, "estimated_value"), **kwargs)
 
 
 class ContactFields(forms.Form):
@@ -186,8 +206,8 @@ class CriterionForm(forms.Form):
 CriterionFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=50, absolute_max=60)
 
 
-def _campaign_amount(name: str, **kwargs: object) -> forms.DecimalField:
-    return forms.DecimalField(min_value=0, **field_digits(Campaign, name), **kwargs)
+def _campaign_amount(name: str, **kwargs: object) -> AmountField:
+    return AmountField(**field_digits(Campaign, name), **kwargs)
 
 
 class CampaignForm(forms.Form):
@@ -229,3 +249,57 @@ class PersonaForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Who they are and why they buy, in a few lines both teams recognise.",
     )
+
+
+class BulkForm(forms.Form):
+    """The lead list's bulk bar: which leads (each with the version the person saw), what to
+    do with them, and that action's inputs. Who may do it is the services' call, per lead."""
+
+    ACTIONS = (
+        ("reassign", "Reassign"),
+        ("hand_off", "Hand off to sales"),
+        ("export", "Export as CSV"),
+    )
+    action = forms.ChoiceField(choices=ACTIONS)
+    lead = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Leads",
+        error_messages={
+            "required": "Tick at least one lead.",
+        },
+    )
+    reassign_to = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Reassign to"
+    )
+    hand_off_to = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Hand off to"
+    )
+    reason = forms.CharField(
+        max_length=field_max_length(LeadEvent, "note"), required=False, label="Why"
+    )
+
+    def __init__(self, data: object, **kwargs: object) -> None:
+        super().__init__(data, **kwargs)
+        # The ids are checked as numbers the database holds; whether each lead exists and may
+        # be changed is the service's answer, lead by lead.
+        posted = [raw for raw in self.data.getlist("lead") if raw.isdigit() and len(raw) < 12]
+        self.fields["lead"].choices = [(raw, raw) for raw in posted]
+        for name in ("reassign_to", "hand_off_to"):
+            raw = self.data.get(name, "")
+            self.fields[name].choices = [("", "")] + (
+                [(raw, raw)] if raw.isdigit() and len(raw) < 12 else []
+            )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if cleaned.get("action") == "reassign":
+            if not cleaned.get("reassign_to"):
+                self.add_error("reassign_to", "Choose the sales rep who takes the leads over.")
+            if not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", "Say why the leads are reassigned.")
+        return cleaned
+
+    def version_of(self, pk: int) -> int | None:
+        """The version of lead `pk` the person saw on the list (None when not sent)."""
+        raw = self.data.get(f"version-{pk}", "")
+        return int(raw) if raw.isdigit() and len(raw) < 11 else None

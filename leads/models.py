@@ -11,6 +11,9 @@ from crm.models import Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
 from leads.search import clean_term, search_condition, search_document
 
+# The qualified stage's criterion a persona answers: "Company fits an ideal customer profile".
+PERSONA_CRITERION = "fits-icp"
+
 
 class StageDefinition(models.Model):
     """One version of what a stage means. Editing writes a new version; old ones stay."""
@@ -374,6 +377,14 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage not in CLOSED_STAGES
+
+    def criteria_to_tick(self) -> list[str]:
+        """The criteria a hand-off starts from: those already met, and the persona
+        criterion once a persona is set (the persona is the ideal customer profile)."""
+        ticked = set(self.criteria_met or [])
+        if self.persona_id:
+            ticked.add(PERSONA_CRITERION)
+        return sorted(ticked)
 
 
 class ActivityKind(models.TextChoices):

@@ -6,9 +6,9 @@ themselves come from the metric computations (sla.metrics.compute), like every f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, TypedDict
 
@@ -249,3 +249,65 @@ def bounded_count(leads: QuerySet[Lead], bound: int = COUNT_BOUND) -> tuple[int,
     ten thousand does, and says "10,000+"."""
     counted = leads.order_by().values("pk")[: bound + 1].count()
     return min(counted, bound), counted > bound
+
+
+# The lead list's CSV: what a row shows, and what a spreadsheet needs to follow the lead up.
+EXPORT_HEADER = (
+    "Name",
+    "Email",
+    "Company",
+    "Job title",
+    "Phone",
+    "Stage",
+    "Owner",
+    "Campaign",
+    "Persona",
+    "Estimated value",
+    "Next step",
+    "Next step due",
+    "Created",
+)
+
+
+def lead_export_rows(leads: QuerySet[Lead], *, zone: tzinfo) -> Iterator[tuple[Any, ...]]:
+    """The header, then one row per lead in the queryset's order, read in chunks (a whole
+    filtered list may hold a million leads); times in `zone`, the reader's."""
+    yield EXPORT_HEADER
+    stages = dict(Stage.choices)
+    rows = leads.values_list(
+        "first_name",
+        "last_name",
+        "email",
+        "company",
+        "job_title",
+        "phone",
+        "stage",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__username",
+        "campaign__name",
+        "persona__name",
+        "estimated_value",
+        "next_step",
+        "next_step_due",
+        "created_at",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        (first, last, email, company, title, phone, stage, *owner, campaign, persona) = row[:12]
+        value, next_step, next_due, created = row[12:]
+        owner_name = f"{owner[0]} {owner[1]}".strip() or (owner[2] or "")
+        yield (
+            f"{first} {last}".strip(),
+            email,
+            company,
+            title,
+            phone,
+            stages.get(stage, stage),
+            owner_name,
+            campaign or "",
+            persona or "",
+            "" if value is None else value,
+            next_step,
+            next_due.isoformat() if next_due else "",
+            created.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        )

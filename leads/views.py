@@ -6,6 +6,7 @@ posted with htmx get the lead's panel back in place; without JavaScript they red
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -13,14 +14,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.csv_files import CSV_CONTENT_TYPE
+from crm.csv_files import CSV_CONTENT_TYPE, csv_lines
 from crm.errors import DomainError, ErrorCode
 from crm.forms import show_refusal
 from crm.models import Role, User
@@ -46,9 +47,10 @@ from leads.models import (
 from leads.pagination import lead_page
 from leads.periods import Period
 from leads.search import MIN_SUGGESTION_TERM, clean_term
-from leads.selectors import bounded_count, lead_suggestions
+from leads.selectors import bounded_count, lead_export_rows, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
+from leads.services.bulk import leads_bulk_transition
 from leads.services.campaigns import (
     EDITABLE,
     campaign_archive,
@@ -123,6 +125,7 @@ LIST_ROW_FIELDS = (
     "stage",
     "accepted_at",
     "created_at",
+    "version",
     "owner__first_name",
     "owner__last_name",
     "owner__username",
@@ -191,9 +194,9 @@ def _clock_needs_attention(now: Any) -> Exists:
     return Exists(SlaClock.objects.needs_attention(now).filter(lead=OuterRef("pk")).order_by())
 
 
-@login_required
-@require_GET
-def lead_list(request: HttpRequest) -> HttpResponse:
+def _listed(request: HttpRequest, *, whole_page: bool) -> tuple[LeadFilter, QuerySet, str, str]:
+    """The list's filter, its leads (filtered, not yet ordered), the order and the built-in
+    view asked for: shared by the page and its CSV export."""
     view = request.GET.get("view", "")
     if view not in SAVED_VIEWS:
         view = ""
@@ -201,13 +204,39 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     lead_filter = LeadFilter(
         request.GET,
         queryset=_saved_view(base, view, request.user),
-        **_filter_options(request.GET, whole_page=not _is_htmx(request)),
+        **_filter_options(request.GET, whole_page=whole_page),
     )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
-    total, more = bounded_count(queryset)
     ordering = request.GET.get("ordering", "")
     if ordering not in LIST_SORTS:
         ordering = DUE_ORDERING if view in URGENT_VIEWS else "-created_at"
+    return lead_filter, queryset, ordering, view
+
+
+def _bulk_choices(user: User) -> dict[str, Any]:
+    """The bulk actions the list offers this person (the services still decide per lead)."""
+    offers = {
+        "reassign": user.role in {Role.MANAGER, Role.SALES_REP},
+        "hand_off": permissions.can_create_lead(user) and user.role != Role.INTEGRATION,
+    }
+    reps: list[tuple[int, str]] = []
+    if any(offers.values()):
+        reps = [
+            (pk, f"{first} {last}".strip() or username)
+            for pk, first, last, username in User.objects.filter(
+                role=Role.SALES_REP, is_active=True
+            )
+            .order_by("first_name", "username")
+            .values_list("pk", "first_name", "last_name", "username")
+        ]
+    return {**offers, "reps": reps}
+
+
+@login_required
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    lead_filter, queryset, ordering, view = _listed(request, whole_page=not _is_htmx(request))
+    total, more = bounded_count(queryset)
     if ordering == DUE_ORDERING:
         queryset = with_due_order(queryset)
     page = lead_page(
@@ -241,9 +270,84 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         ],
         "query": kept.urlencode(),
         "can_create": permissions.can_create_lead(request.user),
+        "bulk": _bulk_choices(request.user),
+        "back": request.get_full_path(),
     }
     template = "leads/_list_results.html" if _is_htmx(request) else "leads/list.html"
     return render(request, template, context)
+
+
+def _csv_download(leads: QuerySet, name: str) -> StreamingHttpResponse:
+    """Leads as a CSV download, streamed, times in the reader's zone."""
+    zone = timezone.get_current_timezone()  # read now: the zone is reset before streaming
+    rows = lead_export_rows(leads, zone=zone)
+    response = StreamingHttpResponse(csv_lines(rows), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def lead_export(request: HttpRequest) -> HttpResponse:
+    """The whole filtered list as CSV, in the list's order (everyone signed in reads every
+    lead, so anyone may export what the list shows)."""
+    _, queryset, ordering, _ = _listed(request, whole_page=False)
+    if ordering == DUE_ORDERING:
+        queryset = with_due_order(queryset)
+    sort = LIST_SORTS[ordering]
+    stamp = timezone.localtime().strftime("%Y-%m-%d")
+    return _csv_download(queryset.order_by(*sort.order_by()), f"leads-{stamp}.csv")
+
+
+BULK_DONE = {
+    Transition.REASSIGN: ("reassigned", "Not reassigned"),
+    Transition.HAND_OFF: ("handed off to sales", "Not handed off"),
+}
+
+
+@login_required
+@require_POST
+def leads_bulk(request: HttpRequest) -> HttpResponse:
+    """The list's bulk actions on the ticked leads: reassign, hand off, export as CSV."""
+    back = request.POST.get("next", "")
+    if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts=None)):
+        back = reverse("leads:list")
+    form = forms.BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    ids = form.cleaned_data["lead"]
+    if action == "export":
+        leads = Lead.objects.filter(pk__in=ids).order_by("last_name", "first_name", "id")
+        stamp = timezone.localtime().strftime("%Y-%m-%d")
+        return _csv_download(leads, f"leads-selected-{stamp}.csv")
+    versions = {pk: form.version_of(pk) for pk in ids}
+    if action == Transition.REASSIGN:
+        params = {
+            "assignee": form.cleaned_data["reassign_to"],
+            "reason": form.cleaned_data["reason"],
+        }
+    else:
+        params = {"assignee": form.cleaned_data["hand_off_to"]}
+    try:
+        outcomes = leads_bulk_transition(
+            actor=request.user, transition=action, versions=versions, params=params
+        )
+    except DomainError as error:
+        messages.error(request, _message_for(error))
+        return redirect(back)
+    done_words, refused_words = BULK_DONE[action]
+    done = [o.name for o in outcomes if o.done]
+    if done:
+        messages.success(
+            request,
+            f"{len(done)} lead{'s' if len(done) != 1 else ''} {done_words}: {', '.join(done)}.",
+        )
+    for outcome in outcomes:
+        if not outcome.done:
+            messages.error(request, f"{refused_words} — {outcome.name}: {outcome.error}")
+    return redirect(back)
 
 
 @login_required
@@ -297,10 +401,65 @@ def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- detail and actions
 
 
+@dataclass
+class Posted:
+    """An action form that did not save: what the person typed, and the service's refusal."""
+
+    action: str
+    data: QueryDict
+    error: DomainError | None = None
+
+
+# The lead's fields the edit form changes, as the conflict view compares them.
+EDITED_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "company",
+    "job_title",
+    "phone",
+    "campaign",
+    "persona",
+    "estimated_value",
+    "next_step",
+    "next_step_due",
+)
+
+
+def _conflict(form: forms.LeadEditForm, lead: Lead) -> list[dict[str, Any]]:
+    """The fields where the person's edit and the lead as it now stands differ."""
+    names = {
+        "campaign": dict(form.fields["campaign"].choices),
+        "persona": dict(form.fields["persona"].choices),
+    }
+    rows = []
+    for name in EDITED_FIELDS:
+        field = form.fields[name]
+        try:
+            yours = field.clean(form.data.get(name, ""))
+        except ValidationError:
+            yours = form.data.get(name, "")
+        current = getattr(lead, f"{name}_id" if name in names else name)
+        if (yours or None) == (current or None):
+            continue
+        if name in names:
+            yours, current = names[name].get(yours), names[name].get(current)
+        rows.append(
+            {
+                "label": field.label or name.replace("_", " ").capitalize(),
+                "yours": yours,
+                "current": current,
+            }
+        )
+    return rows
+
+
 def _detail_context(
-    request: HttpRequest, lead: Lead, bound: dict[str, Any] | None = None
+    request: HttpRequest, lead: Lead, posted: Posted | None = None
 ) -> dict[str, Any]:
-    bound = bound or {}
+    def data_for(action: str) -> QueryDict | None:
+        return posted.data if posted and posted.action == action else None
+
     now = timezone.now()
     definition = (
         StageDefinition.objects.filter(stage=Stage.QUALIFIED, is_current=True)
@@ -319,24 +478,24 @@ def _detail_context(
     rep_choices = [(pk, f"{f} {la}".strip() or u) for pk, f, la, u in reps]
     campaigns, personas = _catalog_choices(lead.campaign_id)
 
-    def reason_choices(kind: str) -> list[tuple[int, str]]:
-        return [(pk, label) for pk, k, label in reasons if k == kind]
+    def reason_form(kind: str, action: str, prefix: str) -> forms.ReasonForm:
+        return forms.ReasonForm(
+            data_for(action),
+            initial=version,
+            reasons=[(pk, label) for pk, k, label in reasons if k == kind],
+            auto_id=f"{prefix}_%s",
+        )
 
     version = {"version": lead.version}
-    edit_initial = {
-        "first_name": lead.first_name,
-        "last_name": lead.last_name,
-        "email": lead.email,
-        "company": lead.company,
-        "job_title": lead.job_title,
-        "phone": lead.phone,
-        "campaign": lead.campaign_id,
-        "persona": lead.persona_id,
-        "estimated_value": lead.estimated_value,
-        "next_step": lead.next_step,
-        "next_step_due": lead.next_step_due,
-        **version,
-    }
+    edit_initial = {name: getattr(lead, name) for name in EDITED_FIELDS}
+    edit_initial.update(campaign=lead.campaign_id, persona=lead.persona_id, **version)
+    conflict: list[dict[str, Any]] = []
+    edit_data = data_for("edit")
+    if edit_data is not None and posted.error and posted.error.code == ErrorCode.STALE:
+        # The person's edit, carried over onto the lead as it now stands: saving it again
+        # re-applies theirs over the current version, knowingly.
+        edit_data = edit_data.copy()
+        edit_data["version"] = str(lead.version)
     clocks = clocks_for_lead(lead_id=lead.pk, now=now)
     timeline = []
     for event in events:
@@ -344,6 +503,50 @@ def _detail_context(
         if event.kind == "activity":
             activity = activities.get((event.changes or {}).get("activity_id"))
         timeline.append({"event": event, "activity": activity})
+    action_forms = {
+        "edit": forms.LeadEditForm(
+            edit_data,
+            initial=edit_initial,
+            campaigns=campaigns,
+            personas=personas,
+            auto_id="edit_%s",
+        ),
+        "hand_off": forms.HandOffForm(
+            data_for(Transition.HAND_OFF),
+            initial={**version, "criteria": lead.criteria_to_tick()},
+            auto_id="handoff_%s",
+            reps=rep_choices,
+            criteria=[(c.key, c.label + ("" if c.required else " (optional)")) for c in criteria],
+        ),
+        "reject": reason_form(Reason.Kind.REJECT, Transition.REJECT, "reject"),
+        "lose": reason_form(Reason.Kind.LOST, Transition.LOSE, "lost"),
+        "disqualify": reason_form(Reason.Kind.DISQUALIFY, Transition.DISQUALIFY, "disqualify"),
+        "to_opportunity": forms.OpportunityForm(
+            data_for(Transition.TO_OPPORTUNITY),
+            auto_id="opportunity_%s",
+            initial={
+                **version,
+                "estimated_value": lead.estimated_value,
+                "next_step": lead.next_step,
+                "next_step_due": lead.next_step_due,
+            },
+        ),
+        "reassign": forms.ReassignForm(
+            data_for(Transition.REASSIGN),
+            initial=version,
+            auto_id="reassign_%s",
+            reps=[(pk, name) for pk, name in rep_choices if pk != lead.owner_id],
+        ),
+        "version": forms.VersionForm(initial=version),
+        "activity": forms.ActivityForm(data_for("activity"), auto_id="activity_%s"),
+    }
+    if posted and posted.action in action_forms:
+        shown = action_forms[posted.action]
+        shown.is_valid()  # the typed values come back with their errors
+        if posted.error and posted.error.code == ErrorCode.STALE and posted.action == "edit":
+            conflict = _conflict(shown, lead)
+        elif posted.error:
+            show_refusal(shown, posted.error, renamed={"version": ""})
     return {
         "lead": lead,
         "definition": definition,
@@ -354,54 +557,9 @@ def _detail_context(
         "clocks": clocks,
         "urgency": most_urgent_of(clocks, now),
         "now": now,
-        "forms": {
-            "edit": bound.get("edit")
-            or forms.LeadEditForm(
-                initial=edit_initial, campaigns=campaigns, personas=personas, auto_id="edit_%s"
-            ),
-            "hand_off": bound.get("hand_off")
-            or forms.HandOffForm(
-                initial={**version, "criteria": lead.criteria_met},
-                auto_id="handoff_%s",
-                reps=rep_choices,
-                criteria=[
-                    (c.key, c.label + ("" if c.required else " (optional)")) for c in criteria
-                ],
-            ),
-            "reject": forms.ReasonForm(
-                initial=version,
-                reasons=reason_choices(Reason.Kind.REJECT),
-                auto_id="reject_%s",
-            ),
-            "lose": forms.ReasonForm(
-                initial=version,
-                reasons=reason_choices(Reason.Kind.LOST),
-                auto_id="lost_%s",
-            ),
-            "disqualify": forms.ReasonForm(
-                initial=version,
-                reasons=reason_choices(Reason.Kind.DISQUALIFY),
-                auto_id="disqualify_%s",
-            ),
-            "to_opportunity": bound.get("to_opportunity")
-            or forms.OpportunityForm(
-                auto_id="opportunity_%s",
-                initial={
-                    **version,
-                    "estimated_value": lead.estimated_value,
-                    "next_step": lead.next_step,
-                    "next_step_due": lead.next_step_due,
-                },
-            ),
-            "reassign": bound.get("reassign")
-            or forms.ReassignForm(
-                initial=version,
-                auto_id="reassign_%s",
-                reps=[(pk, name) for pk, name in rep_choices if pk != lead.owner_id],
-            ),
-            "version": forms.VersionForm(initial=version),
-            "activity": forms.ActivityForm(auto_id="activity_%s"),
-        },
+        "open_action": posted.action if posted else "",
+        "conflict": conflict,
+        "forms": action_forms,
     }
 
 
@@ -449,25 +607,26 @@ ACTION_SUCCESS = {
 }
 
 
-def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, dict[str, Any]]:
-    """Validate the posted form and call the service; returns (saved, bound forms)."""
+def _run_action(request: HttpRequest, lead: Lead, action: str) -> Posted | None:
+    """Validate the posted form and call the service; None when saved, else what was posted
+    (the page shows it again). A refusal by the service is raised as DomainError."""
     data = request.POST
     if action == "edit":
         campaigns, personas = _catalog_choices(lead.campaign_id)
         form = forms.LeadEditForm(data, campaigns=campaigns, personas=personas, auto_id="edit_%s")
         if not form.is_valid():
             messages.error(request, _form_errors(form))
-            return False, {"edit": form}
+            return Posted(action, data)
         fields = dict(form.cleaned_data)
         version = fields.pop("version")
         lead_update(lead=lead, actor=request.user, fields=fields, expected_version=version)
         messages.success(request, "Changes saved.")
-        return True, {}
+        return None
     if action == "activity":
         form = forms.ActivityForm(data)
         if not form.is_valid():
             messages.error(request, _form_errors(form))
-            return False, {}
+            return Posted(action, data)
         activity = activity_log(
             lead=lead,
             actor=request.user,
@@ -478,7 +637,7 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
             next_step_due=form.cleaned_data["next_step_due"],
         )
         messages.success(request, f"{activity.get_kind_display()} logged.")
-        return True, {}
+        return None
     if action not in ACTION_SUCCESS:
         raise Http404("Unknown action.")
     params: dict[str, Any] = {}
@@ -522,7 +681,7 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
         form = forms.VersionForm(data)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
-        return False, {}
+        return Posted(action, data)
     lead_transition(
         lead=lead,
         actor=request.user,
@@ -531,25 +690,28 @@ def _run_action(request: HttpRequest, lead: Lead, action: str) -> tuple[bool, di
         expected_version=form.cleaned_data["version"],
     )
     messages.success(request, ACTION_SUCCESS[action])
-    return True, {}
+    return None
 
 
 @login_required
 @require_POST
 def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     lead = get_object_or_404(Lead, pk=pk)
-    bound: dict[str, Any] = {}
     try:
-        _, bound = _run_action(request, lead, action)
+        posted = _run_action(request, lead, action)
     except DomainError as error:
         messages.error(request, _message_for(error))
+        posted = Posted(action, request.POST, error)
     if not _is_htmx(request):
         back = request.POST.get("next", "")
         if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
             return redirect(back)  # a quick action from another page returns there
-        return redirect("leads:detail", pk=pk)
+        if posted is None:
+            return redirect("leads:detail", pk=pk)
+        fresh = _load_lead(pk)
+        return render(request, "leads/detail.html", _detail_context(request, fresh, posted))
     fresh = _load_lead(pk)
-    return render(request, "leads/_detail_body.html", _detail_context(request, fresh, bound))
+    return render(request, "leads/_detail_body.html", _detail_context(request, fresh, posted))
 
 
 # ---------------------------------------------------------------- create

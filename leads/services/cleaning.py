@@ -148,6 +148,44 @@ def clean_email(value: Any) -> str:
     return email
 
 
+# Digit-group separators people type in an amount: spaces (plain, no-break, thin, narrow) and
+# the apostrophes of Swiss notation.
+_GROUP_SPACES = re.compile("[ \u00a0\u2009\u202f'\u2019]")
+_AMOUNT_SHAPE = re.compile(r"^-?\d[\d.,g]*$")
+
+
+def amount_from_text(text: str) -> Decimal:
+    """An amount as people type it, in either convention: "48000", "48,000", "48 000",
+    "48.000,50", "48,000.50", "48 000,50", "1'250.75". With both a comma and a dot, the last
+    one is the decimal mark. A lone comma followed by exactly three digits groups thousands
+    ("48,000" is forty-eight thousand), otherwise it is the decimal mark ("48,5"); a lone dot
+    is the decimal mark ("48.000" is forty-eight); a mark repeated groups thousands. Groups
+    after the first hold three digits. Raises ValueError with the reason."""
+    raw = _GROUP_SPACES.sub("g", text.strip())
+    if not _AMOUNT_SHAPE.match(raw):
+        raise ValueError("Enter an amount in digits, such as 48000, 48,000 or 48 000,50.")
+    commas, dots = raw.count(","), raw.count(".")
+    if commas and dots:
+        decimal = "," if raw.rfind(",") > raw.rfind(".") else "."
+    elif commas == 1:
+        decimal = "" if len(raw) - raw.index(",") - 1 == 3 else ","
+    elif dots == 1:
+        decimal = "."
+    else:
+        decimal = ""
+    group = {",": ".", ".": ","}.get(decimal, ",.")
+    for mark in group:
+        raw = raw.replace(mark, "g")
+    whole, _, fraction = raw.partition(decimal) if decimal else (raw, "", "")
+    if decimal and (decimal in fraction or "g" in fraction):
+        raise ValueError("The amount has more than one decimal mark.")
+    sign = "-" if whole.startswith("-") else ""
+    groups = whole.removeprefix("-").split("g")
+    if len(groups) > 1 and not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+        raise ValueError("Group the thousands by three digits, such as 1,250,000.")
+    return Decimal(sign + "".join(groups) + ("." + fraction if fraction else ""))
+
+
 def clean_value(
     value: Any, field: str = "estimated_value", maximum: Decimal = MAX_VALUE
 ) -> Decimal | None:

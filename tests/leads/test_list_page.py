@@ -100,7 +100,7 @@ def test_each_row_shows_the_lead_with_every_value_escaped(client, manager, sales
 def test_an_empty_list_says_so(client, manager):
     client.force_login(manager)
     rows = _rows(client.get(reverse("leads:list"), {"q": "nobody"}).content)
-    assert '<td colspan="8" class="muted">No leads match.</td>' in rows
+    assert '<td colspan="9" class="muted">No leads match.</td>' in rows
 
 
 def test_the_filtered_list_runs_the_same_queries_whatever_the_data(client, manager, sales_rep):
@@ -125,8 +125,9 @@ def test_the_filtered_list_runs_the_same_queries_whatever_the_data(client, manag
 
     # Session, user, one query per option list (owners, campaigns, personas; the chosen
     # owner is checked against its list), the bounded count, the page of leads, their SLA
-    # clocks (the Due column), the person's saved views, and the header's unread count.
-    assert few == many == 10
+    # clocks (the Due column), the person's saved views, the sales reps of the bulk bar, and
+    # the header's unread count.
+    assert few == many == 11
 
 
 def test_the_results_swapped_in_place_read_only_what_they_show(client, manager, sales_rep):
@@ -135,9 +136,9 @@ def test_the_results_swapped_in_place_read_only_what_they_show(client, manager, 
     LeadFactory.create_batch(3, stage=Stage.QUALIFIED, owner=sales_rep, owner_team="sales")
     url = reverse("leads:list")
 
-    # session, user, the bounded count, page, the page's clocks
-    assert _queries(client, f"{url}?stage=qualified&q=a", **HTMX) == 5
-    assert _queries(client, f"{url}?stage=qualified&owner={sales_rep.pk}", **HTMX) == 6
+    # session, user, the bounded count, page, the page's clocks, the bulk bar's sales reps
+    assert _queries(client, f"{url}?stage=qualified&q=a", **HTMX) == 6
+    assert _queries(client, f"{url}?stage=qualified&owner={sales_rep.pk}", **HTMX) == 7
 
 
 @pytest.mark.postgres
