@@ -342,8 +342,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The per-request line is for JSON logs; the console has the server's access lines.
+        # The per-request and per-task lines are for JSON logs: the console has the server's
+        # access lines, and beat's every-minute tasks would fill it with `INFO handoff.task`.
         "handoff.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        "handoff.task": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
 
