@@ -292,6 +292,8 @@ OUTBOX_DRAIN_BUDGET_SECONDS = env_int("OUTBOX_DRAIN_BUDGET_SECONDS", 50)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 # A claimed delivery whose worker died is retried after this long (keep above webhook timeout).
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
+# How often beat looks for e-mail digests due (people who chose hourly or daily mail).
+EMAIL_DIGEST_SECONDS = env_int("EMAIL_DIGEST_SECONDS", 300)
 # Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
 OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
 # Who delivers each outbox channel: `(message, now) -> None`, raising to be retried later.
