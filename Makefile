@@ -28,8 +28,11 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Quiet (errors still print): a first `make run` would otherwise open with a screen of
+# "Applying ..." lines. `make migrate MIGRATE_ARGS=-v1` lists them.
+MIGRATE_ARGS ?= -v0
 migrate: install
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput $(MIGRATE_ARGS)
 
 seed: migrate
 	$(PY) manage.py seed_demo

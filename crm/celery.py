@@ -56,6 +56,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "schedule": float(settings.OUTBOX_DRAIN_SECONDS),
             "args": ("webhooks",),
         },
+        # A digest goes out within EMAIL_DIGEST_SECONDS of its hour (crm.digest).
+        "outbox-gather-held-emails-into-digests": {
+            "task": "crm.tasks.send_email_digests",
+            "schedule": float(settings.EMAIL_DIGEST_SECONDS),
+        },
         "leads-notify-follow-ups-due-today": {
             "task": "leads.tasks.notify_follow_ups",
             "schedule": 900.0,  # a day's follow-up is told within a quarter of an hour

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from django import forms
 
 from crm.errors import DomainError
-from crm.models import User
+from crm.models import EmailDigest, User
 from crm.notifications import EMAIL_KINDS
 
 
@@ -39,6 +39,21 @@ class PreferencesForm(forms.Form):
         help_text="Unticked kinds reach you in the app only.",
     )
 
+    email_digest = forms.ChoiceField(
+        required=False,
+        widget=forms.RadioSelect,
+        choices=EmailDigest.choices,
+        label="E-mails come",
+    )
+    email_digest_hour = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        label="Daily e-mail at",
+        help_text="In your time zone.",
+    )
+
     def __init__(self, *args: object, default_zone: str, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         zones = sorted(available_timezones())
@@ -52,4 +67,6 @@ class PreferencesForm(forms.Form):
         return {
             "time_zone": user.time_zone,
             "emailed_kinds": [k for k in EMAIL_KINDS if k not in user.email_muted_kinds],
+            "email_digest": user.email_digest,
+            "email_digest_hour": user.email_digest_hour,
         }

@@ -24,6 +24,14 @@ ROLE_TEAM: dict[str, str | None] = {
 }
 
 
+class EmailDigest(models.TextChoices):
+    """How a person's notification e-mails reach them: one per event, or gathered."""
+
+    EACH = "", "One e-mail per notification"
+    HOURLY = "hourly", "One e-mail an hour, gathering them"
+    DAILY = "daily", "One e-mail a day, at the hour chosen"
+
+
 class User(AbstractUser):
     """A person (or an integration's service account) with one role in one team."""
 
@@ -34,9 +42,22 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, blank=True, default="")
     # Notification kinds (event types) this person reads in the app only, never by e-mail.
     email_muted_kinds = models.JSONField(default=list, blank=True)
+    # Blank: each notification e-mailed on its own; else gathered into a digest
+    # (crm.digest), a daily one at `email_digest_hour` o'clock in the person's zone.
+    email_digest = models.CharField(
+        max_length=10, blank=True, default=EmailDigest.EACH, choices=EmailDigest.choices
+    )
+    email_digest_hour = models.PositiveSmallIntegerField(default=8)
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                name="user_email_digest_valid",
+                condition=models.Q(email_digest__in=EmailDigest.values),
+            ),
+            models.CheckConstraint(
+                name="user_email_digest_hour_range", condition=models.Q(email_digest_hour__lte=23)
+            ),
             models.CheckConstraint(
                 name="user_role_valid", condition=models.Q(role__in=Role.values)
             ),
@@ -110,6 +131,9 @@ class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # E-mails only: waiting for the recipient's digest (crm.digest), then put in one.
+    HELD = "held", "Held for a digest"
+    DIGESTED = "digested", "Sent in a digest"
 
 
 class OutboxMessage(models.Model):
@@ -157,6 +181,12 @@ class OutboxMessage(models.Model):
                 fields=["next_attempt_at"],
                 condition=models.Q(status="pending"),
                 name="outbox_pending_due_idx",
+            ),
+            # crm.digest.email_digests_send: the mails waiting for a digest, per person.
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=models.Q(status="held"),
+                name="outbox_held_recipient_idx",
             ),
         ]
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from crm.models import Notification, User
+from crm.models import EmailDigest, Notification, User
 
 # The notification kinds that can reach a person by e-mail, as the preferences page names
 # them; each can be muted per person (read in the app only).
@@ -19,6 +19,26 @@ EMAIL_KINDS: dict[str, str] = {
     "breach.created": "An SLA goal was missed",
     "commitment.missed": "A team commitment was missed",
 }
+
+
+# The event type of a digest e-mail (crm.digest), which gathers the kinds above.
+DIGEST_EVENT = "digest"
+# An unsubscribe link's "kind" that stops every kind above (the digest's link).
+ALL_KINDS = "*"
+
+
+def holds_for_digest(event_type: str, reader: User | None) -> bool:
+    """Whether this e-mail waits for the reader's digest (crm.digest) instead of going now."""
+    return (
+        reader is not None
+        and reader.email_digest != EmailDigest.EACH
+        and event_type in EMAIL_KINDS
+        and event_type not in reader.email_muted_kinds
+    )
+
+
+def kind_label(kind: str) -> str:
+    return "any notification" if kind == ALL_KINDS else EMAIL_KINDS[kind]
 
 
 def notifications_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
@@ -130,17 +150,19 @@ def unsubscribe_read(token: str) -> tuple[int, str] | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return None
-    if data.get("k") not in EMAIL_KINDS:
+    if data.get("k") not in EMAIL_KINDS and data.get("k") != ALL_KINDS:
         return None
     return data["u"], data["k"]
 
 
 @transaction.atomic
 def email_kind_mute(*, user_id: int, kind: str) -> bool:
-    """Stop e-mailing `kind` to the person (they still read it in the app). True if changed."""
+    """Stop e-mailing `kind` (every kind for ALL_KINDS) to the person; they still read it in
+    the app. True if changed."""
     user = User.objects.select_for_update().filter(pk=user_id).first()
-    if user is None or kind in user.email_muted_kinds:
+    kinds = set(EMAIL_KINDS) if kind == ALL_KINDS else {kind}
+    if user is None or kinds <= set(user.email_muted_kinds):
         return False
-    user.email_muted_kinds = sorted({*user.email_muted_kinds, kind})
+    user.email_muted_kinds = sorted({*user.email_muted_kinds, *kinds})
     user.save(update_fields=["email_muted_kinds"])
     return True

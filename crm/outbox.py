@@ -35,7 +35,15 @@ from django.utils.module_loading import import_string
 
 from crm.circuit import Breaker
 from crm.models import Notification, OutboxChannel, OutboxMessage, User
-from crm.notifications import EMAIL_KINDS, notice_for, unsubscribe_token
+from crm.notifications import (
+    ALL_KINDS,
+    DIGEST_EVENT,
+    EMAIL_KINDS,
+    holds_for_digest,
+    kind_label,
+    notice_for,
+    unsubscribe_token,
+)
 
 logger = logging.getLogger("handoff.outbox")
 
@@ -60,6 +68,7 @@ class Delivery:
 @dataclass
 class DrainResult:
     sent: int = 0
+    held: int = 0  # e-mails waiting for their reader's digest (crm.digest)
     retried: int = 0
     failed: int = 0
     keys: list[str] = field(default_factory=list)
@@ -203,9 +212,10 @@ def outbox_drain_lane(
     while True:
         batch = outbox_drain(limit=LANE_BATCH[lane], channels=LANES[lane])
         total.sent += batch.sent
+        total.held += batch.held
         total.retried += batch.retried
         total.failed += batch.failed
-        if batch.sent + batch.retried + batch.failed < LANE_BATCH[lane]:
+        if batch.sent + batch.held + batch.retried + batch.failed < LANE_BATCH[lane]:
             return total, False
         if clock() - started >= budget_seconds:
             return total, True
@@ -281,11 +291,17 @@ def _deliver_in_app_set(
 def _deliver_email_set(
     messages: list[OutboxMessage], *, now: datetime, result: DrainResult
 ) -> None:
-    """One mail connection for the batch; a refused message is retried on its own."""
+    """One mail connection for the batch; a refused message is retried on its own, and one
+    whose reader takes a digest is held for it."""
     sent: list[OutboxMessage] = []
     readers = _readers(messages)
+    held = [m for m in messages if holds_for_digest(m.event_type, readers.get(m.recipient_id))]
+    if held:
+        _hold(held, result=result)
     with get_connection(fail_silently=False) as connection_:
         for message in messages:
+            if message in held:
+                continue
             try:
                 mail = _email(message, now=now, reader=readers.get(message.recipient_id))
                 if mail is not None:
@@ -299,6 +315,13 @@ def _deliver_email_set(
                 )
     if sent:
         _finish_set(sent, now=now, result=result)
+
+
+def _hold(messages: list[OutboxMessage], *, result: DrainResult) -> None:
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=OutboxMessage.Status.HELD, claimed_until=None, last_error=""
+    )
+    result.held += len(messages)
 
 
 def _handler(channel: str) -> Callable[[OutboxMessage, datetime], None]:
@@ -317,9 +340,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def _finish(message: OutboxMessage, *, now: datetime) -> None:
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        status=OutboxMessage.Status.SENT, sent_at=now, claimed_until=None, last_error=""
-    )
+    """Mark a delivered message sent (one its handler held for a digest stays held)."""
+    pending = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING)
+    pending.update(status=OutboxMessage.Status.SENT, sent_at=now, claimed_until=None, last_error="")
 
 
 def _retry_later(message: OutboxMessage, *, now: datetime, error: str, result: DrainResult) -> None:
@@ -370,7 +393,14 @@ def deliver_in_app(message: OutboxMessage, now: datetime) -> None:
 def _readers(messages: list[OutboxMessage]) -> dict[int, User]:
     """The recipients of a batch of mails, with what their mail needs: one query."""
     ids = {m.recipient_id for m in messages if m.recipient_id}
-    fields = ("time_zone", "email_muted_kinds", "first_name", "last_name", "username")
+    fields = (
+        "time_zone",
+        "email_muted_kinds",
+        "email_digest",
+        "first_name",
+        "last_name",
+        "username",
+    )
     return User.objects.only(*fields).in_bulk(ids) if ids else {}
 
 
@@ -383,28 +413,41 @@ def _email(
     if reader is not None and message.event_type in reader.email_muted_kinds:
         return None
     payload = message.payload
-    path = payload.get("url", "")
     site = settings.SITE_URL
+    digest = message.event_type == DIGEST_EVENT
     context: dict[str, Any] = {
         "title": payload.get("title", "Handoff"),
         "body": payload.get("body", ""),
-        "link": site + path if path.startswith("/") and not path.startswith("//") else site + "/",
+        "link": _absolute(payload.get("url", "")),
         "notice": notice_for(Notification(data=payload.get("data") or {}), now=now),
         "reader": reader,
         "site": site,
         "unsubscribe": "",
-        "kind_label": EMAIL_KINDS.get(message.event_type, ""),
+        "kind_label": kind_label(ALL_KINDS) if digest else EMAIL_KINDS.get(message.event_type, ""),
     }
+    if digest:
+        context["items"] = [
+            {
+                **item,
+                "link": _absolute(item.get("url", "")),
+                "notice": notice_for(Notification(data=item.get("data") or {}), now=now),
+            }
+            for item in payload.get("items", [])
+        ]
+        context["more"] = max(payload.get("count", 0) - len(context["items"]), 0)
+        context["settings_link"] = _absolute(reverse("account"))
     headers = {"List-ID": f"Handoff notifications <notifications.{_list_host(site)}>"}
-    if reader is not None and message.event_type in EMAIL_KINDS:
-        token = unsubscribe_token(user_id=reader.pk, kind=message.event_type)
+    if reader is not None and (digest or message.event_type in EMAIL_KINDS):
+        kind = ALL_KINDS if digest else message.event_type
+        token = unsubscribe_token(user_id=reader.pk, kind=kind)
         context["unsubscribe"] = site + reverse("unsubscribe", args=[token])
         headers["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    template = "crm/email/digest" if digest else "crm/email/notification"
     with timezone.override(reader.time_zone if reader and reader.time_zone else None):
         context["zone"] = timezone.get_current_timezone_name()
-        text = render_to_string("crm/email/notification.txt", context)
-        html = render_to_string("crm/email/notification.html", context)
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
     mail = EmailMultiAlternatives(
         subject=context["title"][:200],
         body=text,
@@ -416,12 +459,22 @@ def _email(
     return mail
 
 
+def _absolute(path: str) -> str:
+    """A link in a mail: the site's address and the path (never a relative link)."""
+    site = settings.SITE_URL
+    return site + path if path.startswith("/") and not path.startswith("//") else site + "/"
+
+
 def _list_host(site: str) -> str:
     return urlsplit(site).hostname or "localhost"
 
 
 def deliver_email(message: OutboxMessage, now: datetime) -> None:
-    mail = _email(message, now=now, reader=_readers([message]).get(message.recipient_id))
+    reader = _readers([message]).get(message.recipient_id)
+    if holds_for_digest(message.event_type, reader):
+        _hold([message], result=DrainResult())
+        return
+    mail = _email(message, now=now, reader=reader)
     if mail is not None:
         mail.send(fail_silently=False)
 

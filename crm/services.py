@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from django.db import transaction
 
 from crm.errors import DomainError, ErrorCode
-from crm.models import ROLE_TEAM, Role, Team, User
+from crm.models import ROLE_TEAM, EmailDigest, Role, Team, User
 from crm.notifications import EMAIL_KINDS
 
 
@@ -56,9 +56,13 @@ def user_preferences_update(
     user: User,
     time_zone: str | None = None,
     email_muted_kinds: list[str] | None = None,
+    email_digest: str | None = None,
+    email_digest_hour: int | None = None,
 ) -> User:
-    """A person's own reading preferences: their time zone, and which notification kinds
-    reach them only in the app. Nobody sets them for someone else."""
+    """A person's own reading preferences: their time zone, which notification kinds reach
+    them only in the app, and whether e-mails come one per event or gathered in an hourly or
+    daily digest (at `email_digest_hour` o'clock, their time). Nobody sets them for someone
+    else."""
     if actor.pk != user.pk:
         raise DomainError("People set their own preferences.", code=ErrorCode.FORBIDDEN)
     fields = []
@@ -76,6 +80,21 @@ def user_preferences_update(
             )
         user.email_muted_kinds = sorted(set(email_muted_kinds))
         fields.append("email_muted_kinds")
+    if email_digest is not None:
+        if email_digest not in EmailDigest.values:
+            raise DomainError(
+                f"Unknown digest {email_digest!r}: use hourly, daily or blank.",
+                field="email_digest",
+            )
+        user.email_digest = email_digest
+        fields.append("email_digest")
+    if email_digest_hour is not None:
+        if isinstance(email_digest_hour, bool) or email_digest_hour not in range(24):
+            raise DomainError(
+                "The digest's hour is a whole hour from 0 to 23.", field="email_digest_hour"
+            )
+        user.email_digest_hour = email_digest_hour
+        fields.append("email_digest_hour")
     if fields:
         User.objects.filter(pk=user.pk).update(**{name: getattr(user, name) for name in fields})
     return user

@@ -293,6 +293,8 @@ OUTBOX_DRAIN_BUDGET_SECONDS = env_int("OUTBOX_DRAIN_BUDGET_SECONDS", 50)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 # A claimed delivery whose worker died is retried after this long (keep above webhook timeout).
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
+# How often beat looks for e-mail digests due (people who chose hourly or daily mail).
+EMAIL_DIGEST_SECONDS = env_int("EMAIL_DIGEST_SECONDS", 300)
 # Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
 OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
 # Who delivers each outbox channel: `(message, now) -> None`, raising to be retried later.
@@ -361,8 +363,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The per-request line is for JSON logs; the console has the server's access lines.
+        # The per-request and per-task lines are for JSON logs: the console has the server's
+        # access lines, and beat's every-minute tasks would fill it with `INFO handoff.task`.
         "handoff.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        "handoff.task": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm.api.idempotency import idempotency_purge
+from crm.digest import email_digests_send
 from crm.outbox import DRAIN_TASK, LANES, outbox_drain_lane, send_hint
 
 logger = logging.getLogger("handoff.heartbeat")
@@ -40,3 +41,9 @@ def drain_outbox(lane: str | None = None) -> int:
 def purge_idempotency_records() -> int:
     """Forget Idempotency-Key answers past their retention (24 h by default)."""
     return idempotency_purge(now=timezone.now())
+
+
+@shared_task(name="crm.tasks.send_email_digests")
+def send_email_digests() -> int:
+    """Gather held notification e-mails into each person's digest when its time has come."""
+    return email_digests_send(now=timezone.now())

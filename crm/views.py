@@ -19,7 +19,7 @@ from crm.models import Role, Team, User
 from crm.monitoring import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crm.monitoring import scrape, scrape_allowed
 from crm.my_work import my_work_read
-from crm.notifications import EMAIL_KINDS, email_kind_mute, unsubscribe_read
+from crm.notifications import EMAIL_KINDS, email_kind_mute, kind_label, unsubscribe_read
 from crm.replica import reads_from_replica
 from crm.services import user_preferences_update
 from leads.models import Campaign
@@ -121,6 +121,8 @@ def account(request: HttpRequest) -> HttpResponse:
                 user=user,
                 time_zone=form.cleaned_data["time_zone"],
                 email_muted_kinds=[kind for kind in EMAIL_KINDS if kind not in emailed],
+                email_digest=form.cleaned_data["email_digest"],
+                email_digest_hour=form.cleaned_data["email_digest_hour"],
             )
         except DomainError as error:
             show_refusal(form, error)
@@ -145,7 +147,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "crm/unsubscribe.html",
-        {"kind_label": EMAIL_KINDS[kind], "done": done, "token": token},
+        {"kind_label": kind_label(kind), "done": done, "token": token},
     )
 
 

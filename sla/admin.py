@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from leads.admin import ReadOnlyAdmin
 from sla.models import (
     Breach,
     BusinessCalendar,
@@ -40,7 +41,9 @@ class BreachAdmin(admin.ModelAdmin):
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(admin.ModelAdmin):
+class CommitmentAdmin(ReadOnlyAdmin):
+    """Written and edited on the SLA pages (sla.services), which check and record each change."""
+
     list_display = ("name", "team", "period", "target_qualified", "min_acceptance_rate", "active")
 
 

@@ -252,7 +252,40 @@ class CommitmentForm(forms.Form):
         }
 
 
-COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}
+class CommitmentEditForm(CommitmentForm):
+    """An existing commitment: the same fields, whether it still counts, and the version the
+    editor started from (a later edit by someone else refuses this one)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    active = forms.BooleanField(
+        required=False,
+        label="Active",
+        help_text="An inactive commitment is no longer measured nor evaluated.",
+    )
+
+    def service_fields(self) -> dict[str, Any]:
+        fields = super().service_fields()
+        fields["timezone"] = fields.pop("timezone_name")
+        fields["active"] = self.cleaned_data["active"]
+        return fields
+
+    @staticmethod
+    def initial_for(commitment: Any) -> dict[str, Any]:
+        rate = commitment.min_acceptance_rate
+        return {
+            "version": commitment.version,
+            "name": commitment.name,
+            "period": commitment.period,
+            "target_qualified": commitment.target_qualified,
+            "min_acceptance_percent": None if rate is None else (rate * 100).normalize(),
+            "timezone": commitment.timezone,
+            "starts_on": commitment.starts_on,
+            "active": commitment.active,
+        }
+
+
+# The commitment service's fields, as the forms name them ("": above the form).
+COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent", "version": ""}
 
 
 class DecisionForm(forms.Form):

@@ -321,6 +321,8 @@ class Commitment(models.Model):
     escalate_to = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
+    # Optimistic locking for edits: a stale edit is refused (sla.services.commitment_update).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
@@ -340,6 +342,32 @@ class Commitment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CommitmentEvent(models.Model):
+    """Append-only history of a commitment: written, then each edit with what it changed."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Written"
+        UPDATED = "updated", "Edited"
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # {"field": [before, after]} as text; a creation lists the values it started with.
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["commitment", "-created_at"], name="commitmentevent_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.commitment_id}"
 
 
 class CommitmentResult(models.Model):

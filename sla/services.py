@@ -26,6 +26,7 @@ from sla.models import (
     Breach,
     BusinessCalendar,
     Commitment,
+    CommitmentEvent,
     CommitmentPeriodKind,
     SlaGoal,
     SlaPolicy,
@@ -37,6 +38,7 @@ from sla.public_holidays import clean_region, public_holidays
 from sla.webhook_targets import webhook_url_problem
 
 MAX_TARGET = timedelta(days=366)
+MAX_COMMITMENT_TARGET = 1_000_000  # PositiveIntegerField holds more; no team hands over more
 WEBHOOK_EVENT_TYPES = ("breach.created", "clock.at_risk", "commitment.missed", "review.digest")
 
 
@@ -384,6 +386,54 @@ def policy_update(
 # ---------------------------------------------------------------- commitments and webhooks
 
 
+COMMITMENT_FIELDS = (
+    "name",
+    "period",
+    "target_qualified",
+    "min_acceptance_rate",
+    "timezone",
+    "starts_on",
+    "active",
+)
+
+
+def _clean_commitment(values: dict[str, Any], *, exclude_pk: int | None = None) -> dict[str, Any]:
+    """The rules of a commitment, one place for creating and editing it."""
+    period = values["period"]
+    if period not in CommitmentPeriodKind.values:
+        raise DomainError(f"period must be week or month, got {period!r}.", field="period")
+    target = values["target_qualified"]
+    if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
+        raise DomainError(
+            "target_qualified must be a whole number above zero.", field="target_qualified"
+        )
+    if target > MAX_COMMITMENT_TARGET:
+        raise DomainError(
+            f"target_qualified must be at most {MAX_COMMITMENT_TARGET}.", field="target_qualified"
+        )
+    zone = values["timezone"].strip() if isinstance(values["timezone"], str) else ""
+    if not is_place_zone(zone):
+        raise DomainError(f"Unknown time zone {values['timezone']!r}.", field="timezone")
+    rate = values["min_acceptance_rate"]
+    if rate not in (None, ""):
+        rate = clean_fraction(rate, "min_acceptance_rate", allow_one=True)
+    return {
+        "name": clean_name(Commitment, values["name"], exclude_pk=exclude_pk),
+        "period": period,
+        "target_qualified": target,
+        "min_acceptance_rate": None if rate in (None, "") else rate,
+        "timezone": zone,
+        "starts_on": clean_date(values["starts_on"], "starts_on"),
+        "active": bool(values["active"]),
+    }
+
+
+def _commitment_text(value: Any) -> Any:
+    return (
+        value.isoformat() if isinstance(value, date) else str(value) if value is not None else None
+    )
+
+
 @transaction.atomic
 def commitment_create(
     *,
@@ -399,31 +449,73 @@ def commitment_create(
 ) -> Commitment:
     now = now or timezone.now()
     _require_manager(actor, "edit commitments")
-    if period not in CommitmentPeriodKind.values:
-        raise DomainError(f"period must be week or month, got {period!r}.", field="period")
-    if (
-        isinstance(target_qualified, bool)
-        or not isinstance(target_qualified, int)
-        or (target_qualified <= 0)
-    ):
-        raise DomainError(
-            "target_qualified must be a whole number above zero.", field="target_qualified"
-        )
-    if not is_place_zone(timezone_name):
-        raise DomainError(f"Unknown time zone {timezone_name!r}.", field="timezone")
-    rate = None
-    if min_acceptance_rate not in (None, ""):
-        rate = clean_fraction(min_acceptance_rate, "min_acceptance_rate", allow_one=True)
-    return Commitment.objects.create(
-        name=clean_name(Commitment, name),
-        team=team,
-        period=period,
-        target_qualified=target_qualified,
-        min_acceptance_rate=rate,
-        timezone=timezone_name,
-        starts_on=clean_date(starts_on, "starts_on"),
+    values = _clean_commitment(
+        {
+            "name": name,
+            "period": period,
+            "target_qualified": target_qualified,
+            "min_acceptance_rate": min_acceptance_rate,
+            "timezone": timezone_name,
+            "starts_on": starts_on,
+            "active": True,
+        }
+    )
+    commitment = Commitment.objects.create(team=team, created_at=now, **values)
+    CommitmentEvent.objects.create(
+        commitment=commitment,
+        kind=CommitmentEvent.Kind.CREATED,
+        actor=actor,
+        changes={key: _commitment_text(value) for key, value in values.items()},
         created_at=now,
     )
+    return commitment
+
+
+@transaction.atomic
+def commitment_update(
+    *,
+    actor: User,
+    commitment: Commitment | int,
+    fields: dict[str, Any],
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Commitment:
+    """Edit a commitment with the rules it was written under. Periods already evaluated keep
+    their results; the change counts from the running period on. `expected_version`, when
+    given, is the version the editor saw: a later edit by someone else refuses this one."""
+    now = now or timezone.now()
+    _require_manager(actor, "edit commitments")
+    commitment = _get(Commitment, commitment, "commitment", lock=True)
+    if expected_version is not None and expected_version != commitment.version:
+        raise DomainError(
+            "Someone changed this commitment since you opened it; reload and edit again.",
+            code=ErrorCode.STALE,
+            field="version",
+        )
+    unknown = sorted(set(fields) - set(COMMITMENT_FIELDS))
+    if unknown:
+        raise DomainError(f"{unknown[0]} cannot be set on a commitment.", field=unknown[0])
+    current = {name: getattr(commitment, name) for name in COMMITMENT_FIELDS}
+    values = _clean_commitment(current | fields, exclude_pk=commitment.pk)
+    changes = {
+        name: [_commitment_text(current[name]), _commitment_text(value)]
+        for name, value in values.items()
+        if current[name] != value
+    }
+    if not changes:
+        return commitment
+    for name, value in values.items():
+        setattr(commitment, name, value)
+    commitment.version += 1
+    commitment.save(update_fields=[*COMMITMENT_FIELDS, "version"])
+    CommitmentEvent.objects.create(
+        commitment=commitment,
+        kind=CommitmentEvent.Kind.UPDATED,
+        actor=actor,
+        changes=changes,
+        created_at=now,
+    )
+    return commitment
 
 
 def _check_standard_secret(secret: str) -> None:

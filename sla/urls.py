@@ -13,6 +13,7 @@ urlpatterns = [
     path("sla/policies/<int:pk>/edit/", views.policy_edit, name="policy_edit"),
     path("sla/calendars/", views.calendar_list, name="calendars"),
     path("sla/commitments/new/", views.commitment_new, name="commitment_new"),
+    path("sla/commitments/<int:pk>/edit/", views.commitment_edit, name="commitment_edit"),
     path("sla/calendars/new/", views.calendar_edit, name="calendar_new"),
     path("sla/calendars/<int:pk>/edit/", views.calendar_edit, name="calendar_edit"),
     path("review/", views.joint_review_page, name="review"),

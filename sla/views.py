@@ -41,6 +41,7 @@ from sla.forms import (
     AcknowledgeForm,
     BreachFilterForm,
     CalendarForm,
+    CommitmentEditForm,
     CommitmentForm,
     DecisionCloseForm,
     DecisionForm,
@@ -61,6 +62,10 @@ READ_REFUSAL = "Sign in to read breaches."
 # What a saved policy or calendar changes, said where it is saved.
 NEW_CLOCKS_ONLY = (
     "It applies to clocks started from now on; clocks already running keep their due time."
+)
+# What a saved commitment changes, said on its form and where it is saved.
+COMMITMENT_FROM_NOW_ON = (
+    "It counts from the running period on; periods already closed keep their results."
 )
 DEFAULT_WINDOW_DAYS = 12 * 7
 # The breach report's figures per promise, beside the headline ones.
@@ -426,7 +431,9 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"“{saved.name}” saved.")
             return redirect("sla:policies")
-    return render(request, "sla/commitment_form.html", {"form": form})
+    return render(
+        request, "sla/commitment_form.html", {"form": form, "from_now_on": COMMITMENT_FROM_NOW_ON}
+    )
 
 
 # ---------------------------------------------------------------- the joint review
@@ -510,3 +517,39 @@ def decision_close_page(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Not closed: the form was incomplete; reload and try again.")
     query = f"?period={back}" if back and len(back) <= 32 else ""
     return redirect(f"{reverse('sla:review')}{query}#decisions")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager edits a commitment; closed periods keep the result they were evaluated to."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers edit commitments.")
+    commitment = get_object_or_404(Commitment, pk=pk)
+    form = CommitmentEditForm(
+        request.POST or None, initial=CommitmentEditForm.initial_for(commitment)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.commitment_update(
+                actor=request.user,
+                commitment=commitment,
+                fields=form.service_fields(),
+                expected_version=form.cleaned_data["version"],
+            )
+        except DomainError as error:
+            show_refusal(form, error, renamed=COMMITMENT_FORM_FIELD)
+        else:
+            messages.success(request, f"“{saved.name}” saved. {COMMITMENT_FROM_NOW_ON}")
+            return redirect("sla:policies")
+    events = commitment.events.select_related("actor")[:50]
+    return render(
+        request,
+        "sla/commitment_form.html",
+        {
+            "form": form,
+            "commitment": commitment,
+            "events": events,
+            "from_now_on": COMMITMENT_FROM_NOW_ON,
+        },
+    )

@@ -77,6 +77,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.rights", DOMAIN),
     ("crm.notifications", DOMAIN),
     ("crm.outbox", DOMAIN),
+    ("crm.digest", DOMAIN),  # gathering held e-mails into a digest
     ("crm.set_insert", DOMAIN),
     ("crm.circuit", DOMAIN),
     ("crm.replica", DOMAIN),

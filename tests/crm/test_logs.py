@@ -18,13 +18,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def json_lines() -> Iterator[io.StringIO]:
+    # Loading the tasks sets Django up again, which re-applies LOGGING: do it before the levels.
+    celery_app.loader.import_default_modules()
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(json_formatter())
     logger = logging.getLogger("handoff")
     logger.addHandler(handler)
     # The levels LOG_FORMAT=json gives (the suite runs with the plain console).
-    levels = {name: logging.getLogger(name).level for name in ("handoff", "handoff.request")}
+    names = ("handoff", "handoff.request", "handoff.task")
+    levels = {name: logging.getLogger(name).level for name in names}
     for name in levels:
         logging.getLogger(name).setLevel(logging.INFO)
     yield stream
@@ -87,9 +90,7 @@ def test_every_line_of_a_request_carries_its_id_and_e_mails_are_masked(json_line
 def test_a_task_ends_with_one_line_naming_it_and_its_outcome(json_lines):
     from celery.signals import task_postrun, task_prerun
 
-    celery_app.loader.import_default_modules()
-    task = celery_app.tasks["crm.tasks.heartbeat"]
-
+    task = celery_app.tasks["crm.tasks.heartbeat"]  # loaded by the fixture
     task_prerun.send(sender=task, task_id="t-1", task=task, args=(), kwargs={})
     task_postrun.send(sender=task, task_id="t-1", task=task, args=(), kwargs={}, state="SUCCESS")
     (line,) = [entry for entry in lines(json_lines) if entry["event"] == "task"]
@@ -98,3 +99,24 @@ def test_a_task_ends_with_one_line_naming_it_and_its_outcome(json_lines):
         "t-1",
         "success",
     )
+
+
+def test_the_plain_console_prints_no_line_per_task(settings):
+    """`make run` keeps the plain console: beat's every-minute tasks must not fill it."""
+    from celery.signals import task_postrun, task_prerun
+
+    assert settings.LOG_FORMAT == "plain"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger("handoff").addHandler(handler)
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks["crm.tasks.heartbeat"]
+    try:
+        task_prerun.send(sender=task, task_id="t-2", task=task, args=(), kwargs={})
+        task_postrun.send(
+            sender=task, task_id="t-2", task=task, args=(), kwargs={}, state="SUCCESS"
+        )
+        logging.getLogger("handoff.task").warning("a task's warning still shows")
+    finally:
+        logging.getLogger("handoff").removeHandler(handler)
+    assert stream.getvalue().splitlines() == ["a task's warning still shows"]
