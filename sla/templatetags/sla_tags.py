@@ -1,4 +1,4 @@
-"""Formatting filters for SLA figures: durations, "how long ago" and clock state badges.
+"""Formatting for SLA figures: durations, "how long ago", clock state badges, the Due cell.
 
 Pure functions of their arguments: the pages' views hand them their data (no query here).
 """
@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from html import escape
+from typing import Any
 
 from django import template
+from django.template.defaultfilters import date as date_filter
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
 
 from sla.metrics.catalogue import duration_words
 from sla.metrics.catalogue import money as format_money
@@ -46,3 +51,23 @@ def due_words(remaining: timedelta) -> str:
     if remaining < timedelta(0):
         return f"overdue by {duration_short(-remaining)}"
     return f"due in {duration_short(remaining)}"
+
+
+_DUE_WORDS = {"breached": "overdue", "at_risk": "at risk"}
+
+
+@register.simple_tag
+def due_cell(u: Any) -> SafeString:
+    """One lead's most urgent open SLA goal: colour and words, the due moment in the reader's
+    zone on hover. `u` is an sla.selectors.Urgency or None. A tag, not an included template:
+    lists show one per row."""
+    if not u:
+        return mark_safe('<span class="muted small">no SLA clock</span>')
+    state, due = u.shown_state, localtime(u.due_at)
+    title = f"Due {date_filter(due, 'D j M Y, H:i T')} ({u.clock.policy.name})"
+    return mark_safe(  # every value is escaped
+        f'<span class="due nowrap" data-state="{escape(state)}" title="{escape(title)}">'
+        f'<span class="badge {clock_badge(state)}">{_DUE_WORDS.get(state, "on time")}</span> '
+        f'<time datetime="{date_filter(due, "c")}">{escape(due_words(u.remaining))}</time>'
+        "</span>"
+    )
