@@ -106,6 +106,7 @@ class ListedLead(models.Model):
     stage = models.CharField(max_length=20, choices=STAGES)
     accepted_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField()
+    version = models.PositiveIntegerField()  # sent with each row's tick box
     owner = models.ForeignKey(ListedPerson, null=True, on_delete=models.DO_NOTHING)
     campaign = models.ForeignKey(ListedCampaign, null=True, on_delete=models.DO_NOTHING)
     persona = models.ForeignKey(ListedPersona, null=True, on_delete=models.DO_NOTHING)

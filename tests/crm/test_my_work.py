@@ -193,3 +193,13 @@ def test_my_work_runs_the_same_queries_for_two_leads_or_eight(
 def test_due_words_say_how_long_is_left_or_how_late():
     assert due_words(timedelta(hours=2, minutes=5)) == "due in 2 h 05 min"
     assert due_words(-timedelta(days=1, hours=3)) == "overdue by 1 d 3 h"
+
+
+def test_a_breach_with_no_owner_on_record_still_shows(client, handed, manager):
+    """Breaches written before owners were recorded (or by a bulk load) have none."""
+    late = handed(6)
+    sla_sweep(now=NOW)
+    Breach.objects.filter(lead=late).update(owner=None)
+    page = _page(client, manager)
+    breaches = page.split('id="my-breaches"', 1)[1].split("</table>", 1)[0]
+    assert late.owner.display_name in breaches

@@ -93,8 +93,11 @@ def test_the_urgent_order_pages_by_keyset_without_losing_or_repeating_a_lead(lea
     assert [lead.pk for lead in back.leads] == seen[:2]
 
 
-def test_the_sorted_list_runs_the_same_queries_for_few_or_many(client, manager, leads, make_lead):
-    client.force_login(manager)
+@pytest.mark.parametrize("person", ["manager", "sales_rep", "marketer"])
+def test_the_sorted_list_runs_the_same_queries_for_few_or_many(
+    request, client, person, leads, make_lead, marketer, other_sales_rep
+):
+    client.force_login(request.getfixturevalue(person))
 
     def count() -> int:
         with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as ctx:
@@ -104,6 +107,14 @@ def test_the_sorted_list_runs_the_same_queries_for_few_or_many(client, manager, 
     few = count()
     for n in range(6):
         make_lead(first_name=f"More{n}")
+        at = NOW - timedelta(hours=n)
+        lead_hand_off(  # more leads with running clocks, under another rep too
+            lead=make_lead(first_name=f"Clocked{n}", now=at - timedelta(minutes=1)),
+            actor=marketer,
+            assignee=other_sales_rep,
+            criteria=ALL_REQUIRED_CRITERIA,
+            now=at,
+        )
     assert count() == few
 
 
