@@ -134,17 +134,25 @@ LIST_ROW_FIELDS = (
 )
 
 
-def _filter_options(params: QueryDict, *, whole_page: bool) -> dict[str, list[tuple[str, str]]]:
+def _people() -> list[tuple[int, str, str, str, str]]:
+    """Everyone active who may own a lead: (id, username, first name, last name, role), read
+    once for the list's owner filter and its bulk actions' reps."""
+    rows = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
+    return list(rows.values_list("pk", "username", "first_name", "last_name", "role"))
+
+
+def _filter_options(
+    params: QueryDict, people: list[tuple[int, str, str, str, str]], *, whole_page: bool
+) -> dict[str, list[tuple[str, str]]]:
     """The owner, campaign and persona options of the list's filter, ids as the form sends
-    them. Each is read when the whole page shows its select, or when an id was chosen in it
-    (to check that id)."""
+    them. Campaigns and personas are read when the whole page shows their select, or when an
+    id was chosen in it (to check that id)."""
 
     def options(param: str, rows: QuerySet) -> list[tuple[str, str]]:
         return [(str(pk), label) for pk, label in rows] if whole_page or params.get(param) else []
 
-    owners = User.objects.filter(is_active=True).exclude(role=Role.INTEGRATION)
     return {
-        "owners": options("owner", owners.values_list("pk", "username")),
+        "owners": [(str(pk), username) for pk, username, *_ in sorted(people, key=lambda p: p[1])],
         "campaigns": options("campaign", Campaign.objects.values_list("pk", "name")),
         "personas": options("persona", Persona.objects.values_list("pk", "name")),
     }
@@ -194,7 +202,9 @@ def _clock_needs_attention(now: Any) -> Exists:
     return Exists(SlaClock.objects.needs_attention(now).filter(lead=OuterRef("pk")).order_by())
 
 
-def _listed(request: HttpRequest, *, whole_page: bool) -> tuple[LeadFilter, QuerySet, str, str]:
+def _listed(
+    request: HttpRequest, people: list[tuple[int, str, str, str, str]], *, whole_page: bool
+) -> tuple[LeadFilter, QuerySet, str, str]:
     """The list's filter, its leads (filtered, not yet ordered), the order and the built-in
     view asked for: shared by the page and its CSV export."""
     view = request.GET.get("view", "")
@@ -204,7 +214,7 @@ def _listed(request: HttpRequest, *, whole_page: bool) -> tuple[LeadFilter, Quer
     lead_filter = LeadFilter(
         request.GET,
         queryset=_saved_view(base, view, request.user),
-        **_filter_options(request.GET, whole_page=whole_page),
+        **_filter_options(request.GET, people, whole_page=whole_page),
     )
     queryset = lead_filter.qs if lead_filter.is_valid() else base.none()
     ordering = request.GET.get("ordering", "")
@@ -213,7 +223,7 @@ def _listed(request: HttpRequest, *, whole_page: bool) -> tuple[LeadFilter, Quer
     return lead_filter, queryset, ordering, view
 
 
-def _bulk_choices(user: User) -> dict[str, Any]:
+def _bulk_choices(user: User, people: list[tuple[int, str, str, str, str]]) -> dict[str, Any]:
     """The bulk actions the list offers this person (the services still decide per lead)."""
     offers = {
         "reassign": user.role in {Role.MANAGER, Role.SALES_REP},
@@ -223,11 +233,8 @@ def _bulk_choices(user: User) -> dict[str, Any]:
     if any(offers.values()):
         reps = [
             (pk, f"{first} {last}".strip() or username)
-            for pk, first, last, username in User.objects.filter(
-                role=Role.SALES_REP, is_active=True
-            )
-            .order_by("first_name", "username")
-            .values_list("pk", "first_name", "last_name", "username")
+            for pk, username, first, last, role in sorted(people, key=lambda p: (p[2], p[1]))
+            if role == Role.SALES_REP
         ]
     return {**offers, "reps": reps}
 
@@ -235,7 +242,10 @@ def _bulk_choices(user: User) -> dict[str, Any]:
 @login_required
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
-    lead_filter, queryset, ordering, view = _listed(request, whole_page=not _is_htmx(request))
+    people = _people()
+    lead_filter, queryset, ordering, view = _listed(
+        request, people, whole_page=not _is_htmx(request)
+    )
     total, more = bounded_count(queryset)
     if ordering == DUE_ORDERING:
         queryset = with_due_order(queryset)
@@ -270,7 +280,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         ],
         "query": kept.urlencode(),
         "can_create": permissions.can_create_lead(request.user),
-        "bulk": _bulk_choices(request.user),
+        "bulk": _bulk_choices(request.user, people),
         "back": request.get_full_path(),
     }
     template = "leads/_list_results.html" if _is_htmx(request) else "leads/list.html"
@@ -291,7 +301,7 @@ def _csv_download(leads: QuerySet, name: str) -> StreamingHttpResponse:
 def lead_export(request: HttpRequest) -> HttpResponse:
     """The whole filtered list as CSV, in the list's order (everyone signed in reads every
     lead, so anyone may export what the list shows)."""
-    _, queryset, ordering, _ = _listed(request, whole_page=False)
+    _, queryset, ordering, _ = _listed(request, _people(), whole_page=False)
     if ordering == DUE_ORDERING:
         queryset = with_due_order(queryset)
     sort = LIST_SORTS[ordering]
