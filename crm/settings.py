@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Form widgets render through the project's templates (FORM_RENDERER below).
+    "django.forms",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -106,6 +108,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
 ASGI_APPLICATION = "crm.asgi.application"
+
+# Widgets are drawn from the same templates as pages, so templates/django/forms/ may override
+# one (the select, below a few hundred options per lead page).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 TEMPLATES = [
     {
