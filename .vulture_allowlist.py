@@ -55,3 +55,6 @@ _.collect, _.count_task_failure, _.tag_task_log_lines, _.log_task_outcome
 # Django calls on a router.
 _.json_formatter, _.ReplicaRouter, _.db_for_read, _.db_for_write, _.allow_relation
 _.ConnectionCls, _.pool_classes_by_scheme, _.trust_env
+
+# Routing, availability and exemptions: read by templates and the API.
+_.away_now, _.decided_at, _.decision_note, _.updated_by, _.cancelled_by

@@ -246,3 +246,44 @@ class CommitmentForm(forms.Form):
 
 
 COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}
+
+
+class AbsenceForm(forms.Form):
+    """Out of office, whole days in the rep's working zone."""
+
+    rep = forms.TypedChoiceField(coerce=int, label="Sales rep")
+    first_day = forms.DateField(
+        label="First day away", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last_day = forms.DateField(
+        label="Last day away", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Note",
+        help_text="Optional, for the team: holiday, training, a conference...",
+    )
+
+    def __init__(self, *args: Any, reps: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].choices = reps
+
+
+class AvailabilityForm(forms.Form):
+    """A manager's settings for one rep: own working calendar and capacity."""
+
+    calendar = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Working hours"
+    )
+    capacity = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1000,
+        label="Capacity",
+        help_text="Most leads waiting for this rep's acceptance at once; empty: no limit.",
+    )
+
+    def __init__(self, *args: Any, calendars: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar"].choices = [("", "The team's hours"), *calendars]

@@ -26,14 +26,17 @@ from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from crm.csv_files import csv_lines
+from crm.models import Role, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Lead
 from sla.business_time import business_time_between
 from sla.metrics.compute import MetricFilter, decided_clocks, decided_q, rate
 from sla.models import (
     OPEN_CLOCK_STATES,
+    Absence,
     Breach,
     ClockState,
+    RepAvailability,
     SlaClock,
     SlaPolicy,
     needs_attention_q,
@@ -380,13 +383,7 @@ def rep_load(*, now: datetime, reps: list[Any]) -> list[RepLoad]:
             past_due=Count("lead_id", filter=late, distinct=True),
         )
     }
-    waiting = dict(
-        Lead.objects.waiting_for_acceptance()
-        .filter(owner_id__in=[r.pk for r in reps])
-        .order_by()
-        .values_list("owner_id")
-        .annotate(n=Count("id"))
-    )
+    waiting = Lead.objects.waiting_by_owner([r.pk for r in reps])
     rows = [
         RepLoad(
             rep_id=rep.pk,
@@ -447,3 +444,41 @@ def sweep_lag(*, now: datetime) -> timedelta:
     oldest = SlaClock.objects.past_due(now).order_by("due_at").values_list("due_at", flat=True)
     first = oldest.first()
     return max(now - first, timedelta(0)) if first else timedelta(0)
+
+
+@dataclass(frozen=True)
+class RepAvailabilityRow:
+    rep: User
+    availability: RepAvailability | None
+    absences: list[Absence]  # not over yet, soonest first
+    waiting: int
+    away_now: Absence | None
+
+
+def availability_rows(*, now: datetime) -> list[RepAvailabilityRow]:
+    """Every active sales rep with their hours, capacity, absences not over and waiting
+    leads: four queries, whatever the number of reps."""
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True).order_by("first_name", "username")
+    )
+    ids = [rep.pk for rep in reps]
+    own = {
+        a.user_id: a
+        for a in RepAvailability.objects.filter(user_id__in=ids).select_related("calendar")
+    }
+    absences: dict[int, list[Absence]] = {}
+    for absence in (
+        Absence.objects.live().filter(user_id__in=ids, ends_at__gt=now).order_by("starts_at")
+    ):
+        absences.setdefault(absence.user_id, []).append(absence)
+    waiting = Lead.objects.waiting_by_owner(ids)
+    return [
+        RepAvailabilityRow(
+            rep=rep,
+            availability=own.get(rep.pk),
+            absences=absences.get(rep.pk, []),
+            waiting=waiting.get(rep.pk, 0),
+            away_now=next((a for a in absences.get(rep.pk, []) if a.starts_at <= now), None),
+        )
+        for rep in reps
+    ]

@@ -15,6 +15,17 @@ urlpatterns = [
     path("sla/commitments/new/", views.commitment_new, name="commitment_new"),
     path("sla/calendars/new/", views.calendar_edit, name="calendar_new"),
     path("sla/calendars/<int:pk>/edit/", views.calendar_edit, name="calendar_edit"),
+    path("sla/availability/", views.availability, name="availability"),
+    path(
+        "sla/availability/absences/<int:pk>/cancel/",
+        views.absence_cancel_view,
+        name="absence_cancel",
+    ),
+    path(
+        "sla/availability/<int:user_id>/settings/",
+        views.availability_settings,
+        name="availability_settings",
+    ),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),

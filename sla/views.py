@@ -32,12 +32,15 @@ from crm.notifications import (
 from crm.replica import reads_from_replica
 from leads.periods import Period
 from sla import selectors, services
+from sla.availability import absence_add, absence_cancel, availability_set, can_set_absence
 from sla.commitments import commitments_progress
 from sla.forms import (
     CALENDAR_FORM_FIELD,
     COMMITMENT_FORM_FIELD,
     POLICY_FORM_FIELD,
+    AbsenceForm,
     AcknowledgeForm,
+    AvailabilityForm,
     BreachFilterForm,
     CalendarForm,
     CommitmentForm,
@@ -422,3 +425,112 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{saved.name}” saved.")
             return redirect("sla:policies")
     return render(request, "sla/commitment_form.html", {"form": form})
+
+
+# ---------------------------------------------------------------- availability
+
+
+def _availability_page(
+    request: HttpRequest, absence_form: AbsenceForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    rows = selectors.availability_rows(now=timezone.now())
+    reps = [(row.rep.pk, row.rep.display_name) for row in rows]
+    if not user.is_manager:
+        reps = [(pk, name) for pk, name in reps if pk == user.pk]
+    calendars = list(BusinessCalendar.objects.order_by("name").values_list("pk", "name"))
+    settings_forms = (
+        {
+            row.rep.pk: AvailabilityForm(
+                initial={
+                    "calendar": row.availability.calendar_id if row.availability else None,
+                    "capacity": row.availability.capacity if row.availability else None,
+                },
+                calendars=calendars,
+                auto_id=f"rep{row.rep.pk}_%s",
+            )
+            for row in rows
+        }
+        if user.is_manager
+        else {}
+    )
+    context = {
+        "rows": [
+            {
+                "row": row,
+                "settings_form": settings_forms.get(row.rep.pk),
+                "may_cancel": can_set_absence(user, row.rep),
+            }
+            for row in rows
+        ],
+        "absence_form": absence_form
+        or (AbsenceForm(reps=reps, initial={"rep": user.pk}) if reps else None),
+    }
+    return render(request, "sla/availability.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def availability(request: HttpRequest) -> HttpResponse:
+    """Who is in, who is away, and how much each rep can take: reps add their own absences,
+    managers anyone's."""
+    if request.method == "GET":
+        return _availability_page(request)
+    user = request.user
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True).values_list("pk", "first_name")
+    )
+    form = AbsenceForm(request.POST, reps=[(pk, name) for pk, name in reps])
+    if form.is_valid():
+        try:
+            absence = absence_add(
+                actor=user,
+                rep=form.cleaned_data["rep"],
+                **{k: form.cleaned_data[k] for k in ("first_day", "last_day", "note")},
+            )
+        except DomainError as error:
+            show_refusal(form, error, renamed={"user": "rep"})
+        else:
+            messages.success(
+                request,
+                f"{absence.user.display_name} is out of office from "
+                f"{form.cleaned_data['first_day']:%-d %b} to "
+                f"{form.cleaned_data['last_day']:%-d %b %Y}. New leads go to someone else.",
+            )
+            return redirect("sla:availability")
+    return _availability_page(request, form, status=400)
+
+
+@login_required
+@require_POST
+def absence_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        absence_cancel(actor=request.user, absence=pk)
+    except DomainError as error:
+        messages.error(request, f"Not cancelled: {error.message}")
+    else:
+        messages.success(request, "Absence cancelled.")
+    return redirect("sla:availability")
+
+
+@login_required
+@require_POST
+def availability_settings(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A manager sets one rep's working hours and capacity."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers set working hours and capacity.")
+    calendars = list(BusinessCalendar.objects.values_list("pk", "name"))
+    form = AvailabilityForm(request.POST, calendars=calendars)
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items()
+        )
+        messages.error(request, f"Not saved: {problems}")
+        return redirect("sla:availability")
+    try:
+        saved = availability_set(actor=request.user, rep=user_id, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, f"Not saved: {error.message}")
+    else:
+        messages.success(request, f"Saved {saved.user.display_name}'s hours and capacity.")
+    return redirect("sla:availability")
