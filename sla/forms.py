@@ -102,6 +102,11 @@ class PolicyForm(forms.Form):
     met_by_update = forms.BooleanField(
         required=False, label="An update to the lead also meets the goal (leave-the-stage only)"
     )
+    reassign_at_risk = forms.BooleanField(
+        required=False,
+        label="Reassign at the at-risk mark: a lead still unaccepted moves on to the next "
+        "eligible rep, once; the due time stays (accept only)",
+    )
     active = forms.BooleanField(required=False, initial=True)
 
     def __init__(
@@ -128,6 +133,7 @@ class PolicyForm(forms.Form):
             "escalate_to": data["escalate_to"],
             "notify_owner": data["notify_owner"],
             "met_by_update": data["met_by_update"],
+            "reassign_at_risk": data["reassign_at_risk"],
             "active": data["active"],
         }
 
@@ -145,6 +151,7 @@ class PolicyForm(forms.Form):
             "escalate_to": [user.pk for user in policy.escalate_to.all()],
             "notify_owner": policy.notify_owner,
             "met_by_update": policy.met_by_update,
+            "reassign_at_risk": policy.reassign_at_risk,
             "active": policy.active,
         }
 

@@ -66,7 +66,10 @@ def policy_in_words(policy: SlaPolicy) -> str:
     else:
         promise = f"{team} moves {lead} on" + (", or updates it," if policy.met_by_update else "")
     within = duration_in_words(policy.target, business=policy.calendar_id is not None)
-    return f"{promise} within {within} ({calendar_in_words(policy)})."
+    text = f"{promise} within {within} ({calendar_in_words(policy)})."
+    if policy.reassign_at_risk:
+        text += " A lead still unaccepted at the at-risk mark moves on to the next available rep."
+    return text
 
 
 def commitment_in_words(commitment: Commitment) -> str:

@@ -32,16 +32,26 @@ def _no_rep() -> DomainError:
 
 
 def next_sales_rep(
-    *, now: datetime, stage: str = Stage.QUALIFIED, exclude_id: int | None = None
+    *,
+    now: datetime,
+    stage: str = Stage.QUALIFIED,
+    exclude_id: int | None = None,
+    eligible_only: bool = False,
 ) -> Routing:
     """The next eligible rep in the round robin, and why the ones before were passed over.
-    The cursor row is locked while picking, so concurrent hand-offs take turns."""
+    The cursor row is locked while picking, so concurrent hand-offs take turns. With
+    `eligible_only`, a fallback pick is returned without taking the turn (the caller keeps
+    the lead where it is)."""
     cursor, _ = AssignmentCursor.objects.select_for_update().get_or_create(name="sales")
     routing = assignee_route(
         candidates=_rotation(cursor.last_user_id), stage=stage, now=now, exclude_id=exclude_id
     )
     if routing.chosen is None:
+        if eligible_only:
+            return routing
         raise _no_rep()
+    if eligible_only and routing.fallback:
+        return routing
     cursor.last_user = routing.chosen
     cursor.save(update_fields=["last_user"])
     return routing

@@ -26,6 +26,7 @@ from sla.sweep import (
     at_risk_claim_sql,
     breached_claim_sql,
     breaches_claim_sql,
+    reassign_claim_sql,
     sla_sweep,
     work_waiting_sql,
 )
@@ -273,8 +274,10 @@ def test_the_sweep_statements_use_the_partial_indexes():
                     "slaclock_open_due_idx",
                     "slaclock_running_risk_idx",
                     "breach_unprocessed_idx",
+                    "slaclock_reassign_due_idx",
                 ],
             ),
+            (*reassign_claim_sql(now, 500, [1, 2]), ["slaclock_reassign_due_idx"]),
         ):
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
