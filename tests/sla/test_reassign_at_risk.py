@@ -5,12 +5,10 @@ at once and a worker killed mid-move on PostgreSQL change nothing about that."""
 from __future__ import annotations
 
 import signal
-import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from crm.models import OutboxMessage, Role, User
@@ -31,6 +29,7 @@ from tests.sla.test_sweep_concurrency import (
     _task_succeeded,
     _wait_for,
     _wait_until_ready,
+    two_sweeps_at_once,
 )
 
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -157,21 +156,7 @@ def _assert_each_lead_moved_once(leads: list[Lead], first_owner: User) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_move_each_lead_once(moving_policy, handed_to, reps):
     leads = [handed_to(reps[0]) for _ in range(12)]
-    barrier = threading.Barrier(2)
-    results = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(sla_sweep(now=AT_RISK, batch_size=3))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = two_sweeps_at_once(now=AT_RISK, batch_size=3)
 
     assert sum(r.at_risk for r in results) == 12
     assert sum(r.reassigned for r in results) == 12
