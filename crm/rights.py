@@ -46,3 +46,8 @@ def can_see_webhook_settings(user: User) -> bool:
 def breach_report_default_owner(user: User) -> int | None:
     """A rep opens the breach report on their own breaches; others on everyone's."""
     return user.pk if user.role == Role.SALES_REP else None
+
+
+def can_decide_exemptions(user: User) -> bool:
+    """Managers approve or decline exemptions (never of their own breach: sla.exemptions)."""
+    return user.is_authenticated and user.is_active and user.role == Role.MANAGER

@@ -243,6 +243,7 @@ class BreachSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "acknowledged_by",
             "acknowledgement_note",
+            "exempted_at",
         ]
         read_only_fields = fields
 

@@ -16,6 +16,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -30,11 +31,12 @@ from crm.models import Role, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Lead
 from sla.business_time import business_time_between
-from sla.metrics.compute import MetricFilter, decided_clocks, decided_q, rate
+from sla.metrics.compute import EXEMPTED, MetricFilter, decided_clocks, decided_q, rate
 from sla.models import (
     OPEN_CLOCK_STATES,
     Absence,
     Breach,
+    BreachExemption,
     ClockState,
     RepAvailability,
     SlaClock,
@@ -72,6 +74,14 @@ def breach_list(
 ) -> QuerySet[Breach]:
     breaches = Breach.objects.select_related(
         "policy", "owner", "lead", "commitment", "acknowledged_by"
+    ).prefetch_related(
+        # Every request and decision, newest first: the row shows the latest and its story.
+        Prefetch(
+            "exemptions",
+            queryset=BreachExemption.objects.select_related(
+                "reason", "requested_by", "decided_by"
+            ).order_by("-requested_at", "-id"),
+        )
     )
     if team:
         breaches = breaches.filter(team=team)
@@ -137,6 +147,7 @@ class ComplianceRow:
     met: int
     breached: int
     median_time_to_goal: timedelta | None
+    exempted: int = 0
 
     @property
     def total(self) -> int:
@@ -145,6 +156,11 @@ class ComplianceRow:
     @property
     def compliance_percent(self) -> float | None:
         return rate(self.met, self.total)
+
+    @property
+    def adjusted_percent(self) -> float | None:
+        """sla_compliance_adjusted: exempted breaches left out of both sides."""
+        return rate(self.met, self.total - self.exempted)
 
 
 def _decided_clocks(
@@ -236,6 +252,7 @@ def compliance_reports(
     ).annotate(
         met=Count("id", filter=Q(state=ClockState.MET)),
         breached=Count("id", filter=~Q(state=ClockState.MET)),
+        exempted=Count("id", filter=EXEMPTED),
     )
     middles = _middle_times(clocks)
     groups: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in GROUPINGS}
@@ -243,10 +260,17 @@ def compliance_reports(
         for name in GROUPINGS:
             key, label = _group_key(name, row)
             group = groups[name].setdefault(
-                key, {"label": label, "met": 0, "breached": 0, "column": row[_GROUP_COLUMNS[name]]}
+                key,
+                {
+                    "label": label,
+                    "met": 0,
+                    "breached": 0,
+                    "exempted": 0,
+                    "column": row[_GROUP_COLUMNS[name]],
+                },
             )
-            group["met"] += row["met"]
-            group["breached"] += row["breached"]
+            for count in ("met", "breached", "exempted"):
+                group[count] += row[count]
     reports: dict[str, list[ComplianceRow]] = {}
     for name, by_key in groups.items():
         rows = []
@@ -258,6 +282,7 @@ def compliance_reports(
                     label=group["label"],
                     met=group["met"],
                     breached=group["breached"],
+                    exempted=group["exempted"],
                     median_time_to_goal=sum(middle, timedelta()) / len(middle) if middle else None,
                 )
             )

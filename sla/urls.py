@@ -8,6 +8,12 @@ urlpatterns = [
     path("sla/breaches/", views.breach_report, name="breaches"),
     path("sla/breaches.csv", views.breach_export, name="breaches_csv"),
     path("sla/breaches/<int:pk>/acknowledge/", views.breach_acknowledge, name="acknowledge"),
+    path(
+        "sla/breaches/<int:pk>/exemption/",
+        views.exemption_request_view,
+        name="exemption_request",
+    ),
+    path("sla/exemptions/<int:pk>/decide/", views.exemption_decide_view, name="exemption_decide"),
     path("sla/policies/", views.policy_list, name="policies"),
     path("sla/policies/new/", views.policy_edit, name="policy_new"),
     path("sla/policies/<int:pk>/edit/", views.policy_edit, name="policy_edit"),

@@ -30,10 +30,12 @@ from crm.notifications import (
     notifications_mark_read,
 )
 from crm.replica import reads_from_replica
+from leads.models import Reason
 from leads.periods import Period
 from sla import selectors, services
 from sla.availability import absence_add, absence_cancel, availability_set, can_set_absence
 from sla.commitments import commitments_progress
+from sla.exemptions import can_request_exemption, exemption_decide, exemption_request
 from sla.forms import (
     CALENDAR_FORM_FIELD,
     COMMITMENT_FORM_FIELD,
@@ -48,7 +50,7 @@ from sla.forms import (
 )
 from sla.metrics.catalogue import BY_KEY, PER_GOAL
 from sla.metrics.compute import Figures, MetricFilter, breach_figures, clock_figures
-from sla.models import Breach, BusinessCalendar, Commitment, SlaPolicy
+from sla.models import Breach, BreachExemption, BusinessCalendar, Commitment, SlaPolicy
 from sla.pagination import breach_page
 from sla.selectors import ComplianceRow
 from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
@@ -61,7 +63,15 @@ NEW_CLOCKS_ONLY = (
 )
 DEFAULT_WINDOW_DAYS = 12 * 7
 # The breach report's figures per promise, beside the headline ones.
-GOAL_FIGURES = (*PER_GOAL, "sla_met", "sla_missed")
+GOAL_FIGURES = (
+    *PER_GOAL,
+    "sla_compliance_accept_adjusted",
+    "sla_compliance_first_touch_adjusted",
+    "sla_compliance_exit_stage_adjusted",
+    "sla_met",
+    "sla_missed",
+    "sla_exempted",
+)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -149,11 +159,18 @@ def breach_report(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     selection, period, default_window = _selection(form, now)
     page = breach_page(selectors.breach_list(**selection), after=request.GET.get("after", "")[:200])
+    _exemption_rights(page.breaches, request.user)
+    exemption_reasons = _exemption_reasons()
     if _is_htmx(request) and request.GET.get("after"):
         return render(
             request,
             "sla/_breach_rows.html",
-            {"page": page, "query": _kept_query(request), "ack_form": _ack_form(request.user)},
+            {
+                "page": page,
+                "query": _kept_query(request),
+                "ack_form": _ack_form(request.user),
+                "exemption_reasons": exemption_reasons,
+            },
         )
     scope = MetricFilter(
         period=period,
@@ -172,6 +189,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         "met_metric": BY_KEY["sla_met"],
         "missed_metric": BY_KEY["sla_missed"],
         "compliance_metric": BY_KEY["sla_compliance"],
+        "adjusted_metric": BY_KEY["sla_compliance_adjusted"],
         "median_metric": BY_KEY["time_to_goal_median"],
         "period": period,
         "page": page,
@@ -184,6 +202,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         "charts": _compliance_charts(reports["week"], reports["policy"]),
         "query": _kept_query(request),
         "ack_form": _ack_form(request.user),
+        "exemption_reasons": exemption_reasons,
         "default_window": default_window,
         "now": now,
     }
@@ -238,6 +257,93 @@ def breach_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
             "just_acknowledged": not error,
         },
     )
+
+
+# ---------------------------------------------------------------- exemptions
+
+
+def _exemption_rights(breaches: list[Breach], user: User) -> None:
+    """What the row offers this reader: asking (the accountable person), deciding (a manager
+    other than the owner and the asker; the service checks again)."""
+    decider = rights.can_decide_exemptions(user)
+    for breach in breaches:
+        latest = next(iter(breach.exemptions.all()), None)
+        breach.may_request = can_request_exemption(user, breach)
+        breach.may_decide = (
+            decider
+            and latest is not None
+            and user.pk not in (breach.owner_id, latest.requested_by_id)
+        )
+
+
+def _exemption_reasons() -> list[tuple[int, str]]:
+    return list(
+        Reason.objects.filter(kind=Reason.Kind.EXEMPTION, active=True)
+        .order_by("label")
+        .values_list("pk", "label")
+    )
+
+
+def _exemption_outcome(request: HttpRequest, breach_id: int, done: str, error: str) -> HttpResponse:
+    """htmx swaps the breach's row, saying the outcome inside it and keeping what was typed;
+    without htmx, a message and the report."""
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, f"Not saved: {error}")
+        else:
+            messages.success(request, done)
+        return redirect("sla:breaches")
+    fresh = selectors.breach_list().get(pk=breach_id)
+    _exemption_rights([fresh], request.user)
+    return render(
+        request,
+        "sla/_breach_row.html",
+        {
+            "breach": fresh,
+            "ack_form": _ack_form(request.user),
+            "exemption_reasons": _exemption_reasons(),
+            "exemption_error": error,
+            "exemption_message": "" if error else done,
+            "typed": request.POST if error else {},
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def exemption_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    breach = get_object_or_404(Breach, pk=pk)
+    error = ""
+    try:
+        exemption_request(
+            actor=request.user,
+            breach=breach,
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as refused:
+        error = refused.message
+    return _exemption_outcome(request, breach.pk, "Exemption asked for; a manager decides.", error)
+
+
+@login_required
+@require_POST
+def exemption_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    exemption = get_object_or_404(BreachExemption, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    error = ""
+    try:
+        exemption_decide(
+            actor=request.user,
+            exemption=exemption,
+            approve=approve,
+            note=request.POST.get("decision_note", ""),
+        )
+    except DomainError as refused:
+        error = refused.message
+    done = "Exemption approved." if approve else "Exemption declined."
+    return _exemption_outcome(request, exemption.breach_id, done, error)
 
 
 # ---------------------------------------------------------------- notifications
