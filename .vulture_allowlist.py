@@ -60,3 +60,10 @@ _.ConnectionCls, _.pool_classes_by_scheme, _.trust_env
 _.good, _.headline, _.sales_goals, _.can_close
 # Serializer fields and a model field of the joint review.
 _.sla_compliance, _.closed_by, _.previous_value, _.previous_shown
+
+# Routing, availability and exemptions: read by templates and the API.
+_.away_now, _.decided_at, _.decision_note, _.updated_by, _.cancelled_by, _.decided_by
+_.requested_by, _.requested_at, _.adjusted_percent, _.may_request, _.may_decide, _.help_text
+# Written for reports and the API (adjusted compliance reads exempted_at through a join;
+# reassigned_at is the sweep's claim marker, read in SQL).
+_.exempted_at, _.reassigned_at

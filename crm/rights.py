@@ -58,3 +58,8 @@ def can_close_decision(user: User, owner_id: int) -> bool:
     return can_record_decisions(user) or (
         user.is_authenticated and user.is_active and user.pk == owner_id
     )
+
+
+def can_decide_exemptions(user: User) -> bool:
+    """Managers approve or decline exemptions (never of their own breach: sla.exemptions)."""
+    return user.is_authenticated and user.is_active and user.role == Role.MANAGER

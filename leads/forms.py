@@ -106,10 +106,16 @@ class HandOffForm(VersionForm):
         *args: object,
         reps: list[tuple[int, str]] = (),
         criteria: list[tuple[str, str]] = (),
+        suggestion: str = "",
+        suggestion_why: str = "",
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", "Next rep in rotation"), *reps]
+        rotation = f"Next rep in rotation: {suggestion}" if suggestion else "Next rep in rotation"
+        self.fields["assignee"].choices = [("", rotation), *reps]
+        # The round robin skips reps who are away, at capacity or not at work long enough
+        # before the accept is due; the form says whom it would pick now, and why.
+        self.fields["assignee"].help_text = suggestion_why
         self.fields["criteria"].choices = list(criteria)
 
 

@@ -193,10 +193,12 @@ class ReasonKind(models.TextChoices):
     REJECT = "reject", "Reject reason"
     LOST = "lost", "Lost reason"
     DISQUALIFY = "disqualify", "Disqualify reason"
+    EXEMPTION = "exemption", "SLA exemption reason"
 
 
 class Reason(models.Model):
-    """Managed lists: why sales rejected, why a deal was lost, why a lead was disqualified."""
+    """Managed lists: why sales rejected, why a deal was lost, why a lead was disqualified,
+    why a breach should not count against the rep (an exemption)."""
 
     Kind = ReasonKind
 
@@ -223,6 +225,16 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
     def waiting_for_acceptance(self) -> LeadQuerySet:
         return self.filter(stage=Stage.QUALIFIED, accepted_at__isnull=True)
+
+    def waiting_by_owner(self, owner_ids: list[int]) -> dict[int, int]:
+        """How many leads wait for each rep's acceptance: one grouped count."""
+        return dict(
+            self.waiting_for_acceptance()
+            .filter(owner_id__in=owner_ids)
+            .order_by()
+            .values_list("owner_id")
+            .annotate(n=models.Count("id"))
+        )
 
     def search(self, term: str) -> LeadQuerySet:
         """Leads whose name, company, e-mail or external id contain `term` (leads/search.py);

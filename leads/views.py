@@ -50,6 +50,7 @@ from leads.search import MIN_SUGGESTION_TERM, clean_term
 from leads.selectors import bounded_count, lead_export_rows, lead_suggestions
 from leads.services import imports
 from leads.services.activities import activity_log
+from leads.services.assignment import suggested_sales_rep
 from leads.services.bulk import leads_bulk_transition
 from leads.services.campaigns import (
     EDITABLE,
@@ -66,7 +67,12 @@ from sla.metrics.catalogue import CATALOGUE
 from sla.metrics.compute import Figures, MetricFilter, campaign_figures, campaign_months
 from sla.models import Commitment, SlaPolicy
 from sla.selectors import clocks_for_lead, most_urgent_of, urgency_by_lead, with_due_order
-from sla.wording import commitment_in_words, in_lifecycle_order, policy_in_words
+from sla.wording import (
+    commitment_in_words,
+    in_lifecycle_order,
+    policy_in_words,
+    routing_in_words,
+)
 
 # Saved views of the list: a name, a label and the filter they add.
 SAVED_VIEWS: dict[str, str] = {
@@ -487,6 +493,10 @@ def _detail_context(
     )
     rep_choices = [(pk, f"{f} {la}".strip() or u) for pk, f, la, u in reps]
     campaigns, personas = _catalog_choices(lead.campaign_id)
+    # What the round robin would do now, only where a hand-off is on offer.
+    suggestion = (
+        suggested_sales_rep(now=now) if "hand_off" in available_moves(lead) and reps else None
+    )
 
     def reason_form(kind: str, action: str, prefix: str) -> forms.ReasonForm:
         return forms.ReasonForm(
@@ -512,7 +522,8 @@ def _detail_context(
         activity = None
         if event.kind == "activity":
             activity = activities.get((event.changes or {}).get("activity_id"))
-        timeline.append({"event": event, "activity": activity})
+        routing = routing_in_words((event.changes or {}).get("routing"))
+        timeline.append({"event": event, "activity": activity, "routing": routing})
     action_forms = {
         "edit": forms.LeadEditForm(
             edit_data,
@@ -526,6 +537,8 @@ def _detail_context(
             initial={**version, "criteria": lead.criteria_to_tick()},
             auto_id="handoff_%s",
             reps=rep_choices,
+            suggestion=suggestion.chosen.display_name if suggestion and suggestion.chosen else "",
+            suggestion_why=routing_in_words(suggestion.as_json()) if suggestion else "",
             criteria=[(c.key, c.label + ("" if c.required else " (optional)")) for c in criteria],
         ),
         "reject": reason_form(Reason.Kind.REJECT, Transition.REJECT, "reject"),

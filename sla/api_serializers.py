@@ -131,6 +131,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "escalate_to",
             "notify_owner",
             "met_by_update",
+            "reassign_at_risk",
             "active",
             "created_at",
             "updated_at",
@@ -164,6 +165,7 @@ class PolicyWriteSerializer(StrictSerializer):
     )
     notify_owner = serializers.BooleanField(required=False)
     met_by_update = serializers.BooleanField(required=False)
+    reassign_at_risk = serializers.BooleanField(required=False)
     active = serializers.BooleanField(required=False)
 
     def service_fields(self) -> dict[str, Any]:
@@ -244,6 +246,7 @@ class BreachSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "acknowledged_by",
             "acknowledgement_note",
+            "exempted_at",
         ]
         read_only_fields = fields
 

@@ -1,6 +1,7 @@
 """The clock engine: start, settle and stop SLA clocks on a lead event.
 
-This is the one door from the lead services into the SLA engine: they call
+This is the one door from the lead services into the SLA engine (choosing who takes a lead,
+`assignee_route`, included): they call
 `clocks_on_lead_event` (or `clocks_start_many` for a batch) inside their own transaction, so a
 clock starts, stops or is cancelled atomically with the event that causes it, and a breach
 found on the way is recorded in that same transaction. Person erasure comes through here too
@@ -31,6 +32,7 @@ from sla.models import (
     SlaPolicy,
     WebhookDelivery,
 )
+from sla.routing import Routing, route
 
 # The task a new breach wakes to notify it (registered by sla.tasks under this name); the
 # sweep notifies it anyway if the hint is lost.
@@ -120,6 +122,7 @@ def _new_clock(
         started_at=now,
         at_risk_at=at_risk_at,
         due_at=due_at,
+        reassign_at_risk=policy.reassign_at_risk,
     )
 
 
@@ -319,3 +322,11 @@ def deliveries_forget(*, emails: Sequence[str], needles: re.Pattern[str], erased
     for delivery in WebhookDelivery.objects.filter(quoted):
         delivery.error = needles.sub(erased, delivery.error)
         delivery.save(update_fields=["error"])
+
+
+def assignee_route(
+    *, candidates: Sequence[User], stage: str, now: datetime, exclude_id: int | None = None
+) -> Routing:
+    """Who of `candidates` (in rotation order) takes a lead entering `stage`: the lead
+    services reach `sla.routing` through this hook, as they reach the clocks."""
+    return route(candidates=candidates, stage=stage, now=now, exclude_id=exclude_id)

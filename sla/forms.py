@@ -109,6 +109,11 @@ class PolicyForm(forms.Form):
     met_by_update = forms.BooleanField(
         required=False, label="An update to the lead also meets the goal (leave-the-stage only)"
     )
+    reassign_at_risk = forms.BooleanField(
+        required=False,
+        label="Reassign at the at-risk mark: a lead still unaccepted moves on to the next "
+        "eligible rep, once; the due time stays (accept only)",
+    )
     active = forms.BooleanField(required=False, initial=True)
 
     def __init__(
@@ -135,6 +140,7 @@ class PolicyForm(forms.Form):
             "escalate_to": data["escalate_to"],
             "notify_owner": data["notify_owner"],
             "met_by_update": data["met_by_update"],
+            "reassign_at_risk": data["reassign_at_risk"],
             "active": data["active"],
         }
 
@@ -152,6 +158,7 @@ class PolicyForm(forms.Form):
             "escalate_to": [user.pk for user in policy.escalate_to.all()],
             "notify_owner": policy.notify_owner,
             "met_by_update": policy.met_by_update,
+            "reassign_at_risk": policy.reassign_at_risk,
             "active": policy.active,
         }
 
@@ -315,3 +322,47 @@ class DecisionCloseForm(forms.Form):
         max_length=ReviewDecision._meta.get_field("outcome").max_length,
         label="What came of it",
     )
+
+
+COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}
+
+
+class AbsenceForm(forms.Form):
+    """Out of office, whole days in the rep's working zone."""
+
+    rep = forms.TypedChoiceField(coerce=int, label="Sales rep")
+    first_day = forms.DateField(
+        label="First day away", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last_day = forms.DateField(
+        label="Last day away", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Note",
+        help_text="Optional, for the team: holiday, training, a conference...",
+    )
+
+    def __init__(self, *args: Any, reps: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].choices = reps
+
+
+class AvailabilityForm(forms.Form):
+    """A manager's settings for one rep: own working calendar and capacity."""
+
+    calendar = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Working hours"
+    )
+    capacity = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1000,
+        label="Capacity",
+        help_text="Most leads waiting for this rep's acceptance at once; empty: no limit.",
+    )
+
+    def __init__(self, *args: Any, calendars: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar"].choices = [("", "The team's hours"), *calendars]

@@ -87,6 +87,9 @@ class SlaPolicy(models.Model):
     notify_owner = models.BooleanField(default=True)
     # exit_stage only: an edit or a logged activity also keeps the promise.
     met_by_update = models.BooleanField(default=False)
+    # accept only: a lead still unaccepted at the at-risk mark moves on to the next eligible
+    # rep (sla.sweep, once per clock); the clock keeps its due time.
+    reassign_at_risk = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -110,6 +113,10 @@ class SlaPolicy(models.Model):
             ),
             models.CheckConstraint(
                 name="slapolicy_team_valid", condition=Q(accountable_team__in=Team.values)
+            ),
+            models.CheckConstraint(
+                name="slapolicy_reassign_accept_only",
+                condition=Q(reassign_at_risk=False) | Q(goal=SlaGoal.ACCEPT),
             ),
         ]
 
@@ -198,6 +205,15 @@ class SlaClockQuerySet(models.QuerySet["SlaClock"]):
     def needs_attention(self, now: datetime) -> SlaClockQuerySet:
         return self.filter(needs_attention_q(now))
 
+    def awaiting_reassignment(self, now: datetime) -> SlaClockQuerySet:
+        """At risk, not yet due, under a policy that moves the lead on, not moved yet."""
+        return self.filter(
+            state=ClockState.AT_RISK,
+            reassign_at_risk=True,
+            reassigned_at__isnull=True,
+            due_at__gt=now,
+        )
+
 
 class SlaClock(models.Model):
     """One (lead, policy, cycle). Targets are copied at start: a policy edit rewrites nothing."""
@@ -224,6 +240,10 @@ class SlaClock(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Copied from the policy at start, like the target. `reassigned_at` is set once, when the
+    # sweep moved the lead on at the at-risk mark (or found nobody to move it to).
+    reassign_at_risk = models.BooleanField(default=False)
+    reassigned_at = models.DateTimeField(null=True, blank=True)
 
     objects = SlaClockQuerySet.as_manager()
 
@@ -264,6 +284,15 @@ class SlaClock(models.Model):
                 fields=["at_risk_at"],
                 condition=Q(state=ClockState.RUNNING),
                 name="slaclock_running_risk_idx",
+            ),
+            # sla.sweep (reassign_claim_sql, SlaClock.objects.awaiting_reassignment): at-risk
+            # clocks of policies that move the lead on, not moved yet.
+            models.Index(
+                fields=["at_risk_at"],
+                condition=Q(
+                    state=ClockState.AT_RISK, reassign_at_risk=True, reassigned_at__isnull=True
+                ),
+                name="slaclock_reassign_due_idx",
             ),
             models.Index(fields=["lead", "state"], name="slaclock_lead_state_idx"),
             models.Index(fields=["started_at"], name="slaclock_started_idx"),
@@ -439,6 +468,9 @@ class Breach(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledgement_note = models.CharField(max_length=1000, blank=True)
+    # Set when a manager approved an exemption (BreachExemption): adjusted compliance leaves
+    # the clock out. The breach itself stays, and so does every request and decision.
+    exempted_at = models.DateTimeField(null=True, blank=True)
 
     objects = BreachQuerySet.as_manager()
 
@@ -632,3 +664,138 @@ class JointReviewDigest(models.Model):
 
     def __str__(self) -> str:
         return self.period
+
+
+# ---------------------------------------------------------------- exemptions
+
+
+class ExemptionState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class BreachExemption(models.Model):
+    """A request that a breach not count against the accountable person, and its decision.
+
+    Never deleted: a declined request stays beside the breach, and a new one may follow; at
+    most one is open (requested) or approved at a time."""
+
+    State = ExemptionState
+
+    breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="exemptions")
+    reason = models.ForeignKey("leads.Reason", on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=1000)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=10, choices=ExemptionState.choices, default=ExemptionState.REQUESTED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="exemption_state_valid", condition=Q(state__in=ExemptionState.values)
+            ),
+            models.CheckConstraint(
+                name="exemption_decided_when_not_requested",
+                condition=Q(state=ExemptionState.REQUESTED, decided_at__isnull=True)
+                | (~Q(state=ExemptionState.REQUESTED) & Q(decided_at__isnull=False)),
+            ),
+            models.UniqueConstraint(
+                fields=["breach"],
+                condition=Q(state__in=[ExemptionState.REQUESTED, ExemptionState.APPROVED]),
+                name="exemption_one_live_per_breach",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"exemption of breach {self.breach_id} ({self.state})"
+
+
+# ---------------------------------------------------------------- availability
+
+
+class RepAvailability(models.Model):
+    """A sales rep's own working calendar and capacity (sla.routing reads both).
+
+    No row, or no calendar, means the team's hours: the calendar of the accept policy."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability"
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Most leads waiting for this rep's acceptance at once; null: no limit.
+    capacity = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "rep availabilities"
+        constraints = [
+            models.CheckConstraint(
+                name="availability_capacity_positive",
+                condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"availability of {self.user_id}"
+
+
+class AbsenceQuerySet(models.QuerySet["Absence"]):
+    def live(self) -> AbsenceQuerySet:
+        return self.filter(cancelled_at__isnull=True)
+
+    def overlapping(self, start: datetime, end: datetime) -> AbsenceQuerySet:
+        return self.live().filter(starts_at__lt=end, ends_at__gt=start)
+
+
+class Absence(models.Model):
+    """Out of office: [starts_at, ends_at). Cancelled rather than deleted, so history stays."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="absences"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AbsenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="absence_ends_after_start", condition=Q(ends_at__gt=models.F("starts_at"))
+            ),
+        ]
+        indexes = [
+            # sla.routing (Absence.objects.overlapping): absences not over yet, every hand-off.
+            models.Index(
+                fields=["ends_at"], condition=Q(cancelled_at__isnull=True), name="absence_live_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} away {self.starts_at:%Y-%m-%d}"

@@ -14,6 +14,7 @@ from django.db.models import (
     DateTimeField,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -25,10 +26,12 @@ from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from crm.csv_files import csv_lines
+from crm.models import Role, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Lead
 from sla.business_time import business_time_between
 from sla.metrics.compute import (
+    EXEMPTED,
     TIME_TO_GOAL,
     MetricFilter,
     Values,
@@ -41,8 +44,11 @@ from sla.metrics.compute import (
 )
 from sla.models import (
     OPEN_CLOCK_STATES,
+    Absence,
     Breach,
+    BreachExemption,
     ClockState,
+    RepAvailability,
     SlaClock,
     SlaPolicy,
     needs_attention_q,
@@ -78,6 +84,14 @@ def breach_list(
 ) -> QuerySet[Breach]:
     breaches = Breach.objects.select_related(
         "policy", "owner", "lead", "commitment", "acknowledged_by"
+    ).prefetch_related(
+        # Every request and decision, newest first: the row shows the latest and its story.
+        Prefetch(
+            "exemptions",
+            queryset=BreachExemption.objects.select_related(
+                "reason", "requested_by", "decided_by"
+            ).order_by("-requested_at", "-id"),
+        )
     )
     if team:
         breaches = breaches.filter(team=team)
@@ -143,6 +157,7 @@ class ComplianceRow:
     met: int
     breached: int
     median_time_to_goal: timedelta | None
+    exempted: int = 0
 
     @property
     def total(self) -> int:
@@ -151,6 +166,11 @@ class ComplianceRow:
     @property
     def compliance_percent(self) -> float | None:
         return rate(self.met, self.total)
+
+    @property
+    def adjusted_percent(self) -> float | None:
+        """sla_compliance_adjusted: exempted breaches left out of both sides."""
+        return rate(self.met, self.total - self.exempted)
 
 
 def _decided_clocks(
@@ -266,20 +286,30 @@ def compliance_figures(
     ).annotate(
         met=Count("id", filter=Q(state=ClockState.MET)),
         breached=Count("id", filter=~Q(state=ClockState.MET)),
+        exempted=Count("id", filter=EXEMPTED),
     )
     middles, goal_times_ = _middle_times(clocks)
     groups: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in GROUPINGS}
-    per_goal: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "total": 0})
+    per_goal: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "total": 0, "exempted": 0})
     for row in counts:
-        per_goal[row["goal"]]["met"] += row["met"]
-        per_goal[row["goal"]]["total"] += row["met"] + row["breached"]
+        goal = per_goal[row["goal"]]
+        goal["met"] += row["met"]
+        goal["total"] += row["met"] + row["breached"]
+        goal["exempted"] += row["exempted"]
         for name in GROUPINGS:
             key, label = _group_key(name, row)
             group = groups[name].setdefault(
-                key, {"label": label, "met": 0, "breached": 0, "column": row[_GROUP_COLUMNS[name]]}
+                key,
+                {
+                    "label": label,
+                    "met": 0,
+                    "breached": 0,
+                    "exempted": 0,
+                    "column": row[_GROUP_COLUMNS[name]],
+                },
             )
-            group["met"] += row["met"]
-            group["breached"] += row["breached"]
+            for count in ("met", "breached", "exempted"):
+                group[count] += row[count]
     reports: dict[str, list[ComplianceRow]] = {}
     for name, by_key in groups.items():
         rows = []
@@ -291,6 +321,7 @@ def compliance_figures(
                     label=group["label"],
                     met=group["met"],
                     breached=group["breached"],
+                    exempted=group["exempted"],
                     median_time_to_goal=sum(middle, timedelta()) / len(middle) if middle else None,
                 )
             )
@@ -416,13 +447,7 @@ def rep_load(*, now: datetime, reps: list[Any]) -> list[RepLoad]:
             past_due=Count("lead_id", filter=late, distinct=True),
         )
     }
-    waiting = dict(
-        Lead.objects.waiting_for_acceptance()
-        .filter(owner_id__in=[r.pk for r in reps])
-        .order_by()
-        .values_list("owner_id")
-        .annotate(n=Count("id"))
-    )
+    waiting = Lead.objects.waiting_by_owner([r.pk for r in reps])
     rows = [
         RepLoad(
             rep_id=rep.pk,
@@ -483,3 +508,41 @@ def sweep_lag(*, now: datetime) -> timedelta:
     oldest = SlaClock.objects.past_due(now).order_by("due_at").values_list("due_at", flat=True)
     first = oldest.first()
     return max(now - first, timedelta(0)) if first else timedelta(0)
+
+
+@dataclass(frozen=True)
+class RepAvailabilityRow:
+    rep: User
+    availability: RepAvailability | None
+    absences: list[Absence]  # not over yet, soonest first
+    waiting: int
+    away_now: Absence | None
+
+
+def availability_rows(*, now: datetime) -> list[RepAvailabilityRow]:
+    """Every active sales rep with their hours, capacity, absences not over and waiting
+    leads: four queries, whatever the number of reps."""
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True).order_by("first_name", "username")
+    )
+    ids = [rep.pk for rep in reps]
+    own = {
+        a.user_id: a
+        for a in RepAvailability.objects.filter(user_id__in=ids).select_related("calendar")
+    }
+    absences: dict[int, list[Absence]] = {}
+    for absence in (
+        Absence.objects.live().filter(user_id__in=ids, ends_at__gt=now).order_by("starts_at")
+    ):
+        absences.setdefault(absence.user_id, []).append(absence)
+    waiting = Lead.objects.waiting_by_owner(ids)
+    return [
+        RepAvailabilityRow(
+            rep=rep,
+            availability=own.get(rep.pk),
+            absences=absences.get(rep.pk, []),
+            waiting=waiting.get(rep.pk, 0),
+            away_now=next((a for a in absences.get(rep.pk, []) if a.starts_at <= now), None),
+        )
+        for rep in reps
+    ]

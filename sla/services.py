@@ -298,6 +298,7 @@ POLICY_FIELDS = frozenset(
         "escalate_to",
         "notify_owner",
         "met_by_update",
+        "reassign_at_risk",
         "active",
     }
 )
@@ -323,7 +324,7 @@ def _apply_policy_fields(policy: SlaPolicy, fields: dict[str, Any]) -> list[User
             value = clean_fraction(value, "at_risk_fraction")
         elif name == "calendar":
             value = None if value in (None, "") else _get(BusinessCalendar, value, "calendar")
-        elif name in {"notify_owner", "met_by_update", "active"}:
+        elif name in {"notify_owner", "met_by_update", "reassign_at_risk", "active"}:
             value = bool(value)
         if name == "escalate_to":
             escalate = [_get(User, user, "escalate_to") for user in value or []]
@@ -332,6 +333,11 @@ def _apply_policy_fields(policy: SlaPolicy, fields: dict[str, Any]) -> list[User
     if policy.met_by_update and policy.goal != SlaGoal.EXIT_STAGE:
         raise DomainError(
             "Only an exit_stage policy can be met by an update.", field="met_by_update"
+        )
+    if policy.reassign_at_risk and policy.goal != SlaGoal.ACCEPT:
+        raise DomainError(
+            "Only an accept policy can move an unaccepted lead on at the at-risk mark.",
+            field="reassign_at_risk",
         )
     return escalate
 

@@ -8,6 +8,12 @@ sweep take other rows instead of waiting. The claims pick their rows with the cl
 of `SlaClock.objects` (`past_due`, `turning_at_risk`), so their cost follows the due rows,
 through the partial indexes `slaclock_open_due_idx` and `slaclock_running_risk_idx`.
 
+Moving a lead on at the at-risk mark (policies with `reassign_at_risk`) is a third claimed
+step, `_reassign_at_risk`: it locks the leads first, skipping any a person is changing (the
+lead services lock a lead before its clocks, so this order cannot deadlock with them), then
+claims their clocks with `reassigned_at` null -> now, so each clock moves its lead at most
+once, however many sweeps run. The move itself is the lead service `lead_move_on`.
+
 Flagging a breach writes history, not messages: the breach row (not yet processed) and the
 timeline event, on PostgreSQL in one set-based statement per batch (`sla.sweep_sql`). Telling
 people is the second claimed step, `breaches_notify`, the same on every database: who hears
@@ -25,6 +31,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from crm.outbox import outbox_write
+from leads.models import Lead
+from leads.services.assignment import next_sales_rep
+from leads.services.reassignment import lead_move_on
 from sla import sweep_sql
 from sla.clocks import breaches_record, record_clock_events
 from sla.escalation import at_risk_deliveries, breach_notices
@@ -44,9 +53,13 @@ class SweepResult:
     at_risk: int = 0
     breached: int = 0
     notified: int = 0
+    reassigned: int = 0
 
     def __str__(self) -> str:
-        return f"{self.breached} breached, {self.at_risk} at risk, {self.notified} notified"
+        return (
+            f"{self.breached} breached, {self.at_risk} at risk, {self.notified} notified, "
+            f"{self.reassigned} reassigned"
+        )
 
 
 def _postgres() -> bool:
@@ -102,6 +115,18 @@ def at_risk_claim_sql(now: datetime, limit: int) -> Statement:
     )
 
 
+def reassign_claim_sql(now: datetime, limit: int, lead_ids: list[int]) -> Statement:
+    """At-risk clocks of the locked leads whose policy moves the lead on: marked moved."""
+    return _claim_sql(
+        SlaClock.objects.awaiting_reassignment(now)
+        .filter(lead_id__in=lead_ids)
+        .order_by("at_risk_at"),
+        limit,
+        ("reassigned_at = %s", [connection.ops.adapt_datetimefield_value(now)]),
+        ("reassigned_at IS NULL AND state = %s", [ClockState.AT_RISK.value]),
+    )
+
+
 def breaches_claim_sql(now: datetime, limit: int) -> Statement:
     # Uses breach_unprocessed_idx (partial: processed_at IS NULL).
     return _claim_sql(
@@ -139,17 +164,22 @@ def _work_waiting_compiled(vendor: str) -> Statement:
             .values("at_risk_at")[:1]
         ),
         _sql(Breach.objects.unprocessed().order_by("pk").values("pk")[:1]),
+        _sql(
+            SlaClock.objects.awaiting_reassignment(_STAND_IN)
+            .order_by("at_risk_at")
+            .values("at_risk_at")[:1]
+        ),
     ]
     sql = "SELECT " + ", ".join(f"({probe})" for probe, _ in probes)
     return sql, [param for _, params in probes for param in params]
 
 
-def _work_waiting(now: datetime) -> tuple[bool, bool, bool]:
-    """An idle sweep stops here. Only a hint: the claims decide what a batch takes."""
+def _work_waiting(now: datetime) -> tuple[bool, bool, bool, bool]:
+    """An idle sweep stops here. Only a hint: the claims decide what a batch takes.
+    (due, turning at risk, unnotified, to move on)"""
     with connection.cursor() as cursor:
         cursor.execute(*work_waiting_sql(now))
-        first_due, first_at_risk, first_unprocessed = cursor.fetchone()
-    return first_due is not None, first_at_risk is not None, first_unprocessed is not None
+        return tuple(first is not None for first in cursor.fetchone())  # type: ignore[return-value]
 
 
 def _returned(statement: Statement) -> list[int]:
@@ -216,6 +246,49 @@ def _flag_at_risk(now: datetime, limit: int) -> int:
     return len(clocks)
 
 
+def _reassign_at_risk(now: datetime, limit: int) -> int:
+    """One batch: unaccepted leads whose accept clock is at risk under a policy that moves
+    them on, each handed to the next eligible rep (none eligible: it stays, and says so).
+    Returns how many clocks the batch claimed, moved or not."""
+    # The leads first, skipping those locked by a person's change or by another sweep (which
+    # moves them itself): LIMIT counts only the leads this batch can take.
+    waiting = SlaClock.objects.awaiting_reassignment(now).values("lead_id")
+    leads = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=waiting)
+        .select_related("owner")
+        .order_by("pk")[:limit]
+    }
+    if not leads:
+        return 0
+    ids = _claim(reassign_claim_sql(now, limit, list(leads)))
+    clocks = SlaClock.objects.filter(pk__in=ids).select_related("policy").order_by("at_risk_at")
+    stayed = []
+    for clock in clocks:
+        lead = leads[clock.lead_id]
+        routing = next_sales_rep(
+            now=now, stage=clock.stage, exclude_id=lead.owner_id, eligible_only=True
+        )
+        if routing.chosen is None or routing.fallback or lead.accepted_at is not None:
+            stayed.append(
+                (
+                    lead.pk,
+                    now,
+                    {"policy": clock.policy.name, "reassign": "nobody_eligible"},
+                    "Not accepted by the at-risk mark, and no other rep can accept before the "
+                    "due time: the lead stays where it is.",
+                )
+            )
+            continue
+        lead_move_on(
+            lead=lead, routing=routing, policy=clock.policy.name, due_at=clock.due_at, now=now
+        )
+    record_clock_events(stayed)
+    # A claimed clock whose lead stays counts too: the step ran for it, once.
+    return len(ids)
+
+
 def _notify(now: datetime, limit: int) -> int:
     """One batch: breaches claimed as processed, their deliveries written to the outbox."""
     ids = _claim(breaches_claim_sql(now, limit))
@@ -251,12 +324,16 @@ def sla_sweep(
         result.breached = SlaClock.objects.past_due(now).count()
         result.at_risk = SlaClock.objects.turning_at_risk(now).count()
         result.notified = Breach.objects.unprocessed().count()
+        result.reassigned = SlaClock.objects.awaiting_reassignment(now).count()
         return result
-    breached, at_risk, unprocessed = _work_waiting(now)
+    breached, at_risk, unprocessed, to_move = _work_waiting(now)
     if breached:
         result.breached = _in_batches(_flag_breached, now, size, max_batches)
     if at_risk:
         result.at_risk = _in_batches(_flag_at_risk, now, size, max_batches)
+    if at_risk or to_move:
+        # Moving a lead is per lead (the rotation turns for each): smaller batches.
+        result.reassigned = _in_batches(_reassign_at_risk, now, BATCH_SIZE, max_batches)
     if breached or unprocessed:
         result.notified = breaches_notify(now=now, batch_size=size, max_batches=max_batches)
     return result

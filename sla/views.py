@@ -31,14 +31,19 @@ from crm.notifications import (
     notifications_mark_read,
 )
 from crm.replica import reads_from_replica
+from leads.models import Reason
 from leads.periods import Period
 from sla import selectors, services
+from sla.availability import absence_add, absence_cancel, availability_set, can_set_absence
 from sla.commitments import commitments_progress
+from sla.exemptions import can_request_exemption, exemption_decide, exemption_request
 from sla.forms import (
     CALENDAR_FORM_FIELD,
     COMMITMENT_FORM_FIELD,
     POLICY_FORM_FIELD,
+    AbsenceForm,
     AcknowledgeForm,
+    AvailabilityForm,
     BreachFilterForm,
     CalendarForm,
     CommitmentEditForm,
@@ -49,7 +54,14 @@ from sla.forms import (
 )
 from sla.metrics.catalogue import BY_KEY, PER_GOAL
 from sla.metrics.compute import Figures, MetricFilter, breach_figures
-from sla.models import Breach, BusinessCalendar, Commitment, ReviewDecision, SlaPolicy
+from sla.models import (
+    Breach,
+    BreachExemption,
+    BusinessCalendar,
+    Commitment,
+    ReviewDecision,
+    SlaPolicy,
+)
 from sla.pagination import breach_page
 from sla.review.decisions import decision_close, decision_record
 from sla.review.periods import ReviewPeriod, review_period, review_period_choices
@@ -69,7 +81,15 @@ COMMITMENT_FROM_NOW_ON = (
 )
 DEFAULT_WINDOW_DAYS = 12 * 7
 # The breach report's figures per promise, beside the headline ones.
-GOAL_FIGURES = (*PER_GOAL, "sla_met", "sla_missed")
+GOAL_FIGURES = (
+    *PER_GOAL,
+    "sla_compliance_accept_adjusted",
+    "sla_compliance_first_touch_adjusted",
+    "sla_compliance_exit_stage_adjusted",
+    "sla_met",
+    "sla_missed",
+    "sla_exempted",
+)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -157,11 +177,18 @@ def breach_report(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     selection, period, default_window = _selection(form, now)
     page = breach_page(selectors.breach_list(**selection), after=request.GET.get("after", "")[:200])
+    _exemption_rights(page.breaches, request.user)
+    exemption_reasons = _exemption_reasons()
     if _is_htmx(request) and request.GET.get("after"):
         return render(
             request,
             "sla/_breach_rows.html",
-            {"page": page, "query": _kept_query(request), "ack_form": _ack_form(request.user)},
+            {
+                "page": page,
+                "query": _kept_query(request),
+                "ack_form": _ack_form(request.user),
+                "exemption_reasons": exemption_reasons,
+            },
         )
     scope = MetricFilter(
         period=period,
@@ -179,6 +206,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         "met_metric": BY_KEY["sla_met"],
         "missed_metric": BY_KEY["sla_missed"],
         "compliance_metric": BY_KEY["sla_compliance"],
+        "adjusted_metric": BY_KEY["sla_compliance_adjusted"],
         "median_metric": BY_KEY["time_to_goal_median"],
         "period": period,
         "page": page,
@@ -191,6 +219,7 @@ def breach_report(request: HttpRequest) -> HttpResponse:
         "charts": _compliance_charts(reports["week"], reports["policy"]),
         "query": _kept_query(request),
         "ack_form": _ack_form(request.user),
+        "exemption_reasons": exemption_reasons,
         "default_window": default_window,
         "now": now,
     }
@@ -245,6 +274,93 @@ def breach_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
             "just_acknowledged": not error,
         },
     )
+
+
+# ---------------------------------------------------------------- exemptions
+
+
+def _exemption_rights(breaches: list[Breach], user: User) -> None:
+    """What the row offers this reader: asking (the accountable person), deciding (a manager
+    other than the owner and the asker; the service checks again)."""
+    decider = rights.can_decide_exemptions(user)
+    for breach in breaches:
+        latest = next(iter(breach.exemptions.all()), None)
+        breach.may_request = can_request_exemption(user, breach)
+        breach.may_decide = (
+            decider
+            and latest is not None
+            and user.pk not in (breach.owner_id, latest.requested_by_id)
+        )
+
+
+def _exemption_reasons() -> list[tuple[int, str]]:
+    return list(
+        Reason.objects.filter(kind=Reason.Kind.EXEMPTION, active=True)
+        .order_by("label")
+        .values_list("pk", "label")
+    )
+
+
+def _exemption_outcome(request: HttpRequest, breach_id: int, done: str, error: str) -> HttpResponse:
+    """htmx swaps the breach's row, saying the outcome inside it and keeping what was typed;
+    without htmx, a message and the report."""
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, f"Not saved: {error}")
+        else:
+            messages.success(request, done)
+        return redirect("sla:breaches")
+    fresh = selectors.breach_list().get(pk=breach_id)
+    _exemption_rights([fresh], request.user)
+    return render(
+        request,
+        "sla/_breach_row.html",
+        {
+            "breach": fresh,
+            "ack_form": _ack_form(request.user),
+            "exemption_reasons": _exemption_reasons(),
+            "exemption_error": error,
+            "exemption_message": "" if error else done,
+            "typed": request.POST if error else {},
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def exemption_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    breach = get_object_or_404(Breach, pk=pk)
+    error = ""
+    try:
+        exemption_request(
+            actor=request.user,
+            breach=breach,
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as refused:
+        error = refused.message
+    return _exemption_outcome(request, breach.pk, "Exemption asked for; a manager decides.", error)
+
+
+@login_required
+@require_POST
+def exemption_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    exemption = get_object_or_404(BreachExemption, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    error = ""
+    try:
+        exemption_decide(
+            actor=request.user,
+            exemption=exemption,
+            approve=approve,
+            note=request.POST.get("decision_note", ""),
+        )
+    except DomainError as refused:
+        error = refused.message
+    done = "Exemption approved." if approve else "Exemption declined."
+    return _exemption_outcome(request, exemption.breach_id, done, error)
 
 
 # ---------------------------------------------------------------- notifications
@@ -466,6 +582,48 @@ def _review_context(
     }
 
 
+# ---------------------------------------------------------------- availability
+
+
+def _availability_page(
+    request: HttpRequest, absence_form: AbsenceForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    rows = selectors.availability_rows(now=timezone.now())
+    reps = [(row.rep.pk, row.rep.display_name) for row in rows]
+    if not user.is_manager:
+        reps = [(pk, name) for pk, name in reps if pk == user.pk]
+    calendars = list(BusinessCalendar.objects.order_by("name").values_list("pk", "name"))
+    settings_forms = (
+        {
+            row.rep.pk: AvailabilityForm(
+                initial={
+                    "calendar": row.availability.calendar_id if row.availability else None,
+                    "capacity": row.availability.capacity if row.availability else None,
+                },
+                calendars=calendars,
+                auto_id=f"rep{row.rep.pk}_%s",
+            )
+            for row in rows
+        }
+        if user.is_manager
+        else {}
+    )
+    context = {
+        "rows": [
+            {
+                "row": row,
+                "settings_form": settings_forms.get(row.rep.pk),
+                "may_cancel": can_set_absence(user, row.rep),
+            }
+            for row in rows
+        ],
+        "absence_form": absence_form
+        or (AbsenceForm(reps=reps, initial={"rep": user.pk}) if reps else None),
+    }
+    return render(request, "sla/availability.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def joint_review_page(request: HttpRequest) -> HttpResponse:
@@ -493,6 +651,38 @@ def joint_review_page(request: HttpRequest) -> HttpResponse:
     context = _review_context(request, period, now, form)
     status = 400 if form is not None and form.errors else 200
     return render(request, "sla/review.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def availability(request: HttpRequest) -> HttpResponse:
+    """Who is in, who is away, and how much each rep can take: reps add their own absences,
+    managers anyone's."""
+    if request.method == "GET":
+        return _availability_page(request)
+    user = request.user
+    reps = list(
+        User.objects.filter(role=Role.SALES_REP, is_active=True).values_list("pk", "first_name")
+    )
+    form = AbsenceForm(request.POST, reps=[(pk, name) for pk, name in reps])
+    if form.is_valid():
+        try:
+            absence = absence_add(
+                actor=user,
+                rep=form.cleaned_data["rep"],
+                **{k: form.cleaned_data[k] for k in ("first_day", "last_day", "note")},
+            )
+        except DomainError as error:
+            show_refusal(form, error, renamed={"user": "rep"})
+        else:
+            messages.success(
+                request,
+                f"{absence.user.display_name} is out of office from "
+                f"{form.cleaned_data['first_day']:%-d %b} to "
+                f"{form.cleaned_data['last_day']:%-d %b %Y}. New leads go to someone else.",
+            )
+            return redirect("sla:availability")
+    return _availability_page(request, form, status=400)
 
 
 @login_required
@@ -553,3 +743,38 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "from_now_on": COMMITMENT_FROM_NOW_ON,
         },
     )
+
+
+@login_required
+@require_POST
+def absence_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        absence_cancel(actor=request.user, absence=pk)
+    except DomainError as error:
+        messages.error(request, f"Not cancelled: {error.message}")
+    else:
+        messages.success(request, "Absence cancelled.")
+    return redirect("sla:availability")
+
+
+@login_required
+@require_POST
+def availability_settings(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A manager sets one rep's working hours and capacity."""
+    if not request.user.is_manager:
+        raise PermissionDenied("Only managers set working hours and capacity.")
+    calendars = list(BusinessCalendar.objects.values_list("pk", "name"))
+    form = AvailabilityForm(request.POST, calendars=calendars)
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items()
+        )
+        messages.error(request, f"Not saved: {problems}")
+        return redirect("sla:availability")
+    try:
+        saved = availability_set(actor=request.user, rep=user_id, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, f"Not saved: {error.message}")
+    else:
+        messages.success(request, f"Saved {saved.user.display_name}'s hours and capacity.")
+    return redirect("sla:availability")

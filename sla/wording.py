@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
 
 from leads.lifecycle import STAGE_ORDER, Stage
 from sla.models import Commitment, SlaGoal, SlaPolicy
@@ -63,7 +66,10 @@ def policy_in_words(policy: SlaPolicy) -> str:
     else:
         promise = f"{team} moves {lead} on" + (", or updates it," if policy.met_by_update else "")
     within = duration_in_words(policy.target, business=policy.calendar_id is not None)
-    return f"{promise} within {within} ({calendar_in_words(policy)})."
+    text = f"{promise} within {within} ({calendar_in_words(policy)})."
+    if policy.reassign_at_risk:
+        text += " A lead still unaccepted at the at-risk mark moves on to the next available rep."
+    return text
 
 
 def commitment_in_words(commitment: Commitment) -> str:
@@ -74,3 +80,52 @@ def commitment_in_words(commitment: Commitment) -> str:
     if commitment.min_acceptance_rate is not None:
         text += f", and sales accepts at least {commitment.min_acceptance_rate:.0%} of them"
     return text + "."
+
+
+def _local(iso: str) -> datetime:
+    return timezone.localtime(datetime.fromisoformat(iso))
+
+
+def _until(iso: str) -> str:
+    """An absence's end in the reader's zone: its last day when it ends at midnight."""
+    end = _local(iso)
+    if (end.hour, end.minute) == (0, 0):
+        return f"{end - timedelta(days=1):%-d %b}"
+    return f"{end:%-d %b, %H:%M}"
+
+
+def _skip_in_words(skip: dict[str, Any]) -> str:
+    name, why = skip.get("name", "?"), skip.get("why")
+    if why == "away" and skip.get("until"):
+        return f"skipped {name}: out of office until {_until(skip['until'])}"
+    if why == "capacity":
+        return (
+            f"skipped {name}: at capacity ({skip.get('waiting')} of {skip.get('capacity')} "
+            "leads waiting for acceptance)"
+        )
+    if why == "hours":
+        return (
+            f"skipped {name}: at work only {skip.get('working_minutes', 0)} min before the "
+            "accept is due"
+        )
+    return f"skipped {name}"
+
+
+def routing_in_words(routing: dict[str, Any] | None) -> str:
+    """How the round robin chose, as the lead's history and the hand-off form say it, times
+    in the reader's zone: "Round robin chose Lena; skipped Raj: out of office until 4 Mar."
+    """
+    if not routing or not routing.get("chosen"):
+        return ""
+    chosen = routing["chosen"]["name"]
+    if routing.get("fallback"):
+        start = routing.get("starts_at")
+        when = f" (at work from {_local(start):%-d %b, %H:%M})" if start else ""
+        head = (
+            f"Nobody could accept before the due time, so {chosen} takes it as the one back at "
+            f"work first{when}"
+        )
+    else:
+        head = f"Round robin chose {chosen}"
+    skipped = [_skip_in_words(skip) for skip in routing.get("skipped", [])]
+    return "; ".join([head, *skipped]) + "."

@@ -79,6 +79,7 @@ def _seeded_rows_after_flush(request: pytest.FixtureRequest) -> None:
     from django.apps import apps
 
     import_module("leads.migrations.0002_default_definitions").create(apps, None)
+    import_module("leads.migrations.0018_exemption_reasons").create(apps, None)
 
 
 @pytest.fixture

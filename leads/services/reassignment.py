@@ -22,6 +22,7 @@ from leads.models import Lead, LeadEvent
 from leads.services.assignment import resolve_assignee
 from leads.services.cleaning import clean_text
 from leads.services.history import MAX_EVENT_NOTE, lead_begin, lead_write, record_event
+from sla.clocks import Routing
 
 REASSIGNED_EVENT = "lead.reassigned"
 
@@ -39,7 +40,7 @@ def _new_rep(lead: Lead, assignee: User | int | None) -> User:
 
 
 def _notices(
-    *, lead: Lead, event: LeadEvent, old: User | None, new: User, actor: User, reason: str
+    *, lead: Lead, event: LeadEvent, old: User | None, new: User, actor: User | None, reason: str
 ) -> list[Delivery]:
     """One in-app notice to each rep the change concerns (not to the one who made it)."""
     url = reverse("leads:detail", args=[lead.pk])
@@ -48,8 +49,9 @@ def _notices(
         "gained": f"{lead} was reassigned to you",
     }
     deliveries = []
+    by = actor.display_name if actor else "Handoff"
     for rep, side in ((old, "lost"), (new, "gained")):
-        if rep is None or rep.pk == actor.pk:
+        if rep is None or (actor and rep.pk == actor.pk):
             continue
         deliveries.append(
             Delivery(
@@ -58,8 +60,9 @@ def _notices(
                 event_type=REASSIGNED_EVENT,
                 payload={
                     "title": wording[side],
-                    "body": f"By {actor.display_name}: {reason}",
+                    "body": f"By {by}: {reason}",
                     "url": url,
+                    "data": {"lead_id": lead.pk, "lead": str(lead)},
                 },
                 recipient_id=rep.pk,
             )
@@ -92,5 +95,28 @@ def lead_reassign(
     )
     outbox_write(
         _notices(lead=lead, event=event, old=old, new=rep, actor=actor, reason=why), now=now
+    )
+    return lead
+
+
+def lead_move_on(
+    *, lead: Lead, routing: Routing, policy: str, due_at: datetime, now: datetime
+) -> Lead:
+    """The sweep moves a lead nobody accepted by its clock's at-risk mark to the rep the
+    round robin chose (`routing`), inside the sweep's transaction with the lead locked. No
+    acting person: history names the rule. The clock keeps its due time (sla.clocks moves
+    it to the new owner on the ASSIGNED event); both reps are told."""
+    old, rep = lead.owner, routing.chosen
+    diff = lead_write(lead, {"owner": rep}, now)
+    diff.update(transition=Transition.REASSIGN, routing=routing.as_json(), at_risk=policy)
+    why = (
+        f"Not accepted by the at-risk mark of {policy!r}: moved on to {rep.display_name}; "
+        f"still due {due_at:%Y-%m-%d %H:%M} UTC."
+    )
+    event = record_event(
+        lead=lead, kind=LeadEvent.Kind.ASSIGNED, actor=None, now=now, changes=diff, note=why
+    )
+    outbox_write(
+        _notices(lead=lead, event=event, old=old, new=rep, actor=None, reason=why), now=now
     )
     return lead

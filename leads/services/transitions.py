@@ -23,7 +23,7 @@ from leads.lifecycle import (
     Transition,
 )
 from leads.models import Lead, LeadEvent, Reason, field_max_length
-from leads.services.assignment import resolve_assignee
+from leads.services.assignment import next_sales_rep, resolve_assignee
 from leads.services.cleaning import (
     TEXT_FIELDS,
     clean_criteria,
@@ -53,8 +53,10 @@ def _move(
     now: datetime,
     extra: dict[str, Any] | None = None,
     note: str = "",
+    detail: dict[str, Any] | None = None,
 ) -> Lead:
-    """Write a move that `lead_begin` allowed: the new stage, its owner team, and history."""
+    """Write a move that `lead_begin` allowed: the new stage, its owner team, and history
+    (`detail`: what else the event records, such as how the assignee was chosen)."""
     target = TRANSITIONS[transition][1]
     from_stage = lead.stage
     changes = {
@@ -66,6 +68,7 @@ def _move(
     }
     diff = lead_write(lead, changes, now)
     diff["transition"] = transition
+    diff.update(detail or {})
     record_event(
         lead=lead,
         kind=LeadEvent.Kind.TRANSITION,
@@ -128,12 +131,18 @@ def lead_hand_off(
             code=ErrorCode.MISSING_REQUIREMENT,
             field="criteria",
         )
-    rep = resolve_assignee(assignee)
+    detail = {}
+    if assignee is None or assignee == "":
+        routing = next_sales_rep(now=now)
+        rep, detail = routing.chosen, {"routing": routing.as_json()}
+    else:
+        rep = resolve_assignee(assignee)
     return _move(
         lead=lead,
         transition=Transition.HAND_OFF,
         actor=actor,
         now=now,
+        detail=detail,
         extra={
             "owner": rep,
             "criteria_met": sorted(ticked),

@@ -108,6 +108,25 @@ def _compliance(goal: str, words: str) -> Metric:
     )
 
 
+_ADJUSTED = (
+    " Adjusted: missed promises a manager exempted (the customer asked to wait, a wrong "
+    "number...) are left out of both sides; the raw figure counts them."
+)
+
+
+def _compliance_adjusted(goal: str, words: str) -> Metric:
+    return Metric(
+        key=f"sla_compliance_{goal}_adjusted",
+        label=f"SLA kept: {words}, adjusted for exemptions",
+        definition=f"Share of '{words}' promises kept, exempted breaches left out.{_ADJUSTED}",
+        numerator="clocks met",
+        denominator=_CLOCKS_DECIDED.format(goal=words) + ", less those with an approved exemption",
+        time="due times are business time of the policy's calendar",
+        period_rule=PeriodRule.CLOCK_STARTED,
+        unit=Unit.PERCENT,
+    )
+
+
 def _time_to(goal: str, words: str, stat: str, stat_words: str) -> Metric:
     return Metric(
         key=f"time_to_{goal}_{stat}",
@@ -214,9 +233,34 @@ METRICS: tuple[Metric, ...] = (
         period_rule=PeriodRule.CLOCK_STARTED,
         unit=Unit.DURATION,
     ),
+    Metric(
+        key="sla_compliance_adjusted",
+        label="SLA kept: all promises, adjusted for exemptions",
+        definition="Share of all response-time promises met by their due time, exempted "
+        f"breaches left out.{_ADJUSTED}",
+        numerator="clocks met",
+        denominator=_CLOCKS_DECIDED.format(goal="all") + ", less those with an approved exemption",
+        time="due times are business time of the policy's calendar",
+        period_rule=PeriodRule.CLOCK_STARTED,
+        unit=Unit.PERCENT,
+    ),
     _compliance("accept", "accept or reject"),
     _compliance("first_touch", "first touch"),
     _compliance("exit_stage", "leave the stage"),
+    _compliance_adjusted("accept", "accept or reject"),
+    _compliance_adjusted("first_touch", "first touch"),
+    _compliance_adjusted("exit_stage", "leave the stage"),
+    Metric(
+        key="sla_exempted",
+        label="Breaches exempted",
+        definition="Missed promises a manager exempted on the accountable person's request; "
+        "they stay in the breach list and in the raw compliance.",
+        numerator=_CLOCKS_DECIDED.format(goal="all") + " missed, with an approved exemption",
+        denominator="",
+        time="due times are business time",
+        period_rule=PeriodRule.CLOCK_STARTED,
+        unit=Unit.COUNT,
+    ),
     Metric(
         key="sla_decided",
         label="Promises decided",

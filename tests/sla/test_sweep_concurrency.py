@@ -26,6 +26,7 @@ from sla.sweep import (
     at_risk_claim_sql,
     breached_claim_sql,
     breaches_claim_sql,
+    reassign_claim_sql,
     sla_sweep,
     work_waiting_sql,
 )
@@ -61,6 +62,26 @@ def _assert_each_breach_once(expected: int) -> None:
     assert OutboxMessage.objects.count() == expected * 4
 
 
+def two_sweeps_at_once(*, now, batch_size: int) -> list:
+    """Two sweeps started together in two threads (two database sessions); their results."""
+    barrier = threading.Barrier(2)
+    results = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(sla_sweep(now=now, batch_size=batch_size))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_on_redis_runs_the_sweep(hand_off, accept_policy):
@@ -82,22 +103,7 @@ def test_a_real_worker_on_redis_runs_the_sweep(hand_off, accept_policy):
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_flag_and_notify_each_breach_once(hand_off, accept_policy):
     _due_leads(hand_off, 30)
-    now = timezone.now()
-    barrier = threading.Barrier(2)
-    results = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(sla_sweep(now=now, batch_size=4))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = two_sweeps_at_once(now=timezone.now(), batch_size=4)
 
     assert sum(r.breached for r in results) == 30
     assert sum(r.notified for r in results) == 30
@@ -273,8 +279,10 @@ def test_the_sweep_statements_use_the_partial_indexes():
                     "slaclock_open_due_idx",
                     "slaclock_running_risk_idx",
                     "breach_unprocessed_idx",
+                    "slaclock_reassign_due_idx",
                 ],
             ),
+            (*reassign_claim_sql(now, 500, [1, 2]), ["slaclock_reassign_due_idx"]),
         ):
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
