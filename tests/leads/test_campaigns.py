@@ -130,6 +130,8 @@ def test_an_archived_campaign_keeps_its_leads_but_new_leads_cannot_pick_it(
     assert "Spring webinar" in detail
     listing = client.get(reverse("leads:campaigns")).content.decode()
     assert "archived" in listing
+    # Leads created through the services (API, import) still take it by id.
+    assert make_lead(campaign=webinar.pk).campaign_id == webinar.pk
 
 
 def test_a_marketer_creates_edits_and_records_spend_through_the_pages(client, marketer):
