@@ -171,3 +171,25 @@ def test_a_manager_edits_a_commitment_and_reads_the_change_in_its_history(
         "Qualified leads handed over, at least 120 → 150"
     )
     screenshot("commitment-history")
+
+
+def test_a_rep_chooses_a_daily_digest_at_their_hour(
+    page, live_server, sign_in, screenshot, sales_rep
+):
+    from crm.models import User
+
+    sign_in(sales_rep)
+    page.get_by_role("link", name=sales_rep.display_name).click()
+    page.get_by_label("Time zone").select_option("America/New_York")
+    page.get_by_label("One e-mail a day, at the hour chosen").check()
+    page.get_by_label("Daily e-mail at").select_option("7")
+    screenshot("settings-digest")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+    expect(page.get_by_label("One e-mail a day, at the hour chosen")).to_be_checked()
+    fresh = User.objects.get(pk=sales_rep.pk)
+    assert (fresh.time_zone, fresh.email_digest, fresh.email_digest_hour) == (
+        "America/New_York",
+        "daily",
+        7,
+    )
