@@ -12,6 +12,14 @@ from crm.models import EmailDigest, User
 from crm.notifications import EMAIL_KINDS
 
 
+class DatePicker(forms.DateInput):
+    """The browser's date input. Its value must be ISO (YYYY-MM-DD): the site's own format
+    (01/03/2026) would show an empty picker, and saving the form would clear the date."""
+
+    def __init__(self) -> None:
+        super().__init__(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 def show_refusal(
     form: forms.Form,
     error: DomainError,

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from crm.forms import DatePicker
 from leads.models import (
     Activity,
     Campaign,
@@ -82,9 +83,7 @@ class LeadCreateForm(ContactFields):
 
 def _day(label: str) -> forms.DateField:
     """An optional calendar day, picked with the browser's date input."""
-    return forms.DateField(
-        required=False, label=label, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    return forms.DateField(required=False, label=label, widget=DatePicker())
 
 
 class LeadEditForm(ContactFields, VersionForm):
@@ -219,12 +218,8 @@ def _campaign_amount(name: str, **kwargs: object) -> AmountField:
 class CampaignForm(forms.Form):
     name = forms.CharField(max_length=field_max_length(Campaign, "name"))
     channel = forms.ChoiceField(choices=Campaign.Channel.choices)
-    starts_on = forms.DateField(
-        required=False, label="Starts on", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    ends_on = forms.DateField(
-        required=False, label="Ends on", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    starts_on = forms.DateField(required=False, label="Starts on", widget=DatePicker())
+    ends_on = forms.DateField(required=False, label="Ends on", widget=DatePicker())
     budget = _campaign_amount("budget", required=False, initial=0)
 
 

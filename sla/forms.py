@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 
+from crm.forms import DatePicker
 from crm.models import Team, User
 from leads.lifecycle import Stage
 from leads.periods import Period, local_today
@@ -20,6 +22,11 @@ from sla.models import (
     SlaGoal,
     SlaPolicy,
 )
+
+
+def percent_text(fraction: Decimal) -> str:
+    """0.800 as "80" and 0.125 as "12.5" for a form field (`normalize()` alone gives "8E+1")."""
+    return format((fraction * 100).normalize(), "f")
 
 
 class BreachFilterForm(forms.Form):
@@ -153,7 +160,7 @@ class PolicyForm(forms.Form):
             "trigger_stage": policy.trigger_stage,
             "goal": policy.goal,
             "target_hours": round(policy.target.total_seconds() / 3600, 2),
-            "at_risk_percent": (policy.at_risk_fraction * 100).normalize(),
+            "at_risk_percent": percent_text(policy.at_risk_fraction),
             "calendar": policy.calendar_id,
             "escalate_to": [user.pk for user in policy.escalate_to.all()],
             "notify_owner": policy.notify_owner,
@@ -244,7 +251,7 @@ class CommitmentForm(forms.Form):
     timezone = forms.CharField(
         max_length=64, initial="Europe/London", label="Time zone the periods follow"
     )
-    starts_on = forms.DateField(label="Starts on", widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label="Starts on", widget=DatePicker())
 
     def service_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -284,7 +291,7 @@ class CommitmentEditForm(CommitmentForm):
             "name": commitment.name,
             "period": commitment.period,
             "target_qualified": commitment.target_qualified,
-            "min_acceptance_percent": None if rate is None else (rate * 100).normalize(),
+            "min_acceptance_percent": None if rate is None else percent_text(rate),
             "timezone": commitment.timezone,
             "starts_on": commitment.starts_on,
             "active": commitment.active,

@@ -732,7 +732,13 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"“{saved.name}” saved. {COMMITMENT_FROM_NOW_ON}")
             return redirect("sla:policies")
-    events = commitment.events.select_related("actor")[:50]
+    # The history names fields as the form does (the rate is kept as a share, not percent).
+    labels = {name: field.label or name for name, field in form.fields.items()}
+    labels["min_acceptance_rate"] = "Accepted by sales, at least (share)"
+    events = [
+        (event, [(labels.get(name, name), *pair) for name, pair in event.changes.items()])
+        for event in commitment.events.select_related("actor")[:50]
+    ]
     return render(
         request,
         "sla/commitment_form.html",

@@ -162,3 +162,21 @@ def opportunity_lead(accepted_lead, sales_rep: User):
     return lead_to_opportunity(
         lead=accepted_lead, actor=sales_rep, estimated_value="12000", next_step="Demo on Tuesday"
     )
+
+
+@pytest.fixture
+def monthly_commitment(manager: User):
+    """Marketing's "120 SQLs a month, 80% accepted", on London's months from March 2026."""
+    from datetime import date
+
+    from sla.services import commitment_create
+
+    return commitment_create(
+        actor=manager,
+        name="120 SQLs a month",
+        period="month",
+        target_qualified=120,
+        min_acceptance_rate="0.8",
+        timezone_name="Europe/London",
+        starts_on=date(2026, 3, 1),
+    )

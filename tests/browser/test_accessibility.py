@@ -96,6 +96,7 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
         Visit("definitions", "/definitions/"),
         Visit("policies", "/sla/policies/"),
         Visit("notifications", "/notifications/"),
+        Visit("settings", "/account/"),
         Visit("api docs", "/api/docs/", exclude=(SWAGGER_UI,)),
     ]
     importing = [
@@ -107,7 +108,17 @@ def visits(role: str, ids: dict[str, int]) -> list[Visit]:
     ]
     # Everyone signed in reads the breach report (a sales rep's starts filtered to them).
     breaches = Visit("breaches", "/sla/breaches/")
-    if role in ("manager", "marketer"):
+    # The agreement's forms, which the manager writes (and the marketer, campaigns).
+    agreement = [
+        Visit("new campaign", "/campaigns/new/"),
+        Visit("new policy", "/sla/policies/new/"),
+        Visit("new calendar", "/sla/calendars/new/"),
+        Visit("new commitment", "/sla/commitments/new/"),
+        Visit("publish definition", "/definitions/qualified/publish/"),
+    ]
+    if role == "manager":
+        return [*common, *importing, breaches, *agreement]
+    if role == "marketer":
         return [*common, *importing, breaches]
     return [*common, breaches, Visit("import", "/leads/import/", status=403)]
 

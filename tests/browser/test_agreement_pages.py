@@ -117,11 +117,17 @@ def test_a_rep_reads_a_notification_in_their_zone_and_opens_the_lead(
 
 
 def test_a_manager_edits_a_policy_and_is_told_running_clocks_keep_their_due_time(
-    page, live_server, sign_in, screenshot, manager
+    page, live_server, sign_in, screenshot, manager, make_lead, marketer, sales_rep
 ):
+    from leads.services.transitions import lead_hand_off
+    from sla.models import SlaClock
+    from tests.conftest import ALL_REQUIRED_CRITERIA
     from tests.factories import SlaPolicyFactory
 
     policy = SlaPolicyFactory(actor=manager, name="Accept within 4 hours")
+    lead = make_lead()
+    lead_hand_off(lead=lead, actor=marketer, assignee=sales_rep, criteria=ALL_REQUIRED_CRITERIA)
+    running = SlaClock.objects.get(lead=lead, policy=policy)
     sign_in(manager)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="SLA").click()
     page.get_by_role("link", name="Edit Accept within 4 hours").click()
@@ -138,3 +144,52 @@ def test_a_manager_edits_a_policy_and_is_told_running_clocks_keep_their_due_time
     screenshot("policy-saved")
     policy.refresh_from_db()
     assert policy.target == timedelta(hours=6)
+    # What the page said: the clock already running kept its target and due time.
+    kept = SlaClock.objects.get(pk=running.pk)
+    assert (kept.target, kept.due_at) == (running.target, running.due_at)
+
+
+def test_a_manager_edits_a_commitment_and_reads_the_change_in_its_history(
+    page, live_server, sign_in, screenshot, manager, monthly_commitment
+):
+    sign_in(manager)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="SLA").click()
+    page.get_by_role("link", name="Edit 120 SQLs a month").click()
+    expect(page.locator("#commitment-from-now-on")).to_contain_text(
+        "periods already closed keep their results"
+    )
+    target = page.get_by_label("Qualified leads handed over, at least")
+    target.fill("0")
+    page.get_by_role("button", name="Save commitment").click()
+    expect(page.locator(".field.invalid")).to_contain_text("whole number above zero")
+    expect(target).to_have_value("0")
+    target.fill("150")
+    page.get_by_role("button", name="Save commitment").click()
+    expect(page.get_by_role("status")).to_contain_text("periods already closed keep their results")
+    page.get_by_role("link", name="Edit 120 SQLs a month").click()
+    expect(page.locator("#commitment-history")).to_contain_text(
+        "Qualified leads handed over, at least 120 → 150"
+    )
+    screenshot("commitment-history")
+
+
+def test_a_rep_chooses_a_daily_digest_at_their_hour(
+    page, live_server, sign_in, screenshot, sales_rep
+):
+    from crm.models import User
+
+    sign_in(sales_rep)
+    page.get_by_role("link", name=sales_rep.display_name).click()
+    page.get_by_label("Time zone").select_option("America/New_York")
+    page.get_by_label("One e-mail a day, at the hour chosen").check()
+    page.get_by_label("Daily e-mail at").select_option("7")
+    screenshot("settings-digest")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved.")
+    expect(page.get_by_label("One e-mail a day, at the hour chosen")).to_be_checked()
+    fresh = User.objects.get(pk=sales_rep.pk)
+    assert (fresh.time_zone, fresh.email_digest, fresh.email_digest_hour) == (
+        "America/New_York",
+        "daily",
+        7,
+    )

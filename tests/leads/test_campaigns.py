@@ -130,6 +130,8 @@ def test_an_archived_campaign_keeps_its_leads_but_new_leads_cannot_pick_it(
     assert "Spring webinar" in detail
     listing = client.get(reverse("leads:campaigns")).content.decode()
     assert "archived" in listing
+    # Leads created through the services (API, import) still take it by id.
+    assert make_lead(campaign=webinar.pk).campaign_id == webinar.pk
 
 
 def test_a_marketer_creates_edits_and_records_spend_through_the_pages(client, marketer):
@@ -210,3 +212,13 @@ def test_the_campaign_page_runs_a_constant_number_of_queries(client, marketer, w
         )
         make_lead(campaign=webinar.pk, now=datetime(2026, month, 5, tzinfo=UTC))
     assert count() == few
+
+
+def test_the_edit_form_shows_the_campaigns_dates_to_the_date_picker(client, marketer):
+    """The browser's date input reads only YYYY-MM-DD: in the site's format (01/03/2026) the
+    picker stayed empty, and saving the form cleared the dates."""
+    campaign = CampaignFactory(starts_on=date(2026, 3, 1), ends_on=date(2026, 4, 30))
+    client.force_login(marketer)
+    page = client.get(reverse("leads:campaign_edit", args=[campaign.pk])).content.decode()
+    assert 'type="date" name="starts_on" value="2026-03-01"' in page
+    assert 'type="date" name="ends_on" value="2026-04-30"' in page

@@ -56,20 +56,8 @@ def test_only_managers_write_commitments(client, marketer):
 
 
 @pytest.fixture
-def commitment(manager):
-    from datetime import date
-
-    from sla import services
-
-    return services.commitment_create(
-        actor=manager,
-        name="120 SQLs a month",
-        period="month",
-        target_qualified=120,
-        min_acceptance_rate="0.8",
-        timezone_name="Europe/London",
-        starts_on=date(2026, 3, 1),
-    )
+def commitment(monthly_commitment):
+    return monthly_commitment
 
 
 def _edit(commitment, **changes: str) -> dict[str, str]:
@@ -99,7 +87,8 @@ def test_a_manager_edits_a_commitment_and_the_change_is_in_its_history(
     with django_assert_max_num_queries(8):
         page = client.get(url)
     assert page.context["form"]["target_qualified"].value() == 120
-    assert page.context["form"]["min_acceptance_percent"].value() == 80
+    assert page.context["form"]["min_acceptance_percent"].value() == "80"
+    assert 'name="starts_on" value="2026-03-01"' in page.content.decode()
     assert "periods already closed keep their results" in page.content.decode()
 
     response = client.post(url, _edit(commitment, target_qualified="150", period="week"))
@@ -113,7 +102,7 @@ def test_a_manager_edits_a_commitment_and_the_change_is_in_its_history(
         {"target_qualified": ["120", "150"], "period": ["month", "week"]},
     )
     history = client.get(url).content.decode()
-    assert "target_qualified 120 → 150" in history
+    assert "Qualified leads handed over, at least 120 → 150" in history
     assert "Edited by" in history
 
 

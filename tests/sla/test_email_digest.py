@@ -3,10 +3,12 @@ mail per hour (or per day at their hour), sent through the outbox once per slot.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connections
 from django.urls import reverse
 
 from crm.digest import digest_slot, email_digests_send
@@ -90,6 +92,33 @@ def test_two_runs_at_once_write_one_digest(sales_rep, two_breaches):
     outbox_drain(now=later)
     outbox_drain(now=later + timedelta(hours=1))
     assert len(_mails_to(sales_rep)) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_the_same_moment_write_one_digest(sales_rep, two_breaches):
+    """Two workers at once: the second waits on the held rows the first locked, then finds
+    them gathered (and the unique delivery key would refuse a second digest anyway)."""
+    user_preferences_update(actor=sales_rep, user=sales_rep, email_digest="hourly")
+    outbox_drain(now=NEXT_DAY)
+    later = NEXT_DAY + timedelta(hours=1)
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(email_digests_send(now=later))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0, 1]
+    assert OutboxMessage.objects.filter(event_type="digest").count() == 1
 
 
 def test_a_mail_held_after_its_slots_digest_waits_for_the_next(sales_rep, hand_off, accept_policy):
