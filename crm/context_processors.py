@@ -30,6 +30,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "nav_is_manager": role == Role.MANAGER,
         "nav_reads_breaches": signed_in and can_read_breaches(user),
         "nav_can_create": role in {Role.MARKETER, Role.MANAGER},
+        "nav_sets_availability": role in {Role.SALES_REP, Role.MANAGER},
         "nav_current": match.view_name if match else "",
         "nav_unread": SimpleLazyObject(lambda: unread_notification_count(user=user))
         if signed_in

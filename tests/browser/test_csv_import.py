@@ -44,7 +44,7 @@ def test_import_shows_progress_keeps_good_rows_and_offers_the_error_report(
     page, live_server, sign_in, screenshot, marketer, celery_worker
 ):
     sign_in(marketer)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
+    page.get_by_role("main").get_by_role("link", name="Import CSV").click()
     page.get_by_label("CSV file").set_input_files(
         files=[{"name": "leads.csv", "mimeType": "text/csv", "buffer": _csv()}]
     )

@@ -33,7 +33,7 @@ def test_marketer_hands_off_and_sales_rep_accepts_and_logs_a_call(
     page, live_server, sign_in, screenshot, marketer, sales_rep, response_policies
 ):
     sign_in(marketer)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="New lead").click()
+    page.get_by_role("main").get_by_role("link", name="New lead").click()
     page.get_by_label("First name").fill("Grace")
     page.get_by_label("Last name").fill("Hopper")
     page.get_by_label("Email").fill("grace@navy.example")
