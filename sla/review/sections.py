@@ -97,28 +97,10 @@ class Change:
 
 
 @dataclass(frozen=True)
-class GroupFigure:
+class GroupFigure(Figure):
     """One figure of the catalogue for a part only (a policy, a campaign, a reason group)."""
 
-    metric: Metric
-    value: Any
     group: str  # data-group on the page
-
-    @property
-    def key(self) -> str:
-        return self.metric.key
-
-    @property
-    def label(self) -> str:
-        return self.metric.label
-
-    @property
-    def definition(self) -> str:
-        return self.metric.definition
-
-    @property
-    def shown(self) -> str:
-        return self.metric.shown(self.value)
 
 
 @dataclass(frozen=True)
