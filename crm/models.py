@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -83,6 +84,21 @@ class User(AbstractUser):
 
 
 # ---------------------------------------------------------------- notifications and outbox
+
+
+class HistoryEvent(models.Model):
+    """One line of an append-only history (a campaign's, a commitment's, a decision's): who
+    did what when, and `changes` as {"field": [before, after]} in text."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
 
 
 class Notification(models.Model):

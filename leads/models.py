@@ -7,7 +7,7 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.models import Team
+from crm.models import HistoryEvent, Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
 from leads.search import clean_term, search_condition, search_document
 
@@ -146,7 +146,7 @@ class CampaignSpend(models.Model):
         return f"{self.campaign_id} {self.month:%Y-%m}: {self.amount}"
 
 
-class CampaignEvent(models.Model):
+class CampaignEvent(HistoryEvent):
     """Append-only history of a campaign: created, edited, spend recorded, archived."""
 
     class Kind(models.TextChoices):
@@ -158,15 +158,8 @@ class CampaignEvent(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # {"field": [before, after]}, amounts and dates as text.
-    changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(HistoryEvent.Meta):
         indexes = [
             models.Index(fields=["campaign", "-created_at"], name="campaignevent_time_idx"),
         ]

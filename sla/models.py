@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from crm.models import Team
+from crm.models import HistoryEvent, Team
 from leads.lifecycle import Stage
 from sla.business_time import WorkingSchedule
 
@@ -373,7 +373,7 @@ class Commitment(models.Model):
         return self.name
 
 
-class CommitmentEvent(models.Model):
+class CommitmentEvent(HistoryEvent):
     """Append-only history of a commitment: written, then each edit with what it changed."""
 
     class Kind(models.TextChoices):
@@ -382,15 +382,8 @@ class CommitmentEvent(models.Model):
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # {"field": [before, after]} as text; a creation lists the values it started with.
-    changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(HistoryEvent.Meta):
         indexes = [
             models.Index(fields=["commitment", "-created_at"], name="commitmentevent_time_idx"),
         ]
@@ -624,7 +617,7 @@ class ReviewDecision(models.Model):
         return self.status == DecisionStatus.OPEN and self.due_on < today
 
 
-class ReviewDecisionEvent(models.Model):
+class ReviewDecisionEvent(HistoryEvent):
     """Append-only history of a decision: recorded, closed."""
 
     class Kind(models.TextChoices):
@@ -633,14 +626,8 @@ class ReviewDecisionEvent(models.Model):
 
     decision = models.ForeignKey(ReviewDecision, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    changes = models.JSONField(default=dict, blank=True)  # {"field": [before, after]}
-    created_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(HistoryEvent.Meta):
         indexes = [
             models.Index(fields=["decision", "-created_at"], name="decisionevent_time_idx"),
         ]
