@@ -331,9 +331,6 @@ class DecisionCloseForm(forms.Form):
     )
 
 
-COMMITMENT_FORM_FIELD = {"min_acceptance_rate": "min_acceptance_percent"}
-
-
 class AbsenceForm(forms.Form):
     """Out of office, whole days in the rep's working zone."""
 
