@@ -10,14 +10,23 @@ the same column (case-insensitive for ASCII only).
 
 The term is folded by the same database function as the column, so "Garcia" finds "García",
 and is matched literally: Django's `contains` escapes `%`, `_` and `\\`.
+
+Which index read (PostgreSQL, docs/search.md "At a million leads"): the term's words are counted,
+longest first, up to `RARE_BOUND`; the first word found in fewer leads is read from the index
+alone, fenced by a LIMIT so the planner reads those few leads and sorts them rather than walk
+the newest leads hoping to meet a match, and the whole term is checked on them. A word every
+lead holds ("company", a mail domain) never drives the index read. When every word is common,
+the newest leads are walked, which finds a page quickly because matches are everywhere.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from django.db.models import F, FloatField, Func, Q, TextField, Value
-from django.db.models.functions import Concat
+from django.db.models import F, FloatField, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Concat, StrIndex
+from django.db.models.lookups import GreaterThan
 
 # The database function created by migration 0011 (PostgreSQL): IMMUTABLE, so a generated
 # column and an index may use it.
@@ -29,6 +38,17 @@ MAX_TERM = 200
 # Shortest term the jump box suggests for. A trigram index cannot serve one or two characters,
 # and a rare pair would read every lead (0.85 s at a million) on a keystroke nobody finished.
 MIN_SUGGESTION_TERM = 3
+# A word in fewer leads than this is read from the trigram index and its matches sorted; at a
+# million leads reading 5,000 matches costs about what walking the newest 5,000 leads does
+# (a page of 26 among 5,000 matches in a million is one lead in 200).
+RARE_BOUND = 5_000
+# The fence's LIMIT: twice the count that chose it, so leads written between the count and
+# the read are still found.
+FENCE_LIMIT = 2 * RARE_BOUND
+# Words counted per term (longest first): each is one bounded COUNT.
+MAX_COUNTED_WORDS = 3
+# A run of three letters or digits: the least a trigram index can read.
+INDEXABLE = re.compile(r"[^\W_]{3}")
 
 
 class SearchFold(Func):
@@ -64,6 +84,35 @@ def search_condition(term: str, *, vendor: str) -> Q:
     if vendor == "postgresql":
         return Q(search_text__contains=SearchFold(Value(term)))
     return Q(search_text__icontains=term)
+
+
+def indexed_search(term: str, leads: QuerySet) -> Q:
+    """PostgreSQL's `search_condition`, read from the index when a word of the term is rare:
+    `leads` are all leads of the database searched (one bounded COUNT per word tried)."""
+    leads = leads.order_by()  # in no order: the fence and the counts read matches as found
+    word = rare_word(term, leads)
+    if word is None:
+        return search_condition(term, vendor="postgresql")
+    fence = Q(
+        pk__in=leads.filter(search_condition(word, vendor="postgresql")).values("pk")[:FENCE_LIMIT]
+    )
+    if word == term:
+        return fence
+    # Not a LIKE, so the planner does not add the common words' trigrams to the index read.
+    return fence & Q(GreaterThan(StrIndex("search_text", SearchFold(Value(term))), 0))
+
+
+def rare_word(term: str, leads: QuerySet) -> str | None:
+    """The longest of the term's words (at most `MAX_COUNTED_WORDS` tried) held by fewer than
+    `RARE_BOUND` leads, or None when each is common or too short for the index."""
+    words = sorted(
+        {word for word in term.split(" ") if INDEXABLE.search(word)}, key=lambda w: (-len(w), w)
+    )
+    for word in words[:MAX_COUNTED_WORDS]:
+        matches = leads.filter(search_condition(word, vendor="postgresql")).values("pk")
+        if matches[:RARE_BOUND].count() < RARE_BOUND:
+            return word
+    return None
 
 
 def closeness(term: str, *, vendor: str) -> Any:
