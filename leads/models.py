@@ -223,8 +223,8 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
     def search(self, term: str) -> LeadQuerySet:
         """Leads whose name, company, e-mail or external id contain `term` (leads/search.py);
-        a blank term filters nothing. On PostgreSQL this counts the term's words first (at
-        most three bounded COUNTs) to choose the index read."""
+        a blank term filters nothing. On PostgreSQL this reads the leads holding the term's
+        rarest word first (one query per word tried, at most three; `indexed_search`)."""
         term = clean_term(term)
         if not term:
             return self

@@ -11,12 +11,10 @@ the same column (case-insensitive for ASCII only).
 The term is folded by the same database function as the column, so "Garcia" finds "García",
 and is matched literally: Django's `contains` escapes `%`, `_` and `\\`.
 
-Which index read (PostgreSQL, docs/search.md "At a million leads"): the term's words are counted,
-longest first, up to `RARE_BOUND`; the first word found in fewer leads is read from the index
-alone, fenced by a LIMIT so the planner reads those few leads and sorts them rather than walk
-the newest leads hoping to meet a match, and the whole term is checked on them. A word every
-lead holds ("company", a mail domain) never drives the index read. When every word is common,
-the newest leads are walked, which finds a page quickly because matches are everywhere.
+Which read (PostgreSQL, `indexed_search`, docs/search.md "At a million leads"): the leads
+holding the term's rarest word are read from the index once and the whole term is checked on
+them; a word every lead holds ("company", a mail domain) never drives the index read. When
+every word is common, the newest leads are walked: matches are everywhere, a page fills fast.
 """
 
 from __future__ import annotations
@@ -38,14 +36,11 @@ MAX_TERM = 200
 # Shortest term the jump box suggests for. A trigram index cannot serve one or two characters,
 # and a rare pair would read every lead (0.85 s at a million) on a keystroke nobody finished.
 MIN_SUGGESTION_TERM = 3
-# A word in fewer leads than this is read from the trigram index and its matches sorted; at a
-# million leads reading 5,000 matches costs about what walking the newest 5,000 leads does
-# (a page of 26 among 5,000 matches in a million is one lead in 200).
+# A word held by fewer leads than this is read from the trigram index and its matches sorted.
+# At a million leads, reading 5,000 matches costs about what walking the newest 5,000 leads
+# to fill a page does (26 matches among 5,000 in a million are one lead in 200).
 RARE_BOUND = 5_000
-# The fence's LIMIT: twice the count that chose it, so leads written between the count and
-# the read are still found.
-FENCE_LIMIT = 2 * RARE_BOUND
-# Words counted per term (longest first): each is one bounded COUNT.
+# Words tried per term, longest first: one query each.
 MAX_COUNTED_WORDS = 3
 # A run of three letters or digits: the least a trigram index can read.
 INDEXABLE = re.compile(r"[^\W_]{3}")
@@ -87,32 +82,29 @@ def search_condition(term: str, *, vendor: str) -> Q:
 
 
 def indexed_search(term: str, leads: QuerySet) -> Q:
-    """PostgreSQL's `search_condition`, read from the index when a word of the term is rare:
-    `leads` are all leads of the database searched (one bounded COUNT per word tried)."""
-    leads = leads.order_by()  # in no order: the fence and the counts read matches as found
-    word = rare_word(term, leads)
-    if word is None:
-        return search_condition(term, vendor="postgresql")
-    fence = Q(
-        pk__in=leads.filter(search_condition(word, vendor="postgresql")).values("pk")[:FENCE_LIMIT]
-    )
-    if word == term:
-        return fence
-    # Not a LIKE, so the planner does not add the common words' trigrams to the index read.
-    return fence & Q(GreaterThan(StrIndex("search_text", SearchFold(Value(term))), 0))
+    """PostgreSQL's search for `term` among `leads` (all leads of the database searched):
+    the leads holding its rarest word, read from the trigram index once, then the whole term
+    checked on them; the plain condition when every word is common.
 
-
-def rare_word(term: str, leads: QuerySet) -> str | None:
-    """The longest of the term's words (at most `MAX_COUNTED_WORDS` tried) held by fewer than
-    `RARE_BOUND` leads, or None when each is common or too short for the index."""
+    The words are tried longest first (at most `MAX_COUNTED_WORDS`, one query each): the
+    first held by fewer than `RARE_BOUND` leads gives their ids, so the page's count and rows
+    read those few leads by primary key and sort them, instead of walking the newest leads
+    hoping to meet a match or reading the index again. A word every lead holds ("company", a
+    mail domain) is skipped, so its long trigram lists are never intersected. The whole term
+    is checked again when the ids are read: a lead edited since no longer matching is left out.
+    """
+    leads = leads.order_by()  # matches as the index yields them: no sort to count or list
     words = sorted(
         {word for word in term.split(" ") if INDEXABLE.search(word)}, key=lambda w: (-len(w), w)
     )
     for word in words[:MAX_COUNTED_WORDS]:
-        matches = leads.filter(search_condition(word, vendor="postgresql")).values("pk")
-        if matches[:RARE_BOUND].count() < RARE_BOUND:
-            return word
-    return None
+        holding = leads.filter(search_condition(word, vendor="postgresql"))
+        ids = list(holding.values_list("pk", flat=True)[:RARE_BOUND])
+        if len(ids) < RARE_BOUND:
+            # Not a LIKE: the planner reads the ids by primary key, not the trigram index.
+            whole = GreaterThan(StrIndex("search_text", SearchFold(Value(term))), 0)
+            return Q(pk__in=ids) & Q(whole)
+    return search_condition(term, vendor="postgresql")
 
 
 def closeness(term: str, *, vendor: str) -> Any:
