@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.models import HistoryEvent, Team
 from leads.lifecycle import CLOSED_STAGES, OPEN_STAGES, STAGE_OWNER, Stage
-from leads.search import clean_term, search_condition, search_document
+from leads.search import clean_term, indexed_search, search_condition, search_document
 
 # The qualified stage's criterion a persona answers: "Company fits an ideal customer profile".
 PERSONA_CRITERION = "fits-icp"
@@ -231,11 +231,15 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
     def search(self, term: str) -> LeadQuerySet:
         """Leads whose name, company, e-mail or external id contain `term` (leads/search.py);
-        a blank term filters nothing."""
+        a blank term filters nothing. On PostgreSQL this reads the leads holding the term's
+        rarest word first (one query per word tried, at most three; `indexed_search`)."""
         term = clean_term(term)
         if not term:
             return self
-        return self.filter(search_condition(term, vendor=connections[self.db].vendor))
+        vendor = connections[self.db].vendor
+        if vendor != "postgresql":
+            return self.filter(search_condition(term, vendor=vendor))
+        return self.filter(indexed_search(term, self.model._default_manager.using(self.db)))
 
 
 class Lead(models.Model):

@@ -10,14 +10,21 @@ the same column (case-insensitive for ASCII only).
 
 The term is folded by the same database function as the column, so "Garcia" finds "García",
 and is matched literally: Django's `contains` escapes `%`, `_` and `\\`.
+
+Which read (PostgreSQL, `indexed_search`, docs/search.md "At a million leads"): the leads
+holding the term's rarest word are read from the index once and the whole term is checked on
+them; a word every lead holds ("company", a mail domain) never drives the index read. When
+every word is common, the newest leads are walked: matches are everywhere, a page fills fast.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from django.db.models import F, FloatField, Func, Q, TextField, Value
-from django.db.models.functions import Concat
+from django.db.models import F, FloatField, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Concat, StrIndex
+from django.db.models.lookups import GreaterThan
 
 # The database function created by migration 0011 (PostgreSQL): IMMUTABLE, so a generated
 # column and an index may use it.
@@ -29,6 +36,14 @@ MAX_TERM = 200
 # Shortest term the jump box suggests for. A trigram index cannot serve one or two characters,
 # and a rare pair would read every lead (0.85 s at a million) on a keystroke nobody finished.
 MIN_SUGGESTION_TERM = 3
+# A word held by fewer leads than this is read from the trigram index and its matches sorted.
+# At a million leads, reading 5,000 matches costs about what walking the newest 5,000 leads
+# to fill a page does (26 matches among 5,000 in a million are one lead in 200).
+RARE_BOUND = 5_000
+# Words tried per term, longest first: one query each.
+MAX_COUNTED_WORDS = 3
+# A run of three letters or digits: the least a trigram index can read.
+INDEXABLE = re.compile(r"[^\W_]{3}")
 
 
 class SearchFold(Func):
@@ -64,6 +79,32 @@ def search_condition(term: str, *, vendor: str) -> Q:
     if vendor == "postgresql":
         return Q(search_text__contains=SearchFold(Value(term)))
     return Q(search_text__icontains=term)
+
+
+def indexed_search(term: str, leads: QuerySet) -> Q:
+    """PostgreSQL's search for `term` among `leads` (all leads of the database searched):
+    the leads holding its rarest word, read from the trigram index once, then the whole term
+    checked on them; the plain condition when every word is common.
+
+    The words are tried longest first (at most `MAX_COUNTED_WORDS`, one query each): the
+    first held by fewer than `RARE_BOUND` leads gives their ids, so the page's count and rows
+    read those few leads by primary key and sort them, instead of walking the newest leads
+    hoping to meet a match or reading the index again. A word every lead holds ("company", a
+    mail domain) is skipped, so its long trigram lists are never intersected. The whole term
+    is checked again when the ids are read: a lead edited since no longer matching is left out.
+    """
+    leads = leads.order_by()  # matches as the index yields them: no sort to count or list
+    words = sorted(
+        {word for word in term.split(" ") if INDEXABLE.search(word)}, key=lambda w: (-len(w), w)
+    )
+    for word in words[:MAX_COUNTED_WORDS]:
+        holding = leads.filter(search_condition(word, vendor="postgresql"))
+        ids = list(holding.values_list("pk", flat=True)[:RARE_BOUND])
+        if len(ids) < RARE_BOUND:
+            # Not a LIKE: the planner reads the ids by primary key, not the trigram index.
+            whole = GreaterThan(StrIndex("search_text", SearchFold(Value(term))), 0)
+            return Q(pk__in=ids) & Q(whole)
+    return search_condition(term, vendor="postgresql")
 
 
 def closeness(term: str, *, vendor: str) -> Any:

@@ -163,7 +163,8 @@ def aging_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[AgingRow]:
 def lead_suggestions(*, term: str, limit: int = 8) -> list[Lead]:
     """The leads the header's jump box offers for `term`, best first: the lead whose e-mail or
     external id is the term, then the closest names and companies among the newest matches,
-    newest first among equals. Two queries whatever the number of leads."""
+    newest first among equals. Two queries and the search's word counts (leads/search.py),
+    whatever the number of leads."""
     term = clean_term(term)
     if not term:
         return []

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from leads import search
 from leads.models import Lead
 from leads.selectors import lead_suggestions
 from tests.factories import LeadFactory
@@ -109,11 +110,8 @@ def test_suggestions_rank_the_closest_name_before_newer_partial_matches() -> Non
     assert lead_suggestions(term="lena berg")[0] == close
 
 
-@pytest.mark.postgres
-def test_the_search_reads_the_trigram_index() -> None:
-    """The list's query for a rare term, planned on enough leads for the choice to matter:
-    the trigram index, not a walk down the newest leads. A table this small could still be
-    read whole, so a full scan is ruled out; at a million leads it is never the cheaper."""
+def seed_many(count: int) -> None:
+    """`count` leads shaped like the bench's: every one holds "company" and "lead"."""
     now = timezone.now()
     Lead.objects.bulk_create(
         Lead(
@@ -121,29 +119,102 @@ def test_the_search_reads_the_trigram_index() -> None:
             last_name=f"Last{n % 97}",
             email=f"lead{n}@company{n % 89}.example",
             email_normalized=f"lead{n}@company{n % 89}.example",
-            company=f"Company {n % 89}",
+            company=f"Company {n % 389}",
             created_at=now - timedelta(minutes=n),
             updated_at=now,
             stage_changed_at=now,
             owner_team="marketing",
         )
-        for n in range(5_000)
+        for n in range(count)
     )
-    wanted = lead(last_name="García")
+
+
+def plan_searches(term: str) -> tuple[list[str], str, list[Lead]]:
+    """The plans of the queries `Lead.objects.search(term)` runs to choose its read, the plan
+    of the list's page, and the page, planned on a database that prefers no full scan."""
     with connection.cursor() as cursor:
         # Rows just inserted wait in the GIN index's pending list, which the planner prices
         # as a scan of its own; a running database merges it at its next vacuum.
         cursor.execute("SELECT gin_clean_pending_list('lead_search_trgm')")
         cursor.execute("ANALYZE leads_lead")
         cursor.execute("SET LOCAL enable_seqscan = off")
-    page = Lead.objects.search("garcía").order_by("-created_at", "-id")[:26]
+    with CaptureQueriesContext(connection) as choosing:
+        page = Lead.objects.search(term).order_by("-created_at", "-id")[:26]
     sql, params = page.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        plans = []
+        for query in [*(q["sql"] for q in choosing.captured_queries), sql]:
+            cursor.execute(f"EXPLAIN {query}", params if query is sql else None)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans[:-1], plans[-1], list(page)
 
-    assert "lead_search_trgm" in plan, plan
+
+def index_reads(plan: str) -> list[str]:
+    return [line for line in plan.splitlines() if "Index Cond" in line and "~~" in line]
+
+
+@pytest.mark.postgres
+def test_the_search_reads_the_trigram_index() -> None:
+    """A rare term, planned on enough leads for the choice to matter: its leads come from the
+    trigram index once and the page reads those few by primary key and sorts them, rather
+    than walk down the newest leads. A table this small could still be read whole, so a full
+    scan is ruled out; at a million leads it is never the cheaper."""
+    seed_many(5_000)
+    wanted = lead(last_name="García")
+
+    (choosing,), listing, page = plan_searches("garcía")
+
+    assert "lead_search_trgm" in choosing, choosing
+    assert "leads_lead_pkey" in listing, listing
+    assert "lead_search_trgm" not in listing and "lead_created_id_idx" not in listing, listing
     assert [row.pk for row in page] == [wanted.pk]
+
+
+@pytest.mark.postgres
+def test_a_word_every_lead_holds_does_not_drive_the_index_read(monkeypatch) -> None:
+    """Every lead holds "company", so for "Company 142" the index reads "142" alone and the
+    whole term is checked on those few leads (docs/search.md, common trigrams)."""
+    monkeypatch.setattr(search, "RARE_BOUND", 1_000)
+    seed_many(2_000)
+
+    choosing, listing, page = plan_searches("Company 142")
+
+    assert len(choosing) == 2, choosing  # "company": too common; "142": rare
+    assert "lead_search_trgm" in choosing[1] and index_reads(choosing[1]), choosing[1]
+    assert all("142" in line for line in index_reads(choosing[1])), choosing[1]
+    assert not any("company" in line for line in index_reads(choosing[1]) + index_reads(listing))
+    assert "lead_search_trgm" not in listing, listing
+    assert {row.company for row in page} == {"Company 142"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("rare_bound", [1, 5_000], ids=["every word common", "fenced read"])
+def test_every_read_finds_the_same_leads(monkeypatch, rare_bound: int) -> None:
+    """Whichever read the counts choose (a word counted as common is not read from the index),
+    the same leads match: names, companies, e-mails, accents, case, literal % _ \\."""
+    monkeypatch.setattr(search, "RARE_BOUND", rare_bound)
+    people = [
+        ("Ana", "García", "50% Off Ltd"),
+        ("Bea", "Garcia", "a_b studio"),
+        ("Cy", "Near", "500 Offices"),
+    ]
+    ana, bea, cy = (
+        lead(
+            first_name=first,
+            last_name=last,
+            company=company,
+            email=f"{first}@acme.example",
+            email_normalized=f"{first.lower()}@acme.example",
+        )
+        for first, last, company in people
+    )
+
+    assert found("ANA GARCIA") == {ana.pk}
+    assert found("garcía") == {ana.pk, bea.pk}
+    assert found("50% off") == {ana.pk}
+    assert found("a_b studio") == {bea.pk}
+    assert found("bea@acme.ex studio") == set()  # every word present, not the whole term
+    assert found("acme.example") == {ana.pk, bea.pk, cy.pk}
 
 
 # ---------------------------------------------------------------- pages
@@ -225,7 +296,8 @@ def test_the_jump_box_costs_the_same_queries_at_any_size(client, marketer) -> No
     few = count()
     for n in range(20):
         lead(first_name="Query", last_name=f"Count{n}")
-    assert count() == few == 4  # session, user, the exact e-mail, the ranked matches
+    # session, user, the exact e-mail, the term counted (leads/search.py), the ranked matches
+    assert count() == few == 5
 
 
 def test_the_jump_box_waits_for_a_third_character_without_reading_leads(client, marketer) -> None:
