@@ -66,13 +66,13 @@ def test_a_marketer_creates_a_campaign_and_its_cost_per_lead_follows_spend(
     expect(cost).to_have_text("€0.00")
 
     month = timezone.localdate().strftime("%Y-%m")
-    page.get_by_role("textbox", name="Month").fill(month)
+    page.get_by_role("textbox", name="Month (required)", exact=True).fill(month)
     page.get_by_label("Spend in that month").fill("1000")
     page.get_by_role("button", name="Record spend").click()
     expect(page.get_by_role("status")).to_contain_text("recorded")
     expect(cost).to_have_text("€250.00")
 
-    page.get_by_role("textbox", name="Month").fill(month)
+    page.get_by_role("textbox", name="Month (required)", exact=True).fill(month)
     page.get_by_label("Spend in that month").fill("1800")
     page.get_by_role("button", name="Record spend").click()
     expect(cost).to_have_text("€450.00")
