@@ -1,9 +1,11 @@
 """Who hears about a breach or a clock at risk, on which channels, and what they read.
 
-The one place this rule lives: the sweep's notify step (`sla.sweep.breaches_notify`) and its
-at-risk flagging write the outbox from these functions on every database, so changing who is
-told is a change here and nowhere else. Each delivery carries a key unique to (breach or
-clock, channel, recipient), so writing it twice leaves one row.
+The one place this rule lives, on every database. The sweep's notify step
+(`sla.sweep.breaches_notify`) writes one fan-out row per breach (`breach_fan_outs`); the
+outbox drain expands those rows into every recipient's delivery (`breach_fan_outs_expand`,
+named in `settings.OUTBOX_HANDLERS`), and the sweep's at-risk flagging writes its heads-ups
+from here. Changing who is told is a change here and nowhere else. Each delivery carries a
+key unique to (breach or clock, channel, recipient), so writing it twice leaves one row.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from crm.models import OutboxChannel, Role, User
+from crm.models import OutboxChannel, OutboxMessage, Role, User
 from crm.outbox import Delivery
 from leads.models import Lead
 from sla.models import Breach, Commitment, SlaClock, SlaGoal, SlaPolicy, WebhookEndpoint
@@ -171,6 +173,25 @@ def breach_notices(breach_ids: Sequence[int]) -> list[Delivery]:
         people = recipients(breach, escalated.get((breach.kind, source), []), managers)
         deliveries += breach_deliveries(breach, people, endpoints)
     return deliveries
+
+
+def breach_fan_outs(breach_ids: Sequence[int]) -> list[Delivery]:
+    """One outbox row per breach, standing for all its deliveries until the drain expands it:
+    the sweep's notify step stays one small insert however many people hear."""
+    return [
+        Delivery(
+            channel=OutboxChannel.FAN_OUT,
+            delivery_key=f"breach:{pk}:fan_out",
+            event_type="breach.fan_out",
+            payload={"breach_id": pk},
+        )
+        for pk in breach_ids
+    ]
+
+
+def breach_fan_outs_expand(messages: Sequence[OutboxMessage]) -> list[Delivery]:
+    """The outbox's fan-out handler: the deliveries of the breaches these rows stand for."""
+    return breach_notices([message.payload["breach_id"] for message in messages])
 
 
 def at_risk_deliveries(clocks: list[SlaClock]) -> list[Delivery]:

@@ -10,8 +10,10 @@ through the partial indexes `slaclock_open_due_idx` and `slaclock_running_risk_i
 
 Flagging a breach writes history, not messages: the breach row (not yet processed) and the
 timeline event, on PostgreSQL in one set-based statement per batch (`sla.sweep_sql`). Telling
-people is the second claimed step, `breaches_notify`, the same on every database: who hears
-and what they read come from `sla.escalation`, written to the outbox in one insert per batch.
+people is the second claimed step, `breaches_notify`, the same on every database: one outbox
+fan-out row per claimed breach, in one insert per batch. Who hears and what they read are
+decided when the outbox drain expands those rows (`sla.escalation.breach_fan_outs_expand`),
+so the sweep's cost follows the breaches, not their recipients.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.utils import timezone
 from crm.outbox import outbox_write
 from sla import sweep_sql
 from sla.clocks import breaches_record, record_clock_events
-from sla.escalation import at_risk_deliveries, breach_notices
+from sla.escalation import at_risk_deliveries, breach_fan_outs
 from sla.models import Breach, ClockState, SlaClock
 from sla.sweep_sql import Statement
 
@@ -217,10 +219,10 @@ def _flag_at_risk(now: datetime, limit: int) -> int:
 
 
 def _notify(now: datetime, limit: int) -> int:
-    """One batch: breaches claimed as processed, their deliveries written to the outbox."""
+    """One batch: breaches claimed as processed, one fan-out row each written to the outbox."""
     ids = _claim(breaches_claim_sql(now, limit))
     if ids:
-        outbox_write(breach_notices(ids), now=now)
+        outbox_write(breach_fan_outs(ids), now=now)
     return len(ids)
 
 
@@ -265,6 +267,7 @@ def sla_sweep(
 def breaches_notify(
     *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = MAX_BATCHES
 ) -> int:
-    """Second claimed step: write each new breach's deliveries to the outbox, exactly once."""
+    """Second claimed step: queue each new breach's fan-out in the outbox, exactly once (the
+    drain expands it into every recipient's delivery)."""
     now = now or timezone.now()
     return _in_batches(_notify, now, batch_size or default_batch_size(), max_batches)

@@ -7,8 +7,9 @@ events. One statement is one batch and one transaction, so the claim and its row
 vanish together. What the rows say matches the portable path in `sla.sweep` (breach rows as
 `sla.clocks.breaches_record` writes them); tests/sla/test_sweep_writes.py checks both.
 
-Who is told, and what they read, is not here: `sla.sweep.breaches_notify` builds it from
-`sla.escalation` for the breach rows these statements leave unprocessed.
+Who is told, and what they read, is not here: `sla.sweep.breaches_notify` queues one fan-out
+per breach these statements leave unprocessed, and the outbox drain expands it with
+`sla.escalation`.
 """
 
 from __future__ import annotations

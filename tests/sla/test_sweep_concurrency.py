@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.celery import app
 from crm.models import OutboxMessage
+from crm.outbox import outbox_drain
 from leads.models import LeadEvent
 from sla.models import Breach, ClockState, SlaClock
 from sla.sweep import (
@@ -57,8 +58,13 @@ def _assert_each_breach_once(expected: int) -> None:
     assert Breach.objects.filter(processed_at__isnull=True).count() == 0
     flagged = LeadEvent.objects.filter(kind=LeadEvent.Kind.CLOCK, changes__state__1="breached")
     assert flagged.count() == expected
-    # One in-app message and one email for the owner and the manager per breach.
-    assert OutboxMessage.objects.count() == expected * 4
+    # One fan-out per breach, which the drain expands into one in-app message and one email
+    # for the owner and the manager.
+    assert sorted(
+        OutboxMessage.objects.filter(channel="fan_out").values_list("delivery_key", flat=True)
+    ) == sorted(f"breach:{pk}:fan_out" for pk in Breach.objects.values_list("pk", flat=True))
+    outbox_drain(limit=expected)
+    assert OutboxMessage.objects.exclude(channel="fan_out").count() == expected * 4
 
 
 @pytest.mark.redis
