@@ -321,16 +321,17 @@ def sweep_rows(n: int) -> list[Row]:
             key=lambda t: (t[0] - t[1]) / t[2],
         )
         took, notify_s, bare, result, messages, ids = trials[len(trials) // 2]
-        # Flagging is judged against the bare UPDATE. The notify step then queues one fan-out
-        # per breach; expanding it into each recipient's delivery is the outbox's job, timed
-        # in the outbox part ("breaches' fan-outs expanded").
+        # Flagging, with one outbox fan-out per breach, is judged against the bare UPDATE.
+        # Expanding a fan-out into each recipient's delivery is the outbox's job, timed in the
+        # outbox part ("breaches' fan-outs expanded"). The notify step is timed apart: on
+        # PostgreSQL it only queues breaches recorded unprocessed (outside the sweep).
         flag_s = took - notify_s
         ok = flag_s <= 5 * bare if due <= 1000 else flag_s <= 5.0
         rows.append(
             Row(
                 section,
-                # Flagged: clocks breached, with their breach rows and history (raw has counts).
-                f"{len(ids):,} due: flagged, breach rows and history written",
+                # Flagged: clocks breached, with their breach rows, history and fan-outs.
+                f"{len(ids):,} due: flagged; breach rows, history, {messages:,} fan-outs written",
                 fmt(flag_s * 1000, " ms"),
                 f"bare UPDATE {fmt(bare * 1000, ' ms')}",
                 ratio(flag_s, bare, higher_is_better=False),
@@ -351,7 +352,7 @@ def sweep_rows(n: int) -> list[Row]:
         rows.append(
             Row(
                 section,
-                f"  then queued for telling: {messages:,} fan-outs, one per breach",
+                "  then the notify step (breaches left unprocessed)",
                 fmt(notify_s * 1000, " ms"),
                 target="(measured apart)",
             )

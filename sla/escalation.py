@@ -1,11 +1,12 @@
 """Who hears about a breach or a clock at risk, on which channels, and what they read.
 
-The one place this rule lives, on every database. The sweep's notify step
-(`sla.sweep.breaches_notify`) writes one fan-out row per breach (`breach_fan_outs`); the
-outbox drain expands those rows into every recipient's delivery (`breach_fan_outs_expand`,
-named in `settings.OUTBOX_HANDLERS`), and the sweep's at-risk flagging writes its heads-ups
-from here. Changing who is told is a change here and nowhere else. Each delivery carries a
-key unique to (breach or clock, channel, recipient), so writing it twice leaves one row.
+The one place this rule lives, on every database. A breach is queued as one outbox fan-out
+row (`breach_fan_outs`; by the sweep's flagging statement on PostgreSQL, else by its notify
+step, `sla.sweep.breaches_notify`); the outbox drain expands those rows into every
+recipient's delivery (`breach_fan_outs_expand`, named in `settings.OUTBOX_HANDLERS`), and the
+sweep's at-risk flagging writes its heads-ups from here. Changing who is told is a change
+here and nowhere else. Each delivery carries a key unique to (breach or clock, channel,
+recipient), so writing it twice leaves one row.
 """
 
 from __future__ import annotations
@@ -175,15 +176,23 @@ def breach_notices(breach_ids: Sequence[int]) -> list[Delivery]:
     return deliveries
 
 
+# A breach's fan-out row: its key is FAN_OUT_KEY[0] + id + FAN_OUT_KEY[1], its payload
+# {FAN_OUT_ID: id}. The sweep's flagging statement on PostgreSQL writes the same rows in SQL
+# from these names (`sla.sweep_sql.flag_breached_sql`).
+FAN_OUT_KEY = ("breach:", ":fan_out")
+FAN_OUT_ID = "breach_id"
+FAN_OUT_EVENT = "breach.fan_out"
+
+
 def breach_fan_outs(breach_ids: Sequence[int]) -> list[Delivery]:
     """One outbox row per breach, standing for all its deliveries until the drain expands it:
-    the sweep's notify step stays one small insert however many people hear."""
+    queuing a breach stays one small row however many people hear."""
     return [
         Delivery(
             channel=OutboxChannel.FAN_OUT,
-            delivery_key=f"breach:{pk}:fan_out",
-            event_type="breach.fan_out",
-            payload={"breach_id": pk},
+            delivery_key=f"{FAN_OUT_KEY[0]}{pk}{FAN_OUT_KEY[1]}",
+            event_type=FAN_OUT_EVENT,
+            payload={FAN_OUT_ID: pk},
         )
         for pk in breach_ids
     ]
@@ -191,7 +200,7 @@ def breach_fan_outs(breach_ids: Sequence[int]) -> list[Delivery]:
 
 def breach_fan_outs_expand(messages: Sequence[OutboxMessage]) -> list[Delivery]:
     """The outbox's fan-out handler: the deliveries of the breaches these rows stand for."""
-    return breach_notices([message.payload["breach_id"] for message in messages])
+    return breach_notices([message.payload[FAN_OUT_ID] for message in messages])
 
 
 def at_risk_deliveries(clocks: list[SlaClock]) -> list[Delivery]:

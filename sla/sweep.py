@@ -8,12 +8,13 @@ sweep take other rows instead of waiting. The claims pick their rows with the cl
 of `SlaClock.objects` (`past_due`, `turning_at_risk`), so their cost follows the due rows,
 through the partial indexes `slaclock_open_due_idx` and `slaclock_running_risk_idx`.
 
-Flagging a breach writes history, not messages: the breach row (not yet processed) and the
-timeline event, on PostgreSQL in one set-based statement per batch (`sla.sweep_sql`). Telling
-people is the second claimed step, `breaches_notify`, the same on every database: one outbox
-fan-out row per claimed breach, in one insert per batch. Who hears and what they read are
-decided when the outbox drain expands those rows (`sla.escalation.breach_fan_outs_expand`),
-so the sweep's cost follows the breaches, not their recipients.
+Flagging a breach writes its history (the breach row and the timeline event) and queues it
+for telling as one outbox fan-out row, never a message per recipient: who hears and what they
+read are decided when the outbox drain expands the row (`sla.escalation`), so the sweep's cost
+follows the breaches, not the people told. On PostgreSQL one set-based statement per batch
+writes all of it (`sla.sweep_sql`), the breach rows already processed. Elsewhere, and for
+breaches recorded outside the sweep (a missed commitment, a clock settled late), the breach
+row is written unprocessed and the second claimed step, `breaches_notify`, queues its fan-out.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from functools import cache
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from crm.outbox import outbox_write
+from crm.outbox import outbox_drain_soon, outbox_write
 from sla import sweep_sql
 from sla.clocks import breaches_record, record_clock_events
 from sla.escalation import at_risk_deliveries, breach_fan_outs
@@ -171,11 +172,14 @@ def _claimed_clocks(ids: list[int]) -> list[SlaClock]:
 
 
 def _flag_breached(now: datetime, limit: int) -> int:
-    """One batch: past-due clocks flagged breached, each with its breach row (to notify)
-    and a timeline event."""
+    """One batch: past-due clocks flagged breached, each with its breach row and a timeline
+    event; on PostgreSQL also the breach's fan-out (elsewhere the notify step writes it)."""
     claim = breached_claim_sql(now, limit)
     if _postgres():
-        return _returned(sweep_sql.flag_breached_sql(claim, now))[0]
+        flagged = _returned(sweep_sql.flag_breached_sql(claim, now))[0]
+        if flagged:
+            outbox_drain_soon(["notices"])
+        return flagged
     clocks = _claimed_clocks(_claim(claim))
     breaches_record(clocks, now=now)
     record_clock_events(
@@ -257,10 +261,12 @@ def sla_sweep(
     breached, at_risk, unprocessed = _work_waiting(now)
     if breached:
         result.breached = _in_batches(_flag_breached, now, size, max_batches)
+        if _postgres():  # the flagging statement queued each breach's fan-out itself
+            result.notified = result.breached
     if at_risk:
         result.at_risk = _in_batches(_flag_at_risk, now, size, max_batches)
-    if breached or unprocessed:
-        result.notified = breaches_notify(now=now, batch_size=size, max_batches=max_batches)
+    if unprocessed or (breached and not _postgres()):
+        result.notified += breaches_notify(now=now, batch_size=size, max_batches=max_batches)
     return result
 
 
