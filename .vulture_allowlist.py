@@ -43,7 +43,7 @@ _._fields_built
 # Named by dotted path in settings (REST_FRAMEWORK, SPECTACULAR_SETTINGS).
 _.ContractAutoSchema, _.contract_postprocess
 # Outbox handlers named by dotted path (settings.OUTBOX_HANDLERS).
-_.deliver_in_app, _.deliver_email, _.deliver_webhook
+_.deliver_in_app, _.deliver_email, _.deliver_webhook, _.breach_fan_outs_expand
 
 # Not yet reviewed: no reader outside tests. Each goes with its code, or moves to a group
 # above with the reader that keeps it.

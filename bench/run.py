@@ -320,14 +320,17 @@ def sweep_rows(n: int) -> list[Row]:
             key=lambda t: (t[0] - t[1]) / t[2],
         )
         took, notify_s, bare, result, messages, ids = trials[len(trials) // 2]
-        # Flagging is the sweep's job; telling people is judged apart (the outbox's job).
+        # Flagging, with one outbox fan-out per breach, is judged against the bare UPDATE.
+        # Expanding a fan-out into each recipient's delivery is the outbox's job, timed in the
+        # outbox part ("breaches' fan-outs expanded"). The notify step is timed apart: on
+        # PostgreSQL it only queues breaches recorded unprocessed (outside the sweep).
         flag_s = took - notify_s
         ok = flag_s <= 5 * bare if due <= 1000 else flag_s <= 5.0
         rows.append(
             Row(
                 section,
-                # Flagged: clocks breached, with their breach rows and history (raw has counts).
-                f"{len(ids):,} due: flagged, breach rows and history written",
+                # Flagged: clocks breached, with their breach rows, history and fan-outs.
+                f"{len(ids):,} due: flagged; breach rows, history, {messages:,} fan-outs written",
                 fmt(flag_s * 1000, " ms"),
                 f"bare UPDATE {fmt(bare * 1000, ' ms')}",
                 ratio(flag_s, bare, higher_is_better=False),
@@ -348,18 +351,21 @@ def sweep_rows(n: int) -> list[Row]:
         rows.append(
             Row(
                 section,
-                f"  then notified: {messages:,} notices queued",
+                "  then the notify step (breaches left unprocessed)",
                 fmt(notify_s * 1000, " ms"),
                 target="(measured apart)",
             )
         )
-        rows.append(Row(section, "  total to clear", fmt(took * 1000, " ms")))
+        rows.append(
+            Row(section, "  total to clear (flagged, fan-outs queued)", fmt(took * 1000, " ms"))
+        )
     return rows
 
 
 def _due_round(due: int, now: datetime) -> tuple[float, float, float, SweepResult, int, list[int]]:
     """Bring `due` clocks due, time the bare UPDATE over them, then clear them with the sweep:
-    (sweep seconds, of which notifying, bare seconds, what was done, notices queued, ids)."""
+    (sweep seconds, of which the notify step, bare seconds, what was done, outbox rows queued,
+    ids)."""
     ids = ceilings.make_due(due, now)
     bare = ceilings.bare_sweep_seconds(now)
     queued = OutboxMessage.objects.count()
@@ -370,7 +376,7 @@ def _due_round(due: int, now: datetime) -> tuple[float, float, float, SweepResul
 def _clear(now: datetime) -> tuple[float, float, SweepResult]:
     """Sweep until nothing is left to flag or notify: (seconds in all, seconds in the notify
     step, what was done). The sweep flags first, then runs the notify step
-    (`sla.sweep.breaches_notify`), which is timed here on its own."""
+    (`sla.sweep.breaches_notify`: one outbox fan-out per breach), timed here on its own."""
     import sla.sweep
 
     real_notify = sla.sweep.breaches_notify

@@ -141,6 +141,8 @@ class OutboxChannel(models.TextChoices):
     IN_APP = "in_app", "In-app"
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    # One row standing for an event's deliveries: the drain expands it into the rows above.
+    FAN_OUT = "fan_out", "Fan-out"
 
 
 class OutboxStatus(models.TextChoices):

@@ -8,6 +8,12 @@ at least once, with the delivery key in the message so that a receiver can drop 
 Each channel's sender is named in `settings.OUTBOX_HANDLERS` (the webhook sender lives in the
 SLA app, which crm must not import), and work is handed to a worker as a hint: a task sent by
 name, never by importing the tasks module, which is interface code.
+
+A fan-out row stands for all the deliveries of one event (a breach: its people, channels and
+endpoints), so that whoever causes the event writes one row and never decides who hears. The
+drain expands a batch of them first, with the handler named for the `fan_out` channel: the
+deliveries written and the fan-out rows marked sent in one transaction, so each delivery is
+written once (its key is unique) and then drained like any other.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class DrainResult:
     held: int = 0  # e-mails waiting for their reader's digest (crm.digest)
     retried: int = 0
     failed: int = 0
+    expanded: int = 0  # fan-out rows turned into their deliveries (not counted in `sent`)
     keys: list[str] = field(default_factory=list)
 
 
@@ -166,7 +173,7 @@ def lease() -> timedelta:
 # Lanes drain separately, so a slow webhook receiver (seconds per attempt) never holds back
 # notices and emails (thousands a second in sets). Each lane has its own batch size.
 LANES: dict[str, tuple[str, ...]] = {
-    "notices": (OutboxChannel.IN_APP, OutboxChannel.EMAIL),
+    "notices": (OutboxChannel.FAN_OUT, OutboxChannel.IN_APP, OutboxChannel.EMAIL),
     "webhooks": (OutboxChannel.WEBHOOK,),
 }
 LANE_BATCH = {"notices": 1000, "webhooks": 20}
@@ -184,10 +191,22 @@ def outbox_drain(
     channels: Iterable[str] | None = None,
 ) -> DrainResult:
     """Deliver up to `limit` due pending messages (of `channels`, default all), claimed first;
-    returns what happened."""
+    returns what happened. Fan-out rows among them are expanded first and the room they took
+    is claimed again from what they expanded into, so one call delivers what a fan-out stood
+    for (a drain without fan-outs costs no query more)."""
     now = now or timezone.now()
     result = DrainResult()
+    channels = None if channels is None else list(channels)
     claimed = _claim(now=now, limit=limit, channels=channels)
+    fan_outs = [m for m in claimed if m.channel == OutboxChannel.FAN_OUT]
+    if fan_outs:
+        _expand_set(fan_outs, now=now, result=result)
+        claimed = [m for m in claimed if m.channel != OutboxChannel.FAN_OUT]
+        wanted = OutboxChannel.values if channels is None else channels
+        deliverable = [c for c in wanted if c != OutboxChannel.FAN_OUT]
+        room = limit - len(claimed)
+        if room > 0 and deliverable:
+            claimed += _claim(now=now, limit=room, channels=deliverable)
     by_channel: dict[str, list[OutboxMessage]] = {}
     for message in claimed:
         by_channel.setdefault(message.channel, []).append(message)
@@ -215,7 +234,11 @@ def outbox_drain_lane(
         total.held += batch.held
         total.retried += batch.retried
         total.failed += batch.failed
-        if batch.sent + batch.held + batch.retried + batch.failed < LANE_BATCH[lane]:
+        total.expanded += batch.expanded
+        # Each claimed row is counted once (sent, held, retried, failed or expanded): fewer
+        # than a batch means neither claim came back full.
+        claimed = batch.sent + batch.held + batch.retried + batch.failed + batch.expanded
+        if claimed < LANE_BATCH[lane]:
             return total, False
         if clock() - started >= budget_seconds:
             return total, True
@@ -262,12 +285,40 @@ def _deliver(message: OutboxMessage, *, now: datetime, result: DrainResult) -> N
         _retry_later(message, now=now, error=str(exc) or exc.__class__.__name__, result=result)
 
 
-def _finish_set(messages: list[OutboxMessage], *, now: datetime, result: DrainResult) -> None:
+def _mark_sent(messages: list[OutboxMessage], *, now: datetime) -> None:
     OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
         status=OutboxMessage.Status.SENT, sent_at=now, claimed_until=None, last_error=""
     )
+
+
+def _finish_set(messages: list[OutboxMessage], *, now: datetime, result: DrainResult) -> None:
+    _mark_sent(messages, now=now)
     result.sent += len(messages)
     result.keys.extend(m.delivery_key for m in messages)
+
+
+def _expand_set(messages: list[OutboxMessage], *, now: datetime, result: DrainResult) -> None:
+    """Claimed fan-out rows: their deliveries written (one insert) and the rows marked sent in
+    one transaction. Should the set fail, each row goes alone, so one bad row is retried
+    without holding back the rest."""
+    expand = _resolve_expander(settings.OUTBOX_HANDLERS[OutboxChannel.FAN_OUT])
+    try:
+        with transaction.atomic():
+            outbox_write(expand(messages), now=now)
+            _mark_sent(messages, now=now)
+        result.expanded += len(messages)
+        return
+    except Exception as exc:
+        logger.warning("fan-out set of %s failed (%s); expanding one by one", len(messages), exc)
+    for message in messages:
+        try:
+            with transaction.atomic():
+                outbox_write(expand([message]), now=now)
+                _mark_sent([message], now=now)
+            result.expanded += 1
+        except Exception as exc:
+            logger.warning("fan-out %s failed: %s", message.delivery_key, exc)
+            _retry_later(message, now=now, error=str(exc) or exc.__class__.__name__, result=result)
 
 
 def _deliver_in_app_set(
@@ -330,6 +381,12 @@ def _handler(channel: str) -> Callable[[OutboxMessage, datetime], None]:
 
 @cache
 def _resolve(path: str) -> Callable[[OutboxMessage, datetime], None]:
+    return import_string(path)
+
+
+@cache
+def _resolve_expander(path: str) -> Callable[[list[OutboxMessage]], list[Delivery]]:
+    """A fan-out handler: `(fan-out rows) -> their deliveries`, reading no more per row."""
     return import_string(path)
 
 

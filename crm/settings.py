@@ -303,11 +303,13 @@ OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
 EMAIL_DIGEST_SECONDS = env_int("EMAIL_DIGEST_SECONDS", 300)
 # Publish "work waiting" hints to the broker after commit (beat covers a lost hint).
 OUTBOX_ENQUEUE_HINTS = env_bool("OUTBOX_ENQUEUE_HINTS", default=True)
-# Who delivers each outbox channel: `(message, now) -> None`, raising to be retried later.
+# Who delivers each outbox channel: `(message, now) -> None`, raising to be retried later;
+# for fan-out rows, who expands a batch of them: `(messages) -> deliveries` (crm/outbox.py).
 OUTBOX_HANDLERS = {
     "in_app": "crm.outbox.deliver_in_app",
     "email": "crm.outbox.deliver_email",
     "webhook": "sla.webhooks.deliver_webhook",
+    "fan_out": "sla.escalation.breach_fan_outs_expand",
 }
 # Webhooks go to public addresses only; these hosts (as written in the URL) are exempt, for a
 # receiver inside the deployment's own network (sla/webhook_targets.py).

@@ -1,9 +1,12 @@
 """Who hears about a breach or a clock at risk, on which channels, and what they read.
 
-The one place this rule lives: the sweep's notify step (`sla.sweep.breaches_notify`) and its
-at-risk flagging write the outbox from these functions on every database, so changing who is
-told is a change here and nowhere else. Each delivery carries a key unique to (breach or
-clock, channel, recipient), so writing it twice leaves one row.
+The one place this rule lives, on every database. A breach is queued as one outbox fan-out
+row (`breach_fan_outs`; by the sweep's flagging statement on PostgreSQL, else by its notify
+step, `sla.sweep.breaches_notify`); the outbox drain expands those rows into every
+recipient's delivery (`breach_fan_outs_expand`, named in `settings.OUTBOX_HANDLERS`), and the
+sweep's at-risk flagging writes its heads-ups from here. Changing who is told is a change
+here and nowhere else. Each delivery carries a key unique to (breach or clock, channel,
+recipient), so writing it twice leaves one row.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from crm.models import OutboxChannel, Role, User
+from crm.models import OutboxChannel, OutboxMessage, Role, User
 from crm.outbox import Delivery
 from leads.models import Lead
 from sla.models import Breach, Commitment, SlaClock, SlaGoal, SlaPolicy, WebhookEndpoint
@@ -171,6 +174,33 @@ def breach_notices(breach_ids: Sequence[int]) -> list[Delivery]:
         people = recipients(breach, escalated.get((breach.kind, source), []), managers)
         deliveries += breach_deliveries(breach, people, endpoints)
     return deliveries
+
+
+# A breach's fan-out row: its key is FAN_OUT_KEY[0] + id + FAN_OUT_KEY[1], its payload
+# {FAN_OUT_ID: id}. The sweep's flagging statement on PostgreSQL writes the same rows in SQL
+# from these names (`sla.sweep_sql.flag_breached_sql`).
+FAN_OUT_KEY = ("breach:", ":fan_out")
+FAN_OUT_ID = "breach_id"
+FAN_OUT_EVENT = "breach.fan_out"
+
+
+def breach_fan_outs(breach_ids: Sequence[int]) -> list[Delivery]:
+    """One outbox row per breach, standing for all its deliveries until the drain expands it:
+    queuing a breach stays one small row however many people hear."""
+    return [
+        Delivery(
+            channel=OutboxChannel.FAN_OUT,
+            delivery_key=f"{FAN_OUT_KEY[0]}{pk}{FAN_OUT_KEY[1]}",
+            event_type=FAN_OUT_EVENT,
+            payload={FAN_OUT_ID: pk},
+        )
+        for pk in breach_ids
+    ]
+
+
+def breach_fan_outs_expand(messages: Sequence[OutboxMessage]) -> list[Delivery]:
+    """The outbox's fan-out handler: the deliveries of the breaches these rows stand for."""
+    return breach_notices([message.payload[FAN_OUT_ID] for message in messages])
 
 
 def at_risk_deliveries(clocks: list[SlaClock]) -> list[Delivery]:

@@ -14,10 +14,13 @@ lead services lock a lead before its clocks, so this order cannot deadlock with 
 claims their clocks with `reassigned_at` null -> now, so each clock moves its lead at most
 once, however many sweeps run. The move itself is the lead service `lead_move_on`.
 
-Flagging a breach writes history, not messages: the breach row (not yet processed) and the
-timeline event, on PostgreSQL in one set-based statement per batch (`sla.sweep_sql`). Telling
-people is the second claimed step, `breaches_notify`, the same on every database: who hears
-and what they read come from `sla.escalation`, written to the outbox in one insert per batch.
+Flagging a breach writes its history (the breach row and the timeline event) and queues it
+for telling as one outbox fan-out row, never a message per recipient: who hears and what they
+read are decided when the outbox drain expands the row (`sla.escalation`), so the sweep's cost
+follows the breaches, not the people told. On PostgreSQL one set-based statement per batch
+writes all of it (`sla.sweep_sql`), the breach rows already processed. Elsewhere, and for
+breaches recorded outside the sweep (a missed commitment, a clock settled late), the breach
+row is written unprocessed and the second claimed step, `breaches_notify`, queues its fan-out.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ from functools import cache
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from crm.outbox import outbox_write
+from crm.outbox import outbox_drain_soon, outbox_write
 from leads.models import Lead
 from leads.services.assignment import next_sales_rep
 from leads.services.reassignment import lead_move_on
 from sla import sweep_sql
 from sla.clocks import breaches_record, record_clock_events
-from sla.escalation import at_risk_deliveries, breach_notices
+from sla.escalation import at_risk_deliveries, breach_fan_outs
 from sla.models import Breach, ClockState, SlaClock
 from sla.sweep_sql import Statement
 
@@ -199,11 +202,14 @@ def _claimed_clocks(ids: list[int]) -> list[SlaClock]:
 
 
 def _flag_breached(now: datetime, limit: int) -> int:
-    """One batch: past-due clocks flagged breached, each with its breach row (to notify)
-    and a timeline event."""
+    """One batch: past-due clocks flagged breached, each with its breach row and a timeline
+    event; on PostgreSQL also the breach's fan-out (elsewhere the notify step writes it)."""
     claim = breached_claim_sql(now, limit)
     if _postgres():
-        return _returned(sweep_sql.flag_breached_sql(claim, now))[0]
+        flagged = _returned(sweep_sql.flag_breached_sql(claim, now))[0]
+        if flagged:
+            outbox_drain_soon(["notices"])
+        return flagged
     clocks = _claimed_clocks(_claim(claim))
     breaches_record(clocks, now=now)
     record_clock_events(
@@ -290,10 +296,10 @@ def _reassign_at_risk(now: datetime, limit: int) -> int:
 
 
 def _notify(now: datetime, limit: int) -> int:
-    """One batch: breaches claimed as processed, their deliveries written to the outbox."""
+    """One batch: breaches claimed as processed, one fan-out row each written to the outbox."""
     ids = _claim(breaches_claim_sql(now, limit))
     if ids:
-        outbox_write(breach_notices(ids), now=now)
+        outbox_write(breach_fan_outs(ids), now=now)
     return len(ids)
 
 
@@ -329,19 +335,22 @@ def sla_sweep(
     breached, at_risk, unprocessed, to_move = _work_waiting(now)
     if breached:
         result.breached = _in_batches(_flag_breached, now, size, max_batches)
+        if _postgres():  # the flagging statement queued each breach's fan-out itself
+            result.notified = result.breached
     if at_risk:
         result.at_risk = _in_batches(_flag_at_risk, now, size, max_batches)
     if at_risk or to_move:
         # Moving a lead is per lead (the rotation turns for each): smaller batches.
         result.reassigned = _in_batches(_reassign_at_risk, now, BATCH_SIZE, max_batches)
-    if breached or unprocessed:
-        result.notified = breaches_notify(now=now, batch_size=size, max_batches=max_batches)
+    if unprocessed or (breached and not _postgres()):
+        result.notified += breaches_notify(now=now, batch_size=size, max_batches=max_batches)
     return result
 
 
 def breaches_notify(
     *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = MAX_BATCHES
 ) -> int:
-    """Second claimed step: write each new breach's deliveries to the outbox, exactly once."""
+    """Second claimed step: queue each new breach's fan-out in the outbox, exactly once (the
+    drain expands it into every recipient's delivery)."""
     now = now or timezone.now()
     return _in_batches(_notify, now, batch_size or default_batch_size(), max_batches)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import OutboxMessage
+from crm.outbox import outbox_drain
 from leads.services.transitions import lead_accept
 from sla.commitments import commitment_progress, commitments_evaluate, period_bounds
 from sla.models import Breach, CommitmentResult
@@ -72,6 +73,8 @@ def test_a_missed_period_becomes_a_breach_once(commitment, hand_off, manager):
     assert "1/2 qualified" in breaches[0].summary
 
     assert breaches_notify(now=after_two_weeks) == 2
+    assert OutboxMessage.objects.filter(channel="fan_out").count() == 2
+    outbox_drain(now=after_two_weeks)
     assert OutboxMessage.objects.filter(recipient=manager, channel="in_app").count() == 2
     assert CommitmentResult.objects.count() == 2
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.celery import app
 from crm.models import OutboxMessage
+from crm.outbox import outbox_drain
 from leads.models import LeadEvent
 from sla.models import Breach, ClockState, SlaClock
 from sla.sweep import (
@@ -58,8 +59,13 @@ def _assert_each_breach_once(expected: int) -> None:
     assert Breach.objects.filter(processed_at__isnull=True).count() == 0
     flagged = LeadEvent.objects.filter(kind=LeadEvent.Kind.CLOCK, changes__state__1="breached")
     assert flagged.count() == expected
-    # One in-app message and one email for the owner and the manager per breach.
-    assert OutboxMessage.objects.count() == expected * 4
+    # One fan-out per breach, which the drain expands into one in-app message and one email
+    # for the owner and the manager.
+    assert sorted(
+        OutboxMessage.objects.filter(channel="fan_out").values_list("delivery_key", flat=True)
+    ) == sorted(f"breach:{pk}:fan_out" for pk in Breach.objects.values_list("pk", flat=True))
+    outbox_drain(limit=expected)
+    assert OutboxMessage.objects.exclude(channel="fan_out").count() == expected * 4
 
 
 def two_sweeps_at_once(*, now, batch_size: int) -> list:
@@ -179,16 +185,16 @@ KILL_POINTS = {
     # The history table held: the flagging statement waits before it writes anything. The
     # client never sends COMMIT, so the server rolls the batch back when it finds it gone.
     "mid-batch": ("LOCK TABLE leads_leadevent IN SHARE ROW EXCLUSIVE MODE", "WITH", 0),
-    # The leads held: the batch has flagged the clocks and written breaches and history, and
-    # waits at COMMIT on the deferred foreign-key checks. COMMIT was sent, so the server
-    # completes it once the leads are free, client or no client; nobody is told yet.
+    # The leads held: the batch has flagged the clocks and written breaches, history and
+    # fan-outs, and waits at COMMIT on the deferred foreign-key checks. COMMIT was sent, so the
+    # server completes it once the leads are free, client or no client.
     "at-commit": ("SELECT id FROM leads_lead WHERE id = ANY(%s) FOR UPDATE", "COMMIT", 5),
-    # The outbox held: the clocks are flagged and committed, and the notify step has claimed
-    # the breaches and waits to write their messages. Its claim rolls back with it.
-    "mid-notify": (
+    # The outbox held: the batch's statement, which also queues the breaches' fan-outs, waits
+    # for it. The whole batch rolls back: no breach without its fan-out.
+    "mid-queue": (
         "LOCK TABLE crm_outboxmessage IN SHARE ROW EXCLUSIVE MODE",
-        "INSERT INTO crm_outboxmessage",
-        5,
+        "WITH",
+        0,
     ),
 }
 
@@ -227,13 +233,14 @@ def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(
             blocker.close()
         _wait_for(lambda: _session_gone(pid), what="the killed worker's session to end")
         # The killed batch took effect whole or not at all: nothing half-flagged, and no
-        # breach marked notified without its messages.
+        # breach marked notified without its fan-out.
         assert SlaClock.objects.filter(state=ClockState.BREACHED).count() == flagged
         assert SlaClock.objects.filter(state=ClockState.RUNNING).count() == 5 - flagged
         assert Breach.objects.count() == flagged
         assert LeadEvent.objects.filter(changes__state__1="breached").count() == flagged
-        assert Breach.objects.filter(processed_at__isnull=False).count() == 0
-        assert OutboxMessage.objects.count() == 0
+        assert Breach.objects.filter(processed_at__isnull=False).count() == flagged
+        assert OutboxMessage.objects.filter(channel="fan_out").count() == flagged
+        assert OutboxMessage.objects.count() == flagged
 
         second = _start_worker(tmp_path, "survivor")
         try:

@@ -1,6 +1,8 @@
-"""A sweep batch costs the same number of queries for 2 breaches as for 6: recipients and
-escalation lists are read once per batch, not once per breach. On PostgreSQL a flagging batch
-is one statement; an idle tick is one read on every database."""
+"""A sweep batch costs the same number of queries for 2 breaches as for 6, and so does the
+drain that expands their fan-outs: recipients and escalation lists are read once per batch,
+not once per breach. On PostgreSQL a flagging batch is one statement that also queues the
+breaches' fan-outs (elsewhere a notify batch is one claim and one insert); an idle tick is
+one read on every database."""
 
 from __future__ import annotations
 
@@ -11,20 +13,26 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import OutboxMessage
+from crm.outbox import outbox_drain
+from sla.models import Breach
 from sla.sweep import sla_sweep
 from tests.sla.conftest import MONDAY_10AM
 
 pytestmark = pytest.mark.django_db
 
 
-def _sweep_queries(hand_off, count: int, week: int) -> int:
+def _sweep_queries(hand_off, count: int, week: int) -> tuple[int, int]:
+    """Queries of the sweep, then of the drain that expands and delivers its fan-outs."""
     for _ in range(count):
         hand_off(at=MONDAY_10AM + timedelta(days=7 * week))
-    with CaptureQueriesContext(connection) as captured:
-        result = sla_sweep(now=MONDAY_10AM + timedelta(days=7 * week + 1), batch_size=100)
+    now = MONDAY_10AM + timedelta(days=7 * week + 1)
+    with CaptureQueriesContext(connection) as swept:
+        result = sla_sweep(now=now, batch_size=100)
     assert result.breached == count
     assert result.notified == count
-    return len(captured)
+    with CaptureQueriesContext(connection) as drained:
+        assert outbox_drain(now=now).expanded == count
+    return len(swept), len(drained)
 
 
 def test_breach_notices_cost_the_same_queries_for_more_breaches(hand_off, accept_policy):
@@ -32,7 +40,7 @@ def test_breach_notices_cost_the_same_queries_for_more_breaches(hand_off, accept
     many = _sweep_queries(hand_off, 6, week=1)
 
     assert many == few
-    assert OutboxMessage.objects.count() > 0
+    assert OutboxMessage.objects.filter(channel="in_app", status="sent").count() == 16
 
 
 def _statements(captured: CaptureQueriesContext) -> list[str]:
@@ -53,7 +61,7 @@ def test_an_idle_tick_is_one_read(hand_off, accept_policy):
 
 
 @pytest.mark.postgres
-def test_on_postgresql_flagging_is_one_statement_and_notifying_one_insert_per_batch(
+def test_on_postgresql_a_flagging_batch_is_one_statement_that_queues_its_fan_outs(
     hand_off, accept_policy
 ):
     for _ in range(6):
@@ -63,13 +71,11 @@ def test_on_postgresql_flagging_is_one_statement_and_notifying_one_insert_per_ba
     assert (result.breached, result.notified) == (6, 6)
     probe, *statements = _statements(captured)
     assert probe.startswith("SELECT (SELECT")  # is anything due, at risk or unnotified?
-    flagging, notifying = statements[:4], statements[4:]
     # Three full batches and the short one that ends the loop, each one statement that
-    # claims the clocks and writes their breach rows and history.
-    assert all(s.startswith("WITH flagged AS (UPDATE") for s in flagging), flagging
-    assert not any(s.startswith("WITH flagged") for s in notifying)
-    # Then the notify step: a claim per batch, and one insert of every message of the batch.
-    claims = [s for s in notifying if s.startswith("UPDATE sla_breach SET processed_at")]
-    inserts = [s for s in notifying if s.startswith("INSERT INTO crm_outboxmessage")]
-    assert (len(claims), len(inserts)) == (4, 3)
-    assert OutboxMessage.objects.filter(channel="in_app").count() == 12
+    # claims the clocks and writes their breach rows, history and fan-outs; nothing is left
+    # for the notify step to claim, so it does not run.
+    assert len(statements) == 4, statements
+    assert all(s.startswith("WITH flagged AS (UPDATE") for s in statements), statements
+    assert not Breach.objects.filter(processed_at__isnull=True).exists()
+    assert OutboxMessage.objects.filter(channel="fan_out").count() == 6
+    assert not OutboxMessage.objects.exclude(channel="fan_out").exists()

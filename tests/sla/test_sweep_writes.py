@@ -1,5 +1,6 @@
 """What the sweep writes, field for field, on every database: with each flag its history
-(breach rows, timeline events), and then one notice per recipient and channel: the owner
+(breach rows, timeline events), and then one fan-out per breach, which the outbox drain
+expands into one notice per recipient and channel: the owner
 when the policy says so and they are still active, the active people the policy (or
 commitment) escalates to, or every active manager when it names nobody; email only to an
 address; webhooks by subscription. On PostgreSQL the flags are written by set-based SQL, so
@@ -13,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from crm.models import OutboxMessage, Role
+from crm.models import OutboxChannel, OutboxMessage, Role
+from crm.outbox import outbox_drain
 from leads.models import LeadEvent
 from sla.commitments import commitments_evaluate
 from sla.escalation import lead_in_words
@@ -31,7 +33,22 @@ def _json(payload: dict[str, object]) -> str:
 
 
 def _keys(**filters: object) -> set[str]:
-    return set(OutboxMessage.objects.filter(**filters).values_list("delivery_key", flat=True))
+    return set(
+        OutboxMessage.objects.filter(**filters)
+        .exclude(channel=OutboxChannel.FAN_OUT)
+        .values_list("delivery_key", flat=True)
+    )
+
+
+def _expand_fan_outs(now: datetime) -> None:
+    """The sweep queued one fan-out per breach: expand them (and deliver nothing yet)."""
+    fan_outs = OutboxMessage.objects.filter(channel=OutboxChannel.FAN_OUT, status="pending")
+    assert {(m.delivery_key, _json(m.payload)) for m in fan_outs} == {
+        (f"breach:{pk}:fan_out", _json({"breach_id": pk}))
+        for pk in Breach.objects.filter(processed_at=now).values_list("pk", flat=True)
+    }
+    count = len(fan_outs)
+    assert outbox_drain(now=now, channels=[OutboxChannel.FAN_OUT]).expanded == count
 
 
 def _sweep_events(state: str) -> list[tuple[object, ...]]:
@@ -132,6 +149,7 @@ def test_at_risk_and_breach_writes_reach_the_right_people(
     result = sla_sweep(now=later)
 
     assert (result.breached, result.notified) == (8, 8)
+    _expand_fan_outs(later)
     breaches = list(Breach.objects.select_related("clock__policy", "policy", "owner", "commitment"))
     assert len(breaches) == 8
     for breach in breaches:
@@ -182,7 +200,7 @@ def test_at_risk_and_breach_writes_reach_the_right_people(
         expected |= {f"breach:{b.pk}:{ch}:{u.pk}" for u in told for ch in ("in_app", "email")}
         expected |= {f"breach:{b.pk}:in_app:{u.pk}" for u in quiet}
         expected.add(f"breach:{b.pk}:webhook:{hook}")
-    new = OutboxMessage.objects.filter(created_at=later)
+    new = OutboxMessage.objects.filter(created_at=later).exclude(channel=OutboxChannel.FAN_OUT)
     assert _keys(created_at=later) == expected
     assert {(m.status, m.attempts, m.next_attempt_at) for m in new} == {("pending", 0, later)}
     assert {m.event_type for m in new} == {"breach.created"}
@@ -229,6 +247,7 @@ def test_commitment_breach_notices_reach_the_right_people(hand_off, people, endp
     commitments_evaluate(now=now)
 
     assert sla_sweep(now=now + timedelta(days=1)).notified == 2
+    _expand_fan_outs(now + timedelta(days=1))
 
     mine = Breach.objects.get(commitment=escalated)
     managers = Breach.objects.exclude(commitment=escalated).get()
@@ -242,7 +261,11 @@ def test_commitment_breach_notices_reach_the_right_people(hand_off, people, endp
         f"breach:{managers.pk}:in_app:{people['quiet_manager'].pk}",
         *(f"breach:{managers.pk}:{hook}" for hook in hooks),
     }
-    assert {m.event_type for m in OutboxMessage.objects.all()} == {"commitment.missed"}
-    payload = OutboxMessage.objects.filter(delivery_key__startswith=f"breach:{mine.pk}:")[0].payload
+    assert {m.event_type for m in OutboxMessage.objects.exclude(channel="fan_out")} == {
+        "commitment.missed"
+    }
+    payload = OutboxMessage.objects.get(
+        delivery_key=f"breach:{mine.pk}:in_app:{people['escalation'].pk}"
+    ).payload
     assert (payload["url"], payload["data"]["kind"]) == ("/sla/breaches/", "commitment")
     assert "lead_id" not in payload["data"]
