@@ -175,3 +175,18 @@ def test_rights_on_the_pages(client, breach, sales_rep, other_sales_rep, reason)
     )
     assert response.status_code == 400
     assert f'<option value="{reason.pk}" selected>' in response.content.decode()  # kept
+
+
+def test_the_joint_review_shows_raw_and_adjusted_compliance(
+    client, breach, sales_rep, manager, second_manager, reason
+):
+    exemption = exemption_request(actor=sales_rep, breach=breach, reason=reason, note="Later")
+    exemption_decide(actor=second_manager, exemption=exemption, approve=True, note="OK")
+    client.force_login(manager)
+    week = MONDAY_10AM.strftime("%G-W%V")
+    with time_machine.travel(LATER + timedelta(days=7), tick=False):
+        page = client.get(reverse("sla:review"), {"period": week}).content.decode()
+    figures = page_figures(page)
+    assert figures["sla_compliance"] >= {"50.0%"}
+    assert figures["sla_compliance_adjusted"] >= {"100.0%"}
+    assert figures["sla_exempted"] == {"1"}
