@@ -10,16 +10,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
-from crm.set_insert import insert_rows
 from leads import permissions
-from leads.lifecycle import Stage
-from leads.models import Campaign, Lead, LeadEvent, Persona
+from leads.models import Campaign, Lead, Persona
 from leads.services.cleaning import normalize_email
 from leads.services.leads import (
     ItemResult,
@@ -27,10 +25,9 @@ from leads.services.leads import (
     lead_create,
     lead_create_or_update,
     lead_upsert_existing,
-    new_lead,
+    leads_insert_new,
     validate_lead_input,
 )
-from sla.clocks import clocks_start_many
 
 MAX_BATCH = 1000
 
@@ -93,10 +90,10 @@ def lead_create_batch(
 
     Set-based: every item is validated first, duplicates are found with two queries for the
     whole batch, and the new leads, their history events and their SLA clocks are written
-    with one set-based insert each (crm.set_insert). A bad or duplicate item never undoes the
-    good ones. Items that touch a lead another item of this batch creates (same email or
-    external id: the later one is a duplicate of, or an update to, the earlier), external-id
-    updates, and the new leads of a batch that lost a race to another writer take the
+    by one statement (leads_insert_new). A bad or duplicate item never undoes the good ones.
+    Items that touch a lead another item of this batch creates (same email or external id:
+    the later one is a duplicate of, or an update to, the earlier), external-id updates, and
+    new leads that lost a race to another writer (the unique indexes refused them) take the
     per-item path, each in its own savepoint.
     """
     now = now or timezone.now()
@@ -134,12 +131,18 @@ def lead_create_batch(
             if values["external_id"]:
                 pending_external.add(external)
             fresh.append((index, values))
-    ids = _insert_fresh(actor, [values for _, values in fresh], now) if fresh else []
-    if ids is None:
-        later = sorted(later + [index for index, _ in fresh])
-        fresh = []
+    ids = (
+        leads_insert_new(actor=actor, rows=[values for _, values in fresh], now=now)
+        if fresh
+        else {}
+    )
     updated_later: dict[tuple[str, str], int] = {}
-    for (index, values), lead_id in zip(fresh, ids or [], strict=True):
+    for index, values in fresh:
+        lead_id = ids.get(values["email_normalized"])
+        if lead_id is None:
+            # Refused by a unique index: another writer created this person meanwhile.
+            later.append(index)
+            continue
         results[index] = ItemResult("created", lead_id=lead_id)
         open_emails[values["email_normalized"]] = lead_id
         external = (values["source"], values["external_id"] or "")
@@ -149,7 +152,7 @@ def lead_create_batch(
         # Later items update leads this batch just created: read those back, once.
         fetched = Lead.objects.in_bulk(updated_later.values())
         by_external.update({key: fetched[lead_id] for key, lead_id in updated_later.items()})
-    for index in later:
+    for index in sorted(later):
         try:
             results[index] = _batch_item(actor, items[index], now, by_external, open_emails)
         except DomainError as error:
@@ -158,38 +161,6 @@ def lead_create_batch(
             else:
                 results[index] = ItemResult("error", errors=[error])
     return [result for result in results if result is not None]
-
-
-def _insert_fresh(actor: User, rows: list[dict[str, Any]], now: datetime) -> list[int] | None:
-    """Insert the new leads with their creation events and clocks in one savepoint,
-    returning their ids in order; None (and nothing written) when another writer created one
-    of the same people meanwhile."""
-    template = new_lead(actor=actor, values=rows[0], now=now)
-    arrays: dict[str, list[Any]] = {}
-    for name in rows[0]:
-        column = Lead._meta.get_field(name)
-        if column.is_relation:
-            arrays[column.attname] = [row[name].pk if row[name] else None for row in rows]
-        else:
-            arrays[column.attname] = [row[name] for row in rows]
-    try:
-        with transaction.atomic():
-            ids = insert_rows(Lead, template=template, arrays=arrays)
-    except IntegrityError:
-        return None
-    # The same 'created' event lead_create records, one per lead.
-    insert_rows(
-        LeadEvent,
-        template=LeadEvent(
-            kind=LeadEvent.Kind.CREATED, actor=actor, to_stage=Stage.ENGAGED, created_at=now
-        ),
-        arrays={
-            "lead_id": ids,
-            "changes": [{"source": row["source"], "email": row["email"]} for row in rows],
-        },
-    )
-    clocks_start_many(lead_ids=ids, owner_id=template.owner_id, stage=Stage.ENGAGED, now=now)
-    return ids
 
 
 def _batch_item(
