@@ -77,6 +77,8 @@ def canonical_email(raw: str) -> str:
 
     Raises idna.IDNAError when the domain cannot be a domain name.
     """
+    if raw.isascii():
+        return raw.strip()  # NFKC keeps ASCII as it is, and no ASCII character is a format one
     email = unicodedata.normalize("NFKC", _without_format_characters(raw))
     email = _without_format_characters(email).strip()
     local, sep, domain = email.rpartition("@")
