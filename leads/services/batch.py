@@ -106,6 +106,8 @@ def _resolve_references(items: list[LeadInput]) -> list[LeadInput]:
             if isinstance(item.persona, int)
             else item.persona,
         )
+        if isinstance(item.campaign, int) or isinstance(item.persona, int)
+        else item
         for item in items
     ]
 

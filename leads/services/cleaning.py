@@ -57,6 +57,8 @@ _SHAPED_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
 def strip_invisible(text: str) -> str:
     """A contact field without zero-width characters and soft hyphens."""
+    if text.isascii():
+        return text  # every character stripped here lies beyond ASCII
     text = _INVISIBLE.sub("", text)
 
     def keep_shaping(match: re.Match[str]) -> str:
