@@ -60,3 +60,6 @@ _.ConnectionCls, _.pool_classes_by_scheme, _.trust_env
 _.good, _.headline, _.sales_goals, _.can_close
 # Serializer fields and a model field of the joint review.
 _.sla_compliance, _.closed_by, _.previous_value, _.previous_shown
+
+# A model instance's state that Django reads (a row written by raw SQL is no longer "adding").
+_.adding

@@ -49,8 +49,14 @@ def _columns(model: type[Model]) -> list[Field]:
     return [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
 
 
+_CASTS: dict[Field, str] = {}
+
+
 def _cast(field: Field) -> str:
-    return field.db_type(connection)
+    # Asked for every column of every statement: worked out once per field.
+    if field not in _CASTS:
+        _CASTS[field] = field.db_type(connection)
+    return _CASTS[field]
 
 
 def _array_values(field: Field, values: Sequence[Any]) -> list[Any]:

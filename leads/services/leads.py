@@ -157,7 +157,11 @@ def leads_insert_new(*, actor: User, rows: list[dict[str, Any]], now: datetime) 
     Returns the id of each lead written by its normalised email; a lead refused by a unique
     index (a duplicate, or one that another writer created meanwhile) is left out, with
     nothing of it written."""
-    template = new_lead(actor=actor, values=rows[0], now=now)
+    return _insert_leads(new_lead(actor=actor, values=rows[0], now=now), rows)
+
+
+def _insert_leads(template: Lead, rows: list[dict[str, Any]]) -> dict[str, int]:
+    actor, now = template.created_by, template.created_at
     arrays: dict[str, list[Any]] = {}
     for name in rows[0]:
         column = Lead._meta.get_field(name)
@@ -190,10 +194,10 @@ def leads_insert_new(*, actor: User, rows: list[dict[str, Any]], now: datetime) 
 def _lead_insert(*, actor: User, values: dict[str, Any], now: datetime) -> Lead | None:
     """The new lead with its history and clocks (leads_insert_new), or None when a unique
     index refused it."""
-    ids = leads_insert_new(actor=actor, rows=[values], now=now)
+    lead = new_lead(actor=actor, values=values, now=now)
+    ids = _insert_leads(lead, [values])
     if not ids:
         return None
-    lead = new_lead(actor=actor, values=values, now=now)
     lead.pk = ids[values["email_normalized"]]
     lead._state.adding = False
     lead._state.db = "default"
