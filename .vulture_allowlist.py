@@ -67,3 +67,5 @@ _.requested_by, _.requested_at, _.adjusted_percent, _.may_request, _.may_decide,
 # Written for reports and the API (adjusted compliance reads exempted_at through a join;
 # reassigned_at is the sweep's claim marker, read in SQL).
 _.exempted_at, _.reassigned_at
+# A model instance's state that Django reads (a row written by raw SQL is no longer "adding").
+_.adding

@@ -6,8 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+)
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from crm.api.errors import ProblemItemSerializer
 from crm.api.serializers import OwnerSerializer, ReadOnlyFieldsBuiltOnce, StrictSerializer
@@ -229,12 +235,39 @@ class BatchItemsField(serializers.ListField):
     pass
 
 
+class ParsedJson(serializers.JSONField):
+    # The API parses only JSON bodies, so a value here is JSON already: taken as it is,
+    # rather than encoded once more to prove it (a thousand times per batch).
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+
 class BatchSerializer(LeadsStrictSerializer):
     items = BatchItemsField(
-        child=serializers.JSONField(),
+        child=ParsedJson(),
         min_length=1,
         max_length=MAX_BATCH,
         help_text="Up to 1,000 lead objects shaped like the single create.",
+    )
+
+
+def _surrogate_free(value: str) -> bool:
+    try:
+        ProhibitSurrogateCharactersValidator()(value)
+    except serializers.ValidationError:
+        return False
+    return True
+
+
+def _applied_plainly(field: serializers.CharField, validator: Any) -> bool:
+    """One of the validators every CharField makes itself, which BatchItemChecker._text_ok
+    applies as plain expressions."""
+    if isinstance(validator, MaxLengthValidator):
+        return validator.limit_value == field.max_length
+    if isinstance(validator, MinLengthValidator):
+        return validator.limit_value == field.min_length
+    return isinstance(
+        validator, ProhibitNullCharactersValidator | ProhibitSurrogateCharactersValidator
     )
 
 
@@ -262,6 +295,12 @@ class BatchItemChecker:
             name: f for name, f in fields.items() if type(f) is serializers.IntegerField
         }
         self.nullable = {name for name, f in fields.items() if f.allow_null}
+        # Each text field's validators, but the three every CharField has, which _text_ok
+        # applies as plain expressions (the same rules, without building error messages).
+        self.text_validators = {
+            name: [v for v in f.validators if not _applied_plainly(f, v)]
+            for name, f in self.text.items()
+        }
         custom = any(
             hasattr(self.serializer, f"validate_{name}")
             or f.default is not serializers.empty
@@ -286,6 +325,19 @@ class BatchItemChecker:
             serializer.is_valid()
             raise serializers.ValidationError(serializer.errors) from None
 
+    def _text_ok(self, name: str, value: str) -> bool:
+        """Whether `value` passes the text field's validators (it raises for its others)."""
+        field = self.text[name]
+        if field.max_length is not None and len(value) > field.max_length:
+            return False
+        if field.min_length is not None and len(value) < field.min_length:
+            return False
+        if "\x00" in value or not (value.isascii() or _surrogate_free(value)):
+            return False
+        for validator in self.text_validators[name]:
+            validator(value)
+        return True
+
     def _plain(self, item: Any) -> dict[str, Any] | None:
         if type(item) is not dict or not self.required.issubset(item):
             return None
@@ -300,9 +352,8 @@ class BatchItemChecker:
                     if not value:
                         if not field.allow_blank:
                             return None
-                    else:
-                        for validator in field.validators:
-                            validator(value)
+                    elif not self._text_ok(name, value):
+                        return None
                     data[name] = value
                 elif name in self.integers and type(value) is int:
                     for validator in self.integers[name].validators:

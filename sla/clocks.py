@@ -1,10 +1,10 @@
 """The clock engine: start, settle and stop SLA clocks on a lead event.
 
 This is the one door from the lead services into the SLA engine (choosing who takes a lead,
-`assignee_route`, included): they call
-`clocks_on_lead_event` (or `clocks_start_many` for a batch) inside their own transaction, so a
-clock starts, stops or is cancelled atomically with the event that causes it, and a breach
-found on the way is recorded in that same transaction. Person erasure comes through here too
+`assignee_route`, included): they call `clocks_on_lead_event` inside their own transaction
+(or write `clock_starts` in the statement that creates the leads), so a clock starts, stops or
+is cancelled atomically with the event that causes it, and a breach found on the way is
+recorded in that same transaction. Person erasure comes through here too
 (`deliveries_forget`): the SLA's webhook delivery log may quote the person.
 """
 
@@ -20,7 +20,7 @@ from django.db.models import Max, Q
 
 from crm.models import User
 from crm.outbox import send_hint
-from crm.set_insert import insert_for_each
+from crm.set_insert import PerRow
 from leads.models import Lead, LeadEvent
 from sla.business_time import add_business_time
 from sla.models import (
@@ -60,12 +60,7 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
         # A reassigned lead's running clocks follow the new owner.
         SlaClock.objects.open().filter(lead=lead).update(owner_id=lead.owner_id)
     if kind in (LeadEvent.Kind.CREATED, LeadEvent.Kind.TRANSITION) and event.to_stage:
-        clocks_start(
-            lead=lead,
-            stage=event.to_stage,
-            now=now,
-            first_cycle=kind == LeadEvent.Kind.CREATED,
-        )
+        clocks_start(lead=lead, stage=event.to_stage, now=now)
 
 
 def _policies_deadlines(stage: str, now: datetime) -> list[tuple[SlaPolicy, datetime, datetime]]:
@@ -126,23 +121,16 @@ def _new_clock(
     )
 
 
-def clocks_start(
-    *, lead: Lead, stage: str, now: datetime, first_cycle: bool = False
-) -> list[SlaClock]:
-    """A new cycle of every active policy triggered by entering `stage`. A lead just created
-    (`first_cycle`) has no earlier cycles to look up."""
+def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
+    """A new cycle of every active policy triggered by entering `stage`."""
     deadlines = _policies_deadlines(stage, now)
     if not deadlines:
         return []
-    cycles = (
-        {}
-        if first_cycle
-        else dict(
-            SlaClock.objects.filter(lead=lead, policy__in=[d[0] for d in deadlines])
-            .order_by()
-            .values_list("policy_id")
-            .annotate(last=Max("cycle"))
-        )
+    cycles = dict(
+        SlaClock.objects.filter(lead=lead, policy__in=[d[0] for d in deadlines])
+        .order_by()
+        .values_list("policy_id")
+        .annotate(last=Max("cycle"))
     )
     clocks = [
         _new_clock(
@@ -159,19 +147,18 @@ def clocks_start(
     return _insert_started_clocks(clocks, now)
 
 
-def clocks_start_many(
-    *, lead_ids: Sequence[int], owner_id: int | None, stage: str, now: datetime
-) -> int:
-    """clocks_start for many leads just created in `stage` with one owner (their first
-    cycle): one query for the policies, then one set-based insert for the clocks and one for
-    their timeline events, whatever the number of leads. Returns how many clocks started.
+def clock_starts(*, owner_id: int | None, stage: str, now: datetime) -> list[PerRow]:
+    """What clocks_start writes for a lead just created in `stage` (its first cycle), as
+    rows to write with each new lead (crm.set_insert.PerRow): the clocks, then their timeline
+    events. One query for the policies, whatever the number of leads; none when no policy
+    starts.
 
-    All the leads share `now` and so each policy's deadlines: a policy's clock differs from
-    lead to lead only by `lead_id`, and is written as one template row fanned out per id.
+    All the leads share `now` and `owner_id`, and so each policy's clock: it differs from
+    lead to lead only by `lead_id`.
     """
-    deadlines = _policies_deadlines(stage, now) if lead_ids else []
+    deadlines = _policies_deadlines(stage, now)
     if not deadlines:
-        return 0
+        return []
     holder = Lead(owner_id=owner_id)
     clocks = [
         _new_clock(
@@ -185,14 +172,15 @@ def clocks_start_many(
         )
         for policy, at_risk_at, due_at in deadlines
     ]
-    started = insert_for_each(SlaClock, key="lead_id", ids=lead_ids, templates=clocks)
     # The same rows record_clock_events writes for a single start, lead by lead.
     events = [
         LeadEvent(kind=LeadEvent.Kind.CLOCK, changes=_started_changes(c), created_at=now)
         for c in clocks
     ]
-    insert_for_each(LeadEvent, key="lead_id", ids=lead_ids, templates=events)
-    return len(started)
+    return [
+        PerRow(SlaClock, key="lead_id", templates=clocks),
+        PerRow(LeadEvent, key="lead_id", templates=events),
+    ]
 
 
 def _goal_reached(

@@ -10,16 +10,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import User
-from crm.set_insert import insert_rows
 from leads import permissions
-from leads.lifecycle import Stage
-from leads.models import Campaign, Lead, LeadEvent, Persona
+from leads.lifecycle import OPEN_STAGES
+from leads.models import Campaign, Lead, Persona
 from leads.services.cleaning import normalize_email
 from leads.services.leads import (
     ItemResult,
@@ -27,10 +26,9 @@ from leads.services.leads import (
     lead_create,
     lead_create_or_update,
     lead_upsert_existing,
-    new_lead,
+    leads_insert_new,
     validate_lead_input,
 )
-from sla.clocks import clocks_start_many
 
 MAX_BATCH = 1000
 
@@ -49,19 +47,46 @@ def _existing_maps(
     # Open emails first, external ids second: a lead another writer commits in between is
     # then seen by its external id (an update) even if its email was missed, never the other
     # way round (a duplicate by email that should have been the update).
-    open_emails = dict(
-        Lead.objects.open()
-        .filter(email_normalized__in=emails)
-        .values_list("email_normalized", "id")
-    )
-    by_external: dict[tuple[str, str], Lead] = {}
-    if by_source:
+    open_emails = _open_leads_by_email(sorted(emails))
+    by_external = {
+        (lead.source, lead.external_id or ""): lead for lead in _leads_by_external_id(by_source)
+    }
+    return by_external, open_emails
+
+
+def _open_leads_by_email(emails: list[str]) -> dict[str, int]:
+    """Open leads' ids by normalised email. On PostgreSQL the emails go as one array joined
+    to the index: a thousand of them in an IN list made the planner scan every lead."""
+    if connection.vendor != "postgresql":
+        found = Lead.objects.open().filter(email_normalized__in=emails)
+        return dict(found.values_list("email_normalized", "id"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT email_normalized, id FROM {Lead._meta.db_table} "
+            "WHERE stage = ANY(%s) AND email_normalized IN (SELECT unnest(%s::varchar[]))",
+            [list(OPEN_STAGES), emails],
+        )
+        return dict(cursor.fetchall())
+
+
+def _leads_by_external_id(by_source: dict[str, set[str]]) -> list[Lead]:
+    """The leads matching these external ids of each source, read as _open_leads_by_email
+    reads emails."""
+    if not by_source:
+        return []
+    if connection.vendor != "postgresql":
         condition = Q()
         for source, ids in by_source.items():
             condition |= Q(source=source, external_id__in=ids)
-        for lead in Lead.objects.filter(condition):
-            by_external[(lead.source, lead.external_id or "")] = lead
-    return by_external, open_emails
+        return list(Lead.objects.filter(condition))
+    pairs = [(source, external) for source, ids in by_source.items() for external in ids]
+    return list(
+        Lead.objects.raw(
+            f"SELECT * FROM {Lead._meta.db_table} WHERE (source, external_id) IN "
+            "(SELECT * FROM unnest(%s::varchar[], %s::varchar[]))",
+            [[source for source, _ in pairs], [external for _, external in pairs]],
+        )
+    )
 
 
 def _resolve_references(items: list[LeadInput]) -> list[LeadInput]:
@@ -81,6 +106,8 @@ def _resolve_references(items: list[LeadInput]) -> list[LeadInput]:
             if isinstance(item.persona, int)
             else item.persona,
         )
+        if isinstance(item.campaign, int) or isinstance(item.persona, int)
+        else item
         for item in items
     ]
 
@@ -93,10 +120,10 @@ def lead_create_batch(
 
     Set-based: every item is validated first, duplicates are found with two queries for the
     whole batch, and the new leads, their history events and their SLA clocks are written
-    with one set-based insert each (crm.set_insert). A bad or duplicate item never undoes the
-    good ones. Items that touch a lead another item of this batch creates (same email or
-    external id: the later one is a duplicate of, or an update to, the earlier), external-id
-    updates, and the new leads of a batch that lost a race to another writer take the
+    by one statement (leads_insert_new). A bad or duplicate item never undoes the good ones.
+    Items that touch a lead another item of this batch creates (same email or external id:
+    the later one is a duplicate of, or an update to, the earlier), external-id updates, and
+    new leads that lost a race to another writer (the unique indexes refused them) take the
     per-item path, each in its own savepoint.
     """
     now = now or timezone.now()
@@ -134,12 +161,18 @@ def lead_create_batch(
             if values["external_id"]:
                 pending_external.add(external)
             fresh.append((index, values))
-    ids = _insert_fresh(actor, [values for _, values in fresh], now) if fresh else []
-    if ids is None:
-        later = sorted(later + [index for index, _ in fresh])
-        fresh = []
+    ids = (
+        leads_insert_new(actor=actor, rows=[values for _, values in fresh], now=now)
+        if fresh
+        else {}
+    )
     updated_later: dict[tuple[str, str], int] = {}
-    for (index, values), lead_id in zip(fresh, ids or [], strict=True):
+    for index, values in fresh:
+        lead_id = ids.get(values["email_normalized"])
+        if lead_id is None:
+            # Refused by a unique index: another writer created this person meanwhile.
+            later.append(index)
+            continue
         results[index] = ItemResult("created", lead_id=lead_id)
         open_emails[values["email_normalized"]] = lead_id
         external = (values["source"], values["external_id"] or "")
@@ -149,7 +182,7 @@ def lead_create_batch(
         # Later items update leads this batch just created: read those back, once.
         fetched = Lead.objects.in_bulk(updated_later.values())
         by_external.update({key: fetched[lead_id] for key, lead_id in updated_later.items()})
-    for index in later:
+    for index in sorted(later):
         try:
             results[index] = _batch_item(actor, items[index], now, by_external, open_emails)
         except DomainError as error:
@@ -158,38 +191,6 @@ def lead_create_batch(
             else:
                 results[index] = ItemResult("error", errors=[error])
     return [result for result in results if result is not None]
-
-
-def _insert_fresh(actor: User, rows: list[dict[str, Any]], now: datetime) -> list[int] | None:
-    """Insert the new leads with their creation events and clocks in one savepoint,
-    returning their ids in order; None (and nothing written) when another writer created one
-    of the same people meanwhile."""
-    template = new_lead(actor=actor, values=rows[0], now=now)
-    arrays: dict[str, list[Any]] = {}
-    for name in rows[0]:
-        column = Lead._meta.get_field(name)
-        if column.is_relation:
-            arrays[column.attname] = [row[name].pk if row[name] else None for row in rows]
-        else:
-            arrays[column.attname] = [row[name] for row in rows]
-    try:
-        with transaction.atomic():
-            ids = insert_rows(Lead, template=template, arrays=arrays)
-    except IntegrityError:
-        return None
-    # The same 'created' event lead_create records, one per lead.
-    insert_rows(
-        LeadEvent,
-        template=LeadEvent(
-            kind=LeadEvent.Kind.CREATED, actor=actor, to_stage=Stage.ENGAGED, created_at=now
-        ),
-        arrays={
-            "lead_id": ids,
-            "changes": [{"source": row["source"], "email": row["email"]} for row in rows],
-        },
-    )
-    clocks_start_many(lead_ids=ids, owner_id=template.owner_id, stage=Stage.ENGAGED, now=now)
-    return ids
 
 
 def _batch_item(
@@ -201,14 +202,15 @@ def _batch_item(
 ) -> ItemResult:
     values = validate_lead_input(data)
     external = (values["source"], values["external_id"] or "")
+    upsert = bool(values["external_id"]) and external in by_external
+    if not upsert and values["email_normalized"] in open_emails:
+        # A duplicate writes nothing: no savepoint for it.
+        return ItemResult("duplicate", existing_id=open_emails[values["email_normalized"]])
     with transaction.atomic():
-        if values["external_id"] and external in by_external:
+        if upsert:
             result = lead_upsert_existing(
                 existing=by_external[external], actor=actor, data=data, now=now
             )
-        elif values["email_normalized"] in open_emails:
-            existing_id = open_emails[values["email_normalized"]]
-            return ItemResult("duplicate", existing_id=existing_id)
         elif values["external_id"]:
             # Looked up again, not taken from the batch's first reads: a writer racing this
             # batch on the same external id makes this item the update it would have been.

@@ -57,6 +57,8 @@ _SHAPED_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
 def strip_invisible(text: str) -> str:
     """A contact field without zero-width characters and soft hyphens."""
+    if text.isascii():
+        return text  # every character stripped here lies beyond ASCII
     text = _INVISIBLE.sub("", text)
 
     def keep_shaping(match: re.Match[str]) -> str:
@@ -77,6 +79,8 @@ def canonical_email(raw: str) -> str:
 
     Raises idna.IDNAError when the domain cannot be a domain name.
     """
+    if raw.isascii():
+        return raw.strip()  # NFKC keeps ASCII as it is, and no ASCII character is a format one
     email = unicodedata.normalize("NFKC", _without_format_characters(raw))
     email = _without_format_characters(email).strip()
     local, sep, domain = email.rpartition("@")

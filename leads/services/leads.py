@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from crm.errors import DomainError, ErrorCode
 from crm.models import Role, Team, User
+from crm.set_insert import PerRow, insert_new_rows
 from leads import permissions
 from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, LeadEvent, Persona, field_max_length
 from leads.services.cleaning import clean_fields, clean_text, normalize_email
 from leads.services.history import lead_begin, lead_write, record_event
+from sla.clocks import clock_starts
 
 UPSERT_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title")
 UPSERT_REFERENCES = ("campaign", "persona", "estimated_value")
@@ -123,37 +125,82 @@ def lead_create(*, actor: User, data: LeadInput, now: datetime | None = None) ->
         "Only marketing, managers and integrations create leads.",
     )
     values = validate_lead_input(data)
-    try:
-        return _lead_insert(actor=actor, values=values, now=now)
-    except IntegrityError as exc:
-        # The unique indexes on (source, external_id) and on an open lead's email decide
-        # what a duplicate is, so a new person costs no lookup before the insert; the
-        # refused insert's transaction (or savepoint) is gone when we look for whom it
-        # duplicates.
-        existing = find_duplicate(
-            email_normalized=values["email_normalized"],
-            source=values["source"],
-            external_id=values["external_id"],
-        )
-        if existing is None:
-            raise
-        raise duplicate_error(existing) from exc
+    lead = _lead_insert(actor=actor, values=values, now=now)
+    if lead is None:
+        raise duplicate_error(_refusing_lead(values))
+    return lead
 
 
-@transaction.atomic
-def _lead_insert(*, actor: User, values: dict[str, Any], now: datetime) -> Lead:
-    """The new lead first (so a duplicate fails before anything else is written), then its
-    creation event and its clocks."""
-    lead = new_lead(actor=actor, values=values, now=now)
-    lead.save(force_insert=True)
-    record_event(
-        lead=lead,
-        kind=LeadEvent.Kind.CREATED,
-        actor=actor,
-        now=now,
-        to_stage=Stage.ENGAGED,
-        changes={"source": lead.source, "email": lead.email},
+def _refusing_lead(values: dict[str, Any]) -> Lead:
+    """The lead whose unique index refused a new one. The indexes on (source, external_id)
+    and on an open lead's email decide what a duplicate is, so a new person costs no lookup
+    before the insert; a refused one is looked up after it."""
+    existing = find_duplicate(
+        email_normalized=values["email_normalized"],
+        source=values["source"],
+        external_id=values["external_id"],
     )
+    if existing is None:
+        # The lead that refused ours was erased or closed meanwhile.
+        raise DomainError(
+            "This lead clashed with one that changed meanwhile; send it again.",
+            code=ErrorCode.STALE,
+            field="email",
+        )
+    return existing
+
+
+def leads_insert_new(*, actor: User, rows: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+    """Write new engaged leads from validated values (all with the same keys), each with its
+    creation event, its SLA clocks and their timeline events, in one statement
+    (crm.set_insert): one round trip and, outside a transaction, one transaction of its own.
+    Returns the id of each lead written by its normalised email; a lead refused by a unique
+    index (a duplicate, or one that another writer created meanwhile) is left out, with
+    nothing of it written."""
+    return _insert_leads(new_lead(actor=actor, values=rows[0], now=now), rows)
+
+
+def _insert_leads(template: Lead, rows: list[dict[str, Any]]) -> dict[str, int]:
+    actor, now = template.created_by, template.created_at
+    arrays: dict[str, list[Any]] = {}
+    for name in rows[0]:
+        column = Lead._meta.get_field(name)
+        if column.is_relation:
+            arrays[column.attname] = [row[name].pk if row[name] else None for row in rows]
+        else:
+            arrays[column.attname] = [row[name] for row in rows]
+    created = PerRow(
+        LeadEvent,
+        key="lead_id",
+        templates=[
+            LeadEvent(
+                kind=LeadEvent.Kind.CREATED, actor=actor, to_stage=Stage.ENGAGED, created_at=now
+            )
+        ],
+        # The event record_event writes for a single create: {"source": ..., "email": ...}.
+        parent_json={"changes": {"source": "source", "email": "email"}},
+    )
+    clocks = clock_starts(owner_id=template.owner_id, stage=Stage.ENGAGED, now=now)
+    written = insert_new_rows(
+        Lead,
+        template=template,
+        arrays=arrays,
+        returning=["email_normalized"],
+        children=[created, *clocks],
+    )
+    return {email: lead_id for lead_id, email in written}
+
+
+def _lead_insert(*, actor: User, values: dict[str, Any], now: datetime) -> Lead | None:
+    """The new lead with its history and clocks (leads_insert_new), or None when a unique
+    index refused it."""
+    lead = new_lead(actor=actor, values=values, now=now)
+    ids = _insert_leads(lead, [values])
+    if not ids:
+        return None
+    lead.pk = ids[values["email_normalized"]]
+    lead._state.adding = False
+    lead._state.db = "default"
     return lead
 
 
@@ -214,25 +261,30 @@ def lead_create_or_update(
     *, actor: User, data: LeadInput, now: datetime | None = None
 ) -> ItemResult:
     """One lead from an integration: created or updated (external id match); a duplicate
-    raises DomainError(DUPLICATE) naming the existing lead. The create and the update are
-    each one transaction; the lookup before them locks nothing, so it needs none."""
+    raises DomainError(DUPLICATE) naming the existing lead.
+
+    The insert comes first (a new person, the common case, costs one statement); the unique
+    index on (source, external_id) refusing it makes it the update, also when another writer
+    created that lead a moment before. The create and the update are each one transaction.
+    """
     now = now or timezone.now()
     # Rights first: a caller who may not create leads learns nothing about existing ones.
     permissions.require(permissions.can_create_lead(actor), "Your role cannot create leads.")
     external_id = (data.external_id or "").strip()
     same_key = Lead.objects.filter(source=(data.source or "").strip() or "manual")
+    try:
+        values = validate_lead_input(data)
+    except DomainError:
+        # Input a create refuses may still be an update that the upsert rule allows.
+        match = same_key.filter(external_id=external_id).first() if external_id else None
+        if match is None:
+            raise
+        return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
+    lead = _lead_insert(actor=actor, values=values, now=now)
+    if lead is not None:
+        return ItemResult("created", lead=lead)
     if external_id:
         match = same_key.filter(external_id=external_id).first()
         if match is not None:
             return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
-    try:
-        return ItemResult("created", lead=lead_create(actor=actor, data=data, now=now))
-    except DomainError as error:
-        # Another writer created this (source, external_id) between the lookup and our insert
-        # (the unique index refused ours): we are the update it would have been, once.
-        if error.code != ErrorCode.DUPLICATE or not external_id:
-            raise
-        match = same_key.filter(external_id=external_id).first()
-        if match is None:
-            raise
-        return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
+    raise duplicate_error(_refusing_lead(values))
