@@ -198,6 +198,7 @@ CLOCK_COLUMNS = (
     "met_at",
     "breached_at",
     "cancelled_at",
+    "reassign_at_risk",
 )
 BREACH_COLUMNS = (
     "kind",
@@ -366,6 +367,7 @@ def _clocks(
             met,
             breached_at,
             None,
+            policy.reassign_at_risk,
         )
         if breached_at is not None:
             breached.append(
