@@ -28,6 +28,10 @@ from sla.models import Breach, ClockState, SlaClock, SlaGoal, SlaPolicy
 
 CHUNK = 50_000
 SEARCH_INDEX = "lead_search_trgm"
+# As leads/migrations/0011_lead_search_text.py creates it.
+SEARCH_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON leads_lead USING gin (search_text gin_trgm_ops)"
+)
 STAGE_WEIGHTS = {
     Stage.ENGAGED: 35,
     Stage.QUALIFIED: 12,
@@ -415,19 +419,13 @@ def grow_to(target: int, ref: Reference, now: datetime | None = None) -> float:
 def _search_index_built_after(*, bulk: bool) -> Iterator[None]:
     """Around a bulk load, drop the search's trigram index and build it once at the end, as
     one would for a real import: building it is several times faster than keeping it up to
-    date row by row. Its definition is read from the database (migration 0011 owns it)."""
-    if not bulk:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [SEARCH_INDEX])
-        found = cursor.fetchone()
-        if found:
-            cursor.execute(f"DROP INDEX {SEARCH_INDEX}")
+    date row by row. Built whatever happened before: a run stopped mid-load left it dropped."""
+    if bulk:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {SEARCH_INDEX}")
     try:
         yield
     finally:
-        if found:
-            with connection.cursor() as cursor:
-                cursor.execute("SET maintenance_work_mem = '256MB'")
-                cursor.execute(found[0])
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '256MB'")
+            cursor.execute(SEARCH_INDEX_SQL)
