@@ -31,7 +31,7 @@ _.reassign_to, _.hand_off_to
 _.recipient, _.next_attempt_at, _.claimed_until, _.sent_at, _.completed_at, _.finished_at
 _.is_current, _.handed_off_at, _.accepted_by, _.closed_at, _.updated_at, _.last_user
 _.first_handed_off_at, _.first_accepted_at, _.first_opportunity_at
-_.search_text
+_.search_text, _.next_due_at
 _.evaluated_at, _.commitment_result, _.processed_at, _.duration_ms, _.succeeded
 _.progressed_at, _.recorded_by, _.recorded_at
 # Choice values stored in rows.

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from crm.models import OutboxMessage, Role, Team, User
 from leads.lifecycle import STAGE_OWNER, Stage
-from leads.models import Campaign, Lead, LeadEvent, Persona
+from leads.models import NO_DUE, Campaign, Lead, LeadEvent, Persona
 from sla.models import Breach, ClockState, SlaClock, SlaGoal, SlaPolicy
 
 CHUNK = 50_000
@@ -183,6 +183,7 @@ LEAD_COLUMNS = (
     "created_at",
     "updated_at",
     "created_by",
+    "next_due_at",
 )
 EVENT_COLUMNS = ("lead", "kind", "actor", "from_stage", "to_stage", "changes", "note", "created_at")
 CLOCK_COLUMNS = (
@@ -298,10 +299,13 @@ def seed_leads(start: int, count: int, ref: Reference, now: datetime) -> None:
     clock each (running for open leads, due in the future; met or breached for closed ones)
     and a processed breach for every breached clock."""
     leads = list(_leads(start, count, ref, now))
-    copy_rows(Lead, LEAD_COLUMNS, (lead.row for lead in leads))
-    copy_rows(LeadEvent, EVENT_COLUMNS, _events(leads))
     breached: list[tuple[Any, ...]] = []
-    copy_rows(SlaClock, CLOCK_COLUMNS, _clocks(leads, ref, now, breached))
+    clocks = list(_clocks(leads, ref, now, breached))
+    # Each lead's one clock gives its next_due_at, as sla.clocks.next_due_refresh would.
+    due = dict(_awaited_due(clocks))
+    copy_rows(Lead, LEAD_COLUMNS, ((*lead.row, due.get(lead.row[0], NO_DUE)) for lead in leads))
+    copy_rows(LeadEvent, EVENT_COLUMNS, _events(leads))
+    copy_rows(SlaClock, CLOCK_COLUMNS, clocks)
     copy_rows(Breach, BREACH_COLUMNS, breached)
     with connection.cursor() as cursor:
         for model in (Lead, SlaClock):
@@ -310,6 +314,19 @@ def seed_leads(start: int, count: int, ref: Reference, now: datetime) -> None:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
+
+
+def _awaited_due(clocks: list[tuple[Any, ...]]) -> Iterator[tuple[int, datetime]]:
+    """(lead id, due time) of each clock still awaiting its goal (sla.models.awaiting_goal_q)."""
+    column = {name: n for n, name in enumerate(CLOCK_COLUMNS)}
+    awaited = (ClockState.RUNNING, ClockState.AT_RISK, ClockState.BREACHED)
+    for clock in clocks:
+        if (
+            clock[column["state"]] in awaited
+            and clock[column["met_at"]] is None
+            and clock[column["cancelled_at"]] is None
+        ):
+            yield clock[column["lead"]], clock[column["due_at"]]
 
 
 def _events(leads: list[_Lead]) -> Iterator[tuple[Any, ...]]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -242,6 +243,11 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         return self.filter(indexed_search(term, self.model._default_manager.using(self.db)))
 
 
+# A lead's `next_due_at` when none of its SLA goals is awaited: after every real due time, so
+# "most urgent first" puts such leads last.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 class Lead(models.Model):
     # Each field's limit is declared here only: forms, serializers and services read it with
     # field_max_length() below.
@@ -289,6 +295,10 @@ class Lead(models.Model):
         related_name="+",
     )
     first_touch_at = models.DateTimeField(null=True, blank=True)
+    # The due time of the lead's earliest SLA goal still awaited (an open or breached clock,
+    # goal not reached, not cancelled), or NO_DUE: what "most urgent first" sorts by. Kept by
+    # the SLA engine in the transaction that changes the lead's clocks (sla.clocks).
+    next_due_at = models.DateTimeField(default=NO_DUE, db_default=NO_DUE, editable=False)
     # Milestones: when the lead first reached each funnel step. Never cleared (a rejected or
     # re-handed lead keeps them), written in the same UPDATE as the move that reaches them,
     # so the dashboard funnel counts columns instead of searching every lead's history.
@@ -364,6 +374,9 @@ class Lead(models.Model):
             ),
             # The lead list's default order and keyset pagination (created_at, id), any filter.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
+            # Most urgent first (sla.selectors.with_due_order) and its keyset pages: one page of
+            # this index, not a sort of every lead.
+            models.Index(fields=["next_due_at", "id"], name="lead_next_due_idx"),
             # sla.metrics.compute.lead_flow_figures: the period's opportunities and closed deals
             # beside its new leads, each arm of the OR read from an index.
             models.Index(

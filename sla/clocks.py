@@ -11,17 +11,18 @@ recorded in that same transaction. Person erasure comes through here too
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from crm.models import User
 from crm.outbox import send_hint
 from crm.set_insert import PerRow
-from leads.models import Lead, LeadEvent
+from leads.models import NO_DUE, Lead, LeadEvent
 from sla.business_time import add_business_time
 from sla.models import (
     OPEN_CLOCK_STATES,
@@ -144,7 +145,9 @@ def clocks_start(*, lead: Lead, stage: str, now: datetime) -> list[SlaClock]:
         )
         for policy, at_risk_at, due_at in deadlines
     ]
-    return _insert_started_clocks(clocks, now)
+    _insert_started_clocks(clocks, now)
+    next_due_refresh([lead.pk])
+    return clocks
 
 
 def clock_starts(*, owner_id: int | None, stage: str, now: datetime) -> list[PerRow]:
@@ -253,6 +256,33 @@ def settle_clocks(
         breaches_record(new_breaches, now=now)
     if events:
         record_clock_events(events)
+        next_due_refresh([lead.pk])
+
+
+def next_due_refresh(lead_ids: Iterable[int]) -> None:
+    """Recompute `Lead.next_due_at` of these leads from their clocks, in one UPDATE: called
+    in the transaction of every change to a lead's awaited clocks (a start, a goal met, a
+    clock cancelled), so "most urgent first" reads a column instead of every lead's clocks.
+    Flagging a clock at risk or breached changes neither its due time nor whether it is
+    awaited, so the sweep's flags leave the column as it is."""
+    first_due = (
+        SlaClock.objects.awaiting_goal()
+        .filter(lead_id=OuterRef("pk"))
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    Lead.objects.filter(pk__in=list(lead_ids)).update(
+        next_due_at=Coalesce(Subquery(first_due), Value(NO_DUE), output_field=DateTimeField())
+    )
+
+
+def first_due_of(starts: list[PerRow]) -> datetime:
+    """The `next_due_at` of a lead created with the clocks `clock_starts` gave: they are all
+    its clocks, and all awaited."""
+    return min(
+        (c.due_at for rows in starts if rows.model is SlaClock for c in rows.templates),
+        default=NO_DUE,
+    )
 
 
 def breaches_record(clocks: list[SlaClock], *, now: datetime) -> None:

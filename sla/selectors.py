@@ -5,23 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
 from django.db.models import (
     Count,
-    DateTimeField,
     F,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
-    Value,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber, TruncWeek
+from django.db.models.functions import RowNumber, TruncWeek
 from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils import timezone
 
@@ -466,23 +462,12 @@ def unacknowledged_breaches(*, limit: int) -> list[Breach]:
     return list(breach_list(acknowledged=False).select_related("lead__owner")[:limit])
 
 
-# The sort value of a lead without an open SLA goal: after every real due time.
-NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
-
-
 def with_due_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     """Leads with `due_order`: the due time of their earliest SLA goal still awaited (open, or
     breached and still waiting), or NO_DUE; what "most urgent first" sorts by, lists and API
-    alike."""
-    first_due = (
-        SlaClock.objects.awaiting_goal()
-        .filter(lead_id=OuterRef("pk"))
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
-    return leads.annotate(
-        due_order=Coalesce(Subquery(first_due), Value(NO_DUE), output_field=DateTimeField())
-    )
+    alike. It is the lead's kept `next_due_at` (sla.clocks.next_due_refresh), so the order is
+    a scan of the `lead_next_due_idx` index."""
+    return leads.annotate(due_order=F("next_due_at"))
 
 
 def urgency_by_lead(lead_ids: list[int], now: datetime) -> dict[int, Urgency]:

@@ -24,7 +24,7 @@ from leads.lifecycle import Stage
 from leads.models import Campaign, Lead, LeadEvent, Persona, field_max_length
 from leads.services.cleaning import clean_fields, clean_text, normalize_email
 from leads.services.history import lead_begin, lead_write, record_event
-from sla.clocks import clock_starts
+from sla.clocks import clock_starts, first_due_of
 
 UPSERT_FIELDS = ("email", "first_name", "last_name", "phone", "company", "job_title")
 UPSERT_REFERENCES = ("campaign", "persona", "estimated_value")
@@ -181,6 +181,7 @@ def _insert_leads(template: Lead, rows: list[dict[str, Any]]) -> dict[str, int]:
         parent_json={"changes": {"source": "source", "email": "email"}},
     )
     clocks = clock_starts(owner_id=template.owner_id, stage=Stage.ENGAGED, now=now)
+    template.next_due_at = first_due_of(clocks)
     written = insert_new_rows(
         Lead,
         template=template,
