@@ -1,16 +1,25 @@
 """Public holidays from the `holidays` package: a calendar names a country (ISO 3166 code,
 e.g. GB) and optionally a subdivision (e.g. ENG), and gets that region's holidays for this
-year and the next two, beside the closures a manager entered by hand."""
+year and the next two, beside the closures a manager entered by hand.
+
+The package is imported when a region is first checked or read, not with this module: it
+holds every country's rules (about 24 MB), which a web or Celery worker that never saves a
+calendar would otherwise carry for its whole life."""
 
 from __future__ import annotations
 
 from datetime import date
-
-import holidays
+from types import ModuleType
 
 from crm.errors import DomainError
 
 YEARS_AHEAD = 2
+
+
+def _package() -> ModuleType:
+    import holidays  # on first use only: see the module's docstring
+
+    return holidays
 
 
 def clean_region(country: str, subdivision: str) -> tuple[str, str]:
@@ -21,7 +30,7 @@ def clean_region(country: str, subdivision: str) -> tuple[str, str]:
         if subdivision:
             raise DomainError("Pick a country for the subdivision.", field="holiday_country")
         return "", ""
-    supported = holidays.list_supported_countries()
+    supported = _package().list_supported_countries()
     if country not in supported:
         raise DomainError(
             f"No public holidays are known for country {country!r}; use an ISO 3166 code "
@@ -43,5 +52,5 @@ def public_holidays(country: str, subdivision: str, *, today: date) -> list[str]
     if not country:
         return []
     years = range(today.year, today.year + YEARS_AHEAD + 1)
-    found = holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+    found = _package().country_holidays(country, subdiv=subdivision or None, years=years)
     return sorted(day.isoformat() for day in found)
