@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.reliability.schedulers import CountingReceiver
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -298,3 +300,11 @@ def database_rows_as_text() -> list[tuple[str, str]]:
 def tables_mentioning(needle: str) -> set[str]:
     lowered = needle.lower()
     return {table for table, text in database_rows_as_text() if lowered in text.lower()}
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback that counts the deliveries reaching it."""
+    server = CountingReceiver()
+    yield server
+    server.close()

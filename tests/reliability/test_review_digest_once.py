@@ -4,7 +4,6 @@ e-mail per person and one post per Slack-compatible endpoint."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +11,6 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 
 from crm.models import OutboxChannel, OutboxMessage
@@ -21,20 +19,13 @@ from sla.models import JointReviewDigest, WebhookFormat
 from sla.review.digest import joint_review_digest_due
 from sla.services import webhook_endpoint_create
 from sla.tasks import send_joint_review_digest
-from tests.reliability.test_two_schedulers import CountingReceiver
+from tests.reliability.schedulers import two_schedulers
 from tests.sla.review_world import WEEK, build_review_world
 
 # Monday 30 November 2026, 07:58 in London (GMT): two minutes before the digest is due.
 START = datetime(2026, 11, 30, 7, 58, tzinfo=UTC)
 TICK = timedelta(seconds=30)
 TICKS = 8
-
-
-@pytest.fixture
-def receiver():
-    server = CountingReceiver()
-    yield server
-    server.close()
 
 
 def _beat(now: datetime) -> Counter[str]:
@@ -55,35 +46,13 @@ def test_two_schedulers_send_the_digest_once(
         actor=manager, name="Team channel", url=receiver.url, format=WebhookFormat.SLACK,
         event_types=["breach.created"], now=START,
     )  # fmt: skip
-    totals: list[Counter[str]] = [Counter(), Counter()]
-    errors: list[BaseException] = []
     with time_machine.travel(START, tick=False) as traveller:
-        ticks = iter(START + TICK * n for n in range(1, TICKS + 1))
-        barrier = threading.Barrier(2, action=lambda: traveller.move_to(next(ticks)))
-
-        def scheduler(index: int) -> None:
-            try:
-                for _ in range(TICKS):
-                    barrier.wait(timeout=60)
-                    totals[index].update(_beat(timezone.now()))
-            except BaseException as exc:
-                errors.append(exc)
-                barrier.abort()
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=scheduler, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not errors, errors
+        both = two_schedulers(traveller, START, TICK, TICKS, _beat)
         # A replayed task and an operator afterwards: nothing more goes out.
         send_joint_review_digest.apply()
         call_command("send_joint_review", "--period", WEEK)
         outbox_drain(now=timezone.now())
 
-    both = totals[0] + totals[1]
     assert both["digests"] == 1
     [claim] = JointReviewDigest.objects.all()
     assert claim.period == WEEK

@@ -11,18 +11,13 @@ own database connection, run every beat job on every tick at the same moment.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connections
 from django.db.models import Count
-from django.utils import timezone
 
 from crm.models import Notification, OutboxChannel, OutboxMessage
 from crm.outbox import outbox_drain
@@ -34,6 +29,7 @@ from sla.services import commitment_create, webhook_endpoint_create
 from sla.sweep import sla_sweep
 from tests.conftest import ALL_REQUIRED_CRITERIA
 from tests.factories import BusinessCalendarFactory, SlaPolicyFactory
+from tests.reliability.schedulers import two_schedulers
 
 # Sunday 8 March 2026, 09:58 UTC: two minutes before a new week starts in Kiritimati (UTC+14),
 # so a weekly commitment there closes a period inside the simulated five minutes.
@@ -41,38 +37,6 @@ START = datetime(2026, 3, 8, 9, 58, tzinfo=UTC)
 TICK = timedelta(seconds=15)
 TICKS = 20  # five minutes
 LEADS = 12
-
-
-class CountingReceiver:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.seen.append(self.headers["X-Handoff-Delivery"])
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    server = CountingReceiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -131,32 +95,9 @@ def _beat_jobs(now: datetime) -> dict[str, int]:
 def test_two_schedulers_for_five_minutes_double_nothing(scenario, receiver, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
-    totals: list[Counter[str]] = [Counter(), Counter()]
-    errors: list[BaseException] = []
-
+    # Both schedulers wait for each other, the clock moves on, then both fire at once.
     with time_machine.travel(START, tick=False) as traveller:
-        ticks = iter(START + TICK * n for n in range(1, TICKS + 1))
-        # Both schedulers wait for each other, the clock moves on, then both fire at once.
-        barrier = threading.Barrier(2, action=lambda: traveller.move_to(next(ticks)))
-
-        def scheduler(index: int) -> None:
-            try:
-                for _ in range(TICKS):
-                    barrier.wait(timeout=60)
-                    totals[index].update(_beat_jobs(timezone.now()))
-            except BaseException as exc:
-                errors.append(exc)
-                barrier.abort()
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=scheduler, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    assert not errors, errors
-    both = totals[0] + totals[1]
+        both = two_schedulers(traveller, START, TICK, TICKS, _beat_jobs)
 
     clocks = SlaClock.objects.all()
     assert clocks.count() == LEADS
