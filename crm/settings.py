@@ -360,6 +360,11 @@ if not SITE_URL.startswith(("http://", "https://")):
 LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# The per-request and per-task lines are for JSON logs (at LOG_LEVEL, so WARNING silences
+# them): the console has the server's access lines, and beat's every-minute tasks would
+# fill it with `INFO handoff.task`.
+LINE_PER_EVENT_LEVEL = LOG_LEVEL if LOG_FORMAT == "json" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -368,13 +373,11 @@ LOGGING = {
         "json": {"()": "crm.logs.json_formatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The per-request and per-task lines are for JSON logs: the console has the server's
-        # access lines, and beat's every-minute tasks would fill it with `INFO handoff.task`.
-        "handoff.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
-        "handoff.task": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        "handoff.request": {"level": LINE_PER_EVENT_LEVEL},
+        "handoff.task": {"level": LINE_PER_EVENT_LEVEL},
     },
 }
 
