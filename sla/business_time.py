@@ -26,6 +26,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 __all__ = [
@@ -43,6 +44,9 @@ _MIDNIGHT = time(0, 0)
 _EPSILON = timedelta(microseconds=1)
 # add_business_time gives up after this many consecutive days without any working time.
 _MAX_CLOSED_DAYS = 3660
+# Days a calendar remembers (their intervals, midnights and plain weeks) before starting over.
+_DAYS_KEPT = 10_000
+_V = TypeVar("_V")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Interval = tuple[time, time]
@@ -160,6 +164,11 @@ class _Calendar:
         self.weekly_total = sum(
             (end - begin for spans in self.offsets.values() for begin, end in spans), timedelta(0)
         )
+        # What a day is never changes for one schedule: a list's 25 clocks or a sweep's
+        # thousands ask about the same few hundred days again and again.
+        self._intervals: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
+        self._midnights: dict[date, datetime] = {}
+        self._weeks: dict[tuple[date, int], int] = {}
 
     def add(self, origin: datetime, duration: timedelta) -> datetime:
         """The instant duration (positive) of working time after origin."""
@@ -167,7 +176,7 @@ class _Calendar:
         closed_days = 0
         day = self._local_date(origin)
         while True:
-            midnight = self.to_utc(datetime.combine(day, _MIDNIGHT))
+            midnight = self.midnight(day)
             if origin <= midnight:
                 # Skip whole weeks only while more than a week's time is left to add.
                 wanted = (duration - consumed - _EPSILON) // self.weekly_total
@@ -199,7 +208,7 @@ class _Calendar:
         total = timedelta(0)
         day = self._local_date(a)
         while True:
-            midnight = self.to_utc(datetime.combine(day, _MIDNIGHT))
+            midnight = self.midnight(day)
             if midnight >= b:
                 return total
             weeks = (
@@ -224,8 +233,21 @@ class _Calendar:
             for begin, end in self.day_intervals(when)
         )
 
-    def day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+    def midnight(self, day: date) -> datetime:
+        """The UTC instant a local date begins."""
+        found = self._midnights.get(day)
+        if found is None:
+            found = _remember(self._midnights, day, self.to_utc(datetime.combine(day, _MIDNIGHT)))
+        return found
+
+    def day_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The working intervals of a local date as sorted, disjoint, non-empty UTC ranges."""
+        found = self._intervals.get(day)
+        if found is None:
+            found = _remember(self._intervals, day, tuple(self._day_intervals(day)))
+        return found
+
+    def _day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         if day in self.holidays:
             return []
         midnight = datetime.combine(day, _MIDNIGHT)
@@ -261,7 +283,16 @@ class _Calendar:
         return after
 
     def _plain_weeks(self, day: date, midnight: datetime, wanted: int) -> int:
-        """How many of the next wanted weeks from day hold exactly the nominal working time.
+        """How many of the next wanted weeks from day hold exactly the nominal working time."""
+        found = self._weeks.get((day, wanted))
+        if found is None:
+            found = _remember(
+                self._weeks, (day, wanted), self._count_plain_weeks(day, midnight, wanted)
+            )
+        return found
+
+    def _count_plain_weeks(self, day: date, midnight: datetime, wanted: int) -> int:
+        """See _plain_weeks.
 
         Such weeks have no holiday and the same UTC offset at every local midnight, so each
         day is its nominal wall-clock day. That no zone changes its offset and back within one
@@ -286,6 +317,14 @@ class _Calendar:
 
     def _local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
+
+
+def _remember(kept: dict[Any, _V], key: Any, value: _V) -> _V:
+    """Keep value under key in a calendar's memory, which starts over when full."""
+    if len(kept) >= _DAYS_KEPT:
+        kept.clear()
+    kept[key] = value
+    return value
 
 
 # Names in the zone database that are no place: `localtime` is whichever zone the server

@@ -23,6 +23,10 @@ def parse_clock_time(raw: str) -> time:
     return time.fromisoformat(raw)
 
 
+# The columns `BusinessCalendar.schedule` reads.
+CALENDAR_SCHEDULE_FIELDS = ("timezone", "weekly_hours", "holidays", "public_holidays")
+
+
 class BusinessCalendar(models.Model):
     """Working hours per weekday (several intervals a day allowed) and holidays, in one zone.
 

@@ -39,6 +39,7 @@ from sla.metrics.compute import (
     rate,
 )
 from sla.models import (
+    CALENDAR_SCHEDULE_FIELDS,
     OPEN_CLOCK_STATES,
     Absence,
     Breach,
@@ -404,9 +405,23 @@ def rep_queue_clocks(*, owner_id: int, now: datetime, limit: int) -> list[SlaClo
     )
 
 
+# What a Due cell reads of a clock (sla_tags.due_cell): a list shows 25 of them.
+_DUE_CELL_FIELDS = (
+    "lead_id",
+    "state",
+    "at_risk_at",
+    "due_at",
+    "policy__name",
+    *(f"policy__calendar__{name}" for name in CALENDAR_SCHEDULE_FIELDS),
+)
+
+
 def clocks_of_leads(lead_ids: list[int]) -> list[SlaClock]:
-    """The clocks still waiting for their goal on these leads, earliest due first."""
-    return list(_awaiting_with_policy().filter(lead_id__in=lead_ids)) if lead_ids else []
+    """The clocks still waiting for their goal on these leads, earliest due first, with what
+    their Due cells show."""
+    if not lead_ids:
+        return []
+    return list(_awaiting_with_policy().filter(lead_id__in=lead_ids).only(*_DUE_CELL_FIELDS))
 
 
 def attention_clocks(*, now: datetime, limit: int) -> list[SlaClock]:
