@@ -166,8 +166,9 @@ class OutboxMessage(models.Model):
 
     channel = models.CharField(max_length=10, choices=OutboxChannel.choices)
     delivery_key = models.CharField(max_length=200)
+    # Indexed where set (outbox_recipient_idx): fan-outs and webhooks have no recipient.
     recipient = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     target = models.CharField(max_length=300, blank=True)  # email address or endpoint id
     event_type = models.CharField(max_length=60)
@@ -205,6 +206,11 @@ class OutboxMessage(models.Model):
                 fields=["recipient", "created_at"],
                 condition=models.Q(status="held"),
                 name="outbox_held_recipient_idx",
+            ),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(recipient__isnull=False),
+                name="outbox_recipient_idx",
             ),
         ]
 

@@ -468,12 +468,14 @@ class LeadEvent(models.Model):
     # No index of its own: leadevent_lead_time_idx (lead, -created_at) serves lookups by lead.
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Indexed where set (leadevent_actor_idx): clock, sweep and import events have no actor.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     from_stage = models.CharField(max_length=20, blank=True)
     to_stage = models.CharField(max_length=20, blank=True)
@@ -491,6 +493,11 @@ class LeadEvent(models.Model):
                 fields=["created_at"],
                 condition=HANDOFF_AND_ANSWERS,
                 name="leadevent_handoff_answers_idx",
+            ),
+            # A person's deletion finds their events; the events without one (most of the
+            # history) are no entry to write.
+            models.Index(
+                fields=["actor"], condition=Q(actor__isnull=False), name="leadevent_actor_idx"
             ),
         ]
 

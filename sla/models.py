@@ -446,7 +446,12 @@ class Breach(models.Model):
         SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="breaches"
     )
     commitment = models.ForeignKey(
-        Commitment, null=True, blank=True, on_delete=models.CASCADE, related_name="breaches"
+        Commitment,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="breaches",
+        db_index=False,  # breach_commitment_idx, where set
     )
     lead = models.ForeignKey(
         "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="breaches"
@@ -462,7 +467,12 @@ class Breach(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # breach_acknowledged_by_idx, where set
     )
     acknowledgement_note = models.CharField(max_length=1000, blank=True)
     # Set when a manager approved an exemption (BreachExemption): adjusted compliance leaves
@@ -490,6 +500,19 @@ class Breach(models.Model):
                 fields=["id"], condition=Q(processed_at__isnull=True), name="breach_unprocessed_idx"
             ),
             models.Index(fields=["-breached_at"], name="breach_time_idx"),
+            # The sweep writes breaches by the thousand with neither set: indexed where set,
+            # they cost those writes nothing (deleting a commitment or a person still finds
+            # their breaches by index).
+            models.Index(
+                fields=["commitment"],
+                condition=Q(commitment__isnull=False),
+                name="breach_commitment_idx",
+            ),
+            models.Index(
+                fields=["acknowledged_by"],
+                condition=Q(acknowledged_by__isnull=False),
+                name="breach_acknowledged_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:
