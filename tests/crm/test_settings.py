@@ -73,3 +73,25 @@ def test_the_production_web_command_preloads_the_app():
     web = compose[compose.index("\n  web:") :]
     assert '"--preload"' in web[: web.index("\n  worker:")]
     assert '"--preload"' in dockerfile.splitlines()[-1]
+
+
+def _request_log_level(log_level: str | None) -> str:
+    """The level of the per-request JSON logger under production settings."""
+    env = {**PRODUCTION, "LOG_FORMAT": "json"}
+    if log_level is not None:
+        env["LOG_LEVEL"] = log_level
+    shown = manage(
+        "shell",
+        "-c",
+        "import logging; print(logging.getLevelName("
+        "logging.getLogger('handoff.request').getEffectiveLevel()))",
+        env=env,
+    )
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.strip().splitlines()[-1]
+
+
+def test_log_level_warning_silences_the_per_request_lines_too():
+    assert _request_log_level(None) == "INFO"
+    assert _request_log_level("WARNING") == "WARNING"
+    assert _request_log_level("warning") == "WARNING"
