@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import copy
 import json
-import re
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, JSONField, Model
+
+from crm import prepared
 
 M = TypeVar("M", bound=Model)
 
@@ -148,50 +147,12 @@ def insert_new_rows(
     sql += f" SELECT {quote(pk)}{', ' + returned if returned else ''} FROM new ORDER BY {quote(pk)}"
     with connection.cursor() as cursor:
         if count == 1:
-            sql, params = _prepared(cursor, sql, params)
-        cursor.execute(sql, params)
+            # Planning this statement costs the server as much as running it for one row
+            # (the single-lead ingest row of the bench); a batch pays it once for many.
+            prepared.execute(cursor, sql, params)
+        else:
+            cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
-
-
-# Statements prepared on each PostgreSQL session: {raw connection: {statement: EXECUTE}}.
-_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
-# A session prepares at most this many statements (one per shape of the children: the
-# number of policies a stage starts); others run unprepared.
-MAX_PREPARED = 20
-
-
-def _prepared(cursor: Any, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
-    """`EXECUTE` of `sql` prepared once per database session, with the same parameters.
-
-    For a single new row (an API create), parsing and planning this statement cost the
-    server about as much as running it (single-lead ingest row of the bench). A batch pays
-    that once for up to 1,000 rows, so it runs the statement as it is. Each argument of the
-    EXECUTE is cast to the type PostgreSQL inferred for its parameter (from the statement's
-    own casts), so values convert exactly as in the plain statement. Prepared statements
-    outlive a rolled-back transaction and end with the session; a reconnection starts a new
-    registry. Behind a pooler that shares sessions (PgBouncer in transaction mode), set
-    DB_PREPARED_INSERTS=false.
-    """
-    if not settings.DB_PREPARED_INSERTS:
-        return sql, params
-    names = _PREPARED.setdefault(connection.connection, {})
-    execute = names.get(sql)
-    if execute is None:
-        if len(names) >= MAX_PREPARED:
-            return sql, params
-        name = f"set_insert_{len(names) + 1}"
-        numbered = iter(range(1, len(params) + 1))
-        cursor.execute(f"PREPARE {name} AS {_PLACEHOLDER.sub(lambda _: f'${next(numbered)}', sql)}")
-        cursor.execute(
-            "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = %s", [name]
-        )
-        types = cursor.fetchone()[0]
-        execute = f"EXECUTE {name} ({', '.join(f'%s::{t}' for t in types)})"
-        names[sql] = execute
-    return execute, params
-
-
-_PLACEHOLDER = re.compile(r"%s")
 
 
 def _children_sql(

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from crm import rows
+from crm import prepared, rows
 from crm.models import User
 from crm.outbox import send_hint
 from crm.set_insert import PerRow
@@ -67,9 +67,10 @@ def clocks_on_lead_event(*, lead: Lead, event: LeadEvent, now: datetime) -> None
 
 
 # Read for every lead created (clock_starts), so one plain SELECT of the policies and their
-# calendars: the ORM's select_related query cost more to compile than to run (the single-lead
-# ingest row of the bench). Ordered as SlaPolicy.Meta.ordering (the stage is given, names are
-# unique), so clocks are written in the same order.
+# calendars, prepared once per database session: the ORM's select_related query cost more to
+# compile than to run (the single-lead ingest row of the bench). Ordered as
+# SlaPolicy.Meta.ordering (the stage is given, names are unique), so clocks are written in
+# the same order.
 _ACTIVE_POLICIES = (
     f"SELECT {rows.select_list(SlaPolicy, 'p')}, {rows.select_list(BusinessCalendar, 'c')} "
     f"FROM {SlaPolicy._meta.db_table} AS p "
@@ -81,7 +82,7 @@ _ACTIVE_POLICIES = (
 def _active_policies(stage: str) -> list[SlaPolicy]:
     """The active policies triggered by entering `stage`, with their calendars."""
     with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE_POLICIES, [stage])
+        prepared.execute(cursor, _ACTIVE_POLICIES, [stage])
         found = cursor.fetchall()
     split = rows.width(SlaPolicy)
     policies = []
