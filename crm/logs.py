@@ -95,20 +95,23 @@ class RequestLogMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             response = self.get_response(request)
-            match = request.resolver_match
-            request_logger.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "view": match.view_name if match else None,
-                    "status": response.status_code,
-                    "outcome": outcome(response.status_code),
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "user_id": _user_id(request),
-                    "lead_id": _lead_id(request),
-                },
-            )
+            # The line's fields are worked out only when it is written (LOG_LEVEL INFO or
+            # below): a request's path, view and ids cost something on every request.
+            if request_logger.isEnabledFor(logging.INFO):
+                match = request.resolver_match
+                request_logger.info(
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "path": request.path,
+                        "view": match.view_name if match else None,
+                        "status": response.status_code,
+                        "outcome": outcome(response.status_code),
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "user_id": _user_id(request),
+                        "lead_id": _lead_id(request),
+                    },
+                )
             response[REQUEST_ID_HEADER] = request_id
             return response
         finally:

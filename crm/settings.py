@@ -164,6 +164,10 @@ def database(url: str) -> dict[str, object]:
 DATABASES = {
     "default": database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'handoff.sqlite3'}"))
 }
+# The statements of a single-lead API create are prepared once per database session
+# (crm/prepared.py). Turn off behind a pooler that shares sessions between clients
+# (PgBouncer in transaction mode).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 # A project-specific test database so parallel checkouts on one server do not collide.
 _TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME") or (
     None if "sqlite" in DATABASES["default"]["ENGINE"] else "test_handoff"

@@ -271,21 +271,27 @@ def lead_create_or_update(
     now = now or timezone.now()
     # Rights first: a caller who may not create leads learns nothing about existing ones.
     permissions.require(permissions.can_create_lead(actor), "Your role cannot create leads.")
-    external_id = (data.external_id or "").strip()
-    same_key = Lead.objects.filter(source=(data.source or "").strip() or "manual")
     try:
         values = validate_lead_input(data)
     except DomainError:
         # Input a create refuses may still be an update that the upsert rule allows.
-        match = same_key.filter(external_id=external_id).first() if external_id else None
+        match = _same_external_id(data)
         if match is None:
             raise
         return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
     lead = _lead_insert(actor=actor, values=values, now=now)
     if lead is not None:
         return ItemResult("created", lead=lead)
-    if external_id:
-        match = same_key.filter(external_id=external_id).first()
-        if match is not None:
-            return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
+    match = _same_external_id(data)
+    if match is not None:
+        return lead_upsert_existing(existing=match, actor=actor, data=data, now=now)
     raise duplicate_error(_refusing_lead(values))
+
+
+def _same_external_id(data: LeadInput) -> Lead | None:
+    """The lead an upsert of `data` updates: the same source and external id, if given."""
+    external_id = (data.external_id or "").strip()
+    if not external_id:
+        return None
+    source = (data.source or "").strip() or "manual"
+    return Lead.objects.filter(source=source, external_id=external_id).first()
