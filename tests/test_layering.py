@@ -79,6 +79,8 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("crm.outbox", DOMAIN),
     ("crm.digest", DOMAIN),  # gathering held e-mails into a digest
     ("crm.set_insert", DOMAIN),
+    ("crm.prepared", DOMAIN),  # statements prepared once per database session
+    ("crm.rows", DOMAIN),  # model instances from plain SELECTs
     ("crm.circuit", DOMAIN),
     ("crm.replica", DOMAIN),
     ("leads.lifecycle", DOMAIN),
