@@ -259,23 +259,36 @@ class Lead(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     company = models.CharField(max_length=200, blank=True)
     job_title = models.CharField(max_length=100, blank=True)
+    # Found by lead_campaign_stage_idx (campaign first).
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
     persona = models.ForeignKey(
-        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Persona,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,  # lead_persona_idx, where set
     )
     source = models.CharField(max_length=50, default="manual")
     external_id = models.CharField(max_length=100, null=True, blank=True)
 
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.ENGAGED)
     owner_team = models.CharField(max_length=20, choices=Team.choices, blank=True)
+    # Found by lead_owner_stage_new_idx (owner first).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_leads",
+        db_index=False,
     )
     estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     next_step = models.CharField(max_length=300, blank=True)
@@ -283,7 +296,12 @@ class Lead(models.Model):
     next_step_due = models.DateField(null=True, blank=True)
     criteria_met = models.JSONField(default=list, blank=True)
     qualified_definition = models.ForeignKey(
-        StageDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        StageDefinition,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # lead_qualified_definition_idx, where set
     )
     handed_off_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -293,6 +311,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # lead_accepted_by_idx, where set
     )
     first_touch_at = models.DateTimeField(null=True, blank=True)
     # The due time of the lead's earliest SLA goal still awaited (an open or breached clock,
@@ -308,7 +327,12 @@ class Lead(models.Model):
     stage_changed_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     reason = models.ForeignKey(
-        Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Reason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # lead_reason_idx, where set
     )
     reason_note = models.CharField(max_length=500, blank=True)
 
@@ -386,6 +410,16 @@ class Lead(models.Model):
             ),
             models.Index(
                 fields=["closed_at"], condition=Q(closed_at__isnull=False), name="lead_closed_idx"
+            ),
+            # References a new lead rarely has (a person's or a record's deletion finds its
+            # leads by them): indexed where set, so an insert writes no entry for them.
+            *(
+                models.Index(
+                    fields=[field],
+                    condition=Q(**{f"{field}__isnull": False}),
+                    name=f"lead_{field}_idx",
+                )
+                for field in ("persona", "qualified_definition", "accepted_by", "reason")
             ),
         ]
 
