@@ -13,11 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from crm import prepared, rows
+from crm import rows
 from crm.errors import DomainError, ErrorCode
 from crm.models import ApiKey, ApiScope, Role, User
 from crm.rights import scopes_role_can_hold
@@ -138,16 +138,13 @@ def api_key_lookup(raw_key: str) -> ApiKey | None:
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not (0 < len(parts[1]) <= 16):
         return None
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, _KEY_WITH_USER, [parts[1]])
-        row = cursor.fetchone()
-    if row is None:
+    found = rows.pairs(_KEY_WITH_USER, [parts[1]], ApiKey, User)
+    if not found:
         return None
-    split = rows.width(ApiKey)
-    api_key = rows.instance(ApiKey, row[:split])
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
+    api_key, user = found[0]
+    if not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
         return None
-    api_key.user = rows.instance(User, row[split:])
+    api_key.user = user
     return api_key
 
 

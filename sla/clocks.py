@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from crm import prepared, rows
+from crm import rows
 from crm.models import User
 from crm.outbox import send_hint
 from crm.set_insert import PerRow
@@ -81,15 +81,9 @@ _ACTIVE_POLICIES = (
 
 def _active_policies(stage: str) -> list[SlaPolicy]:
     """The active policies triggered by entering `stage`, with their calendars."""
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, _ACTIVE_POLICIES, [stage])
-        found = cursor.fetchall()
-    split = rows.width(SlaPolicy)
     policies = []
-    for row in found:
-        policy = rows.instance(SlaPolicy, row[:split])
-        assert policy is not None
-        policy.calendar = rows.instance(BusinessCalendar, row[split:])
+    for policy, calendar in rows.pairs(_ACTIVE_POLICIES, [stage], SlaPolicy, BusinessCalendar):
+        policy.calendar = calendar
         policies.append(policy)
     return policies
 
