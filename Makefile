@@ -6,12 +6,17 @@ PORT ?= 8000
 
 .PHONY: install api-tools axe run test lint migrate seed bench backup restore clean
 
+# Bytecode is compiled at install (pip does so itself; uv only when asked): where
+# PYTHONDONTWRITEBYTECODE is set, as in the image, every process would otherwise compile
+# Django and the rest from source each time it starts, and each web worker's first requests
+# would pay for the modules they import late.
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -e ".[dev]" || $(PY) -m pip install -q -e ".[dev]"
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e ".[dev]" || \
+	  $(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
 # Redocly's CLI (pinned) for the schema lint test, cached under var/ (ignored by git).

@@ -202,7 +202,10 @@ def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Referen
                 "concurrency": 1,
                 "seconds": 120,
                 "requests": args.batches,
-                "warmup": 0,
+                # A batch per worker first, as the other loads warm up: each worker's first
+                # batch also builds what every later one reuses (the item checker's fields,
+                # the validators' patterns, prepared statements).
+                "warmup": WORKERS,
                 "first": base["first"] + 1,
                 "port": PRODUCT_PORT,
                 "method": "POST",
