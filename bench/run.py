@@ -202,10 +202,11 @@ def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Referen
                 "concurrency": 1,
                 "seconds": 120,
                 "requests": args.batches,
-                # A batch per worker first, as the other loads warm up: each worker's first
-                # batch also builds what every later one reuses (the item checker's fields,
-                # the validators' patterns, prepared statements).
-                "warmup": WORKERS,
+                # Warmed as the other loads are (three requests for each of their WORKERS
+                # connections): each worker's first batch also builds what every later one
+                # reuses (the item checker's fields, the validators' patterns, prepared
+                # statements), and a sync worker takes whichever connection comes next.
+                "warmup": 3 * WORKERS,
                 "first": base["first"] + 1,
                 "port": PRODUCT_PORT,
                 "method": "POST",
