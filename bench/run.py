@@ -202,11 +202,11 @@ def ingest_rows(args: argparse.Namespace, env: dict[str, str], ref: seed.Referen
                 "concurrency": 1,
                 "seconds": 120,
                 "requests": args.batches,
-                # Warmed as the other loads are (three requests for each of their WORKERS
-                # connections): each worker's first batch also builds what every later one
+                # As many warm-up requests as the other loads send over all their
+                # connections: each worker's first batch also builds what every later one
                 # reuses (the item checker's fields, the validators' patterns, prepared
                 # statements), and a sync worker takes whichever connection comes next.
-                "warmup": 3 * WORKERS,
+                "warmup": base["warmup"] * base["concurrency"],
                 "first": base["first"] + 1,
                 "port": PRODUCT_PORT,
                 "method": "POST",
