@@ -253,6 +253,10 @@ if REDIS_URL:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # Such a task goes back on its queue at a worker's next scan for them: every tenth
+        # tick of ten seconds unless told otherwise (kombu's defaults, so about 100 s).
+        "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
+        "unacked_restore_throttle": env_int("CELERY_RESTORE_THROTTLE", 10),
         # Publishing gives up at once when Redis is down (kombu would otherwise retry the
         # connection for seconds inside the request); the worker's own reconnect loop uses
         # broker_connection_max_retries and is not affected.

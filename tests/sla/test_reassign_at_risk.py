@@ -213,7 +213,7 @@ def test_a_worker_killed_mid_move_moves_nothing_twice(moving_policy, handed_to, 
             )
             _wait_for(
                 lambda: _task_succeeded(tmp_path / "survivor.log", killed.id),
-                timeout=120,
+                timeout=30,  # replayed within seconds: the worker scans every second
                 what="the killed sweep message to replay",
             )
         finally:

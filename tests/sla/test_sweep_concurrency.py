@@ -148,6 +148,9 @@ def _start_worker(tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
         "HANDOFF_VAR_DIR": str(tmp_path),
         "OUTBOX_ENQUEUE_HINTS": "0",
         "CELERY_VISIBILITY_TIMEOUT": "2",
+        # Scan for messages of a vanished worker every second, not every 100 s.
+        "CELERY_RESTORE_INTERVAL": "1",
+        "CELERY_RESTORE_THROTTLE": "1",
     }
     log = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(
@@ -254,7 +257,7 @@ def test_a_worker_killed_mid_sweep_loses_and_doubles_nothing(
             # once its visibility timeout runs out. Wait until that replay has run in full.
             _wait_for(
                 lambda: _task_succeeded(tmp_path / "survivor.log", killed.id),
-                timeout=120,
+                timeout=30,  # replayed within seconds: the worker scans every second
                 what="the killed sweep message to replay",
             )
         finally:
