@@ -15,10 +15,8 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Window,
 )
-from django.db.models.functions import RowNumber, TruncWeek
-from django.db.models.lookups import LessThan, LessThanOrEqual
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from crm.csv_files import csv_lines
@@ -28,16 +26,15 @@ from leads.models import Lead
 from sla.business_time import business_time_between
 from sla.metrics.compute import (
     EXEMPTED,
-    TIME_TO_GOAL,
     MetricFilter,
     Values,
     clock_values,
     decided_clocks,
     decided_q,
     goal_times,
-    is_middle_rank,
     rate,
 )
+from sla.metrics.times import Times, times_by_group
 from sla.models import (
     CALENDAR_SCHEDULE_FIELDS,
     OPEN_CLOCK_STATES,
@@ -202,49 +199,11 @@ def _group_key(group_by: str, row: dict[str, Any]) -> tuple[str, str]:
     return monday.isoformat(), f"Week of {monday:%d %b %Y}"
 
 
-def _middle_times(
-    clocks: QuerySet[SlaClock],
-) -> tuple[dict[str, dict[Any, list[timedelta]]], Values]:
-    """For each grouping and group, the one or two middle times to goal, and the catalogue's
-    times to goal per goal (median and 90th percentile), from one query: each met clock is
-    ranked by its time within each grouping and within its goal, and only the rows at a
-    wanted rank of some group come back (a few per group)."""
-    ranked = clocks.filter(met_at__isnull=False).annotate(took=TIME_TO_GOAL)
-    wanted = Q()
-    for name, column in {**_GROUP_COLUMNS, "goal": "goal"}.items():
-        ranked = ranked.annotate(
-            **{
-                f"{name}_rank": Window(
-                    RowNumber(), partition_by=[F(column)], order_by=[F("took").asc(), "id"]
-                ),
-                f"{name}_size": Window(Count("id"), partition_by=[F(column)]),
-            }
-        )
-        # Rank r of n is a middle one when n <= 2r <= n + 2.
-        rank, size = F(f"{name}_rank") * 2, F(f"{name}_size")
-        wanted |= Q(**{f"{name}_size__lte": rank, f"{name}_size__gte": rank - 2})
-    # ... and, within a goal, the 90th percentile when 9n <= 10r < 9n + 10.
-    rank, size = F("goal_rank") * 10, F("goal_size") * 9
-    wanted |= Q(LessThanOrEqual(size, rank)) & Q(LessThan(rank, size + 10))
-    rows = list(
-        ranked.filter(wanted).values(
-            "took",
-            "goal",
-            *_GROUP_COLUMNS.values(),
-            *(f"{n}_{x}" for n in (*_GROUP_COLUMNS, "goal") for x in ("rank", "size")),
-        )
-    )
-    times: dict[str, dict[Any, list[timedelta]]] = {
-        name: defaultdict(list) for name in _GROUP_COLUMNS
-    }
-    for row in rows:
-        for name, column in _GROUP_COLUMNS.items():
-            if is_middle_rank(row[f"{name}_size"], row[f"{name}_rank"]):
-                times[name][row[column]].append(row["took"])
-    by_goal = goal_times(
-        (row["goal"], row["took"], row["goal_rank"], row["goal_size"]) for row in rows
-    )
-    return times, by_goal
+def _middle_times(clocks: QuerySet[SlaClock]) -> tuple[Times, Values]:
+    """For each grouping and group, its clocks' times to goal, and the catalogue's times to
+    goal per goal (median and 90th percentile), from one query (sla.metrics.times)."""
+    times = times_by_group(clocks, (*_GROUP_COLUMNS.values(), "goal"))
+    return times, goal_times(times["goal"])
 
 
 def compliance_reports(
@@ -311,7 +270,7 @@ def compliance_figures(
     for name, by_key in groups.items():
         rows = []
         for key, group in by_key.items():
-            middle = middles[name].get(group["column"], [])
+            times = middles[_GROUP_COLUMNS[name]].get(group["column"])
             rows.append(
                 ComplianceRow(
                     key=key,
@@ -319,7 +278,7 @@ def compliance_figures(
                     met=group["met"],
                     breached=group["breached"],
                     exempted=group["exempted"],
-                    median_time_to_goal=sum(middle, timedelta()) / len(middle) if middle else None,
+                    median_time_to_goal=times.median if times else None,
                 )
             )
         # Weeks in calendar order (their keys are ISO dates), the rest by name.

@@ -19,9 +19,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    DurationField,
-    ExpressionWrapper,
-    F,
     Max,
     Min,
     Q,
@@ -29,15 +26,14 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber, TruncMonth
-from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.db.models.functions import TruncMonth
 
 from leads.lifecycle import Stage
 from leads.models import HANDOFF_AND_ANSWERS, Campaign, Lead, LeadEvent, Reason, ReasonKind
 from leads.periods import Period
 from sla.metrics.catalogue import BY_KEY, METRICS, Metric
+from sla.metrics.times import GroupTimes, times_by_group
 from sla.models import Breach, ClockState, SlaClock, SlaClockQuerySet, SlaGoal, shown_state_q
 
 Values = dict[str, Any]
@@ -252,8 +248,6 @@ def handoff_figures(f: MetricFilter) -> tuple[Values, list[tuple[str, int]]]:
 
 GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH, SlaGoal.EXIT_STAGE)
 TIMED_GOALS = (SlaGoal.ACCEPT, SlaGoal.FIRST_TOUCH)
-# A clock's time from start to its goal, wall-clock.
-TIME_TO_GOAL = ExpressionWrapper(F("met_at") - F("started_at"), output_field=DurationField())
 
 
 def decided_q(now: datetime) -> Q:
@@ -317,54 +311,20 @@ def clock_values(per_goal: Mapping[str, Mapping[str, int]], times: Values) -> Va
     return values
 
 
-def is_middle_rank(size: int, rank: int) -> bool:
-    """Rank r of n is a middle one (the median is the mean of one or two of them)."""
-    return size <= 2 * rank <= size + 2
-
-
-def is_p90_rank(size: int, rank: int) -> bool:
-    """Rank r of n is the 90th percentile by nearest rank (r = ceil(0.9 n))."""
-    return 9 * size <= 10 * rank < 9 * size + 10
-
-
-_N, _R = F("size"), F("rank")
-# The database side of is_middle_rank and is_p90_rank, to read only the rows at those ranks.
-_MIDDLE_RANK = Q(LessThanOrEqual(_N, _R * 2)) & Q(GreaterThanOrEqual(_N + 2, _R * 2))
-_P90_RANK = Q(LessThanOrEqual(_N * 9, _R * 10)) & Q(LessThan(_R * 10, _N * 9 + 10))
-
-
-def goal_times(rows: Iterator[tuple[str, timedelta, int, int]]) -> Values:
-    """`time_to_{goal}_median` and `_p90` from (goal, took, rank, size) rows, each clock that
-    reached a timed goal ranked by its time within its goal (rows at other ranks ignored)."""
-    middles: dict[str, list[timedelta]] = {}
+def goal_times(by_goal: Mapping[Any, GroupTimes]) -> Values:
+    """`time_to_{goal}_median` and `_p90` of each timed goal from its clocks' times to goal
+    (sla.metrics.times), the clocks of other goals left out."""
     values: Values = {}
-    for goal, took, rank, size in rows:
-        if goal not in TIMED_GOALS:
-            continue
-        if is_middle_rank(size, rank):
-            middles.setdefault(goal, []).append(took)
-        if is_p90_rank(size, rank):
-            values[f"time_to_{goal}_p90"] = took
-    for goal, middle in middles.items():
-        values[f"time_to_{goal}_median"] = sum(middle, timedelta()) / len(middle)
+    for goal in TIMED_GOALS:
+        if goal in by_goal:
+            values[f"time_to_{goal}_median"] = by_goal[goal].median
+            values[f"time_to_{goal}_p90"] = by_goal[goal].p90
     return values
 
 
 def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
-    """The median and 90th percentile (nearest rank) time to goal per timed goal, reading
-    only the rows at those ranks: each clock that reached its goal is ranked within its goal.
-    """
-    ranked = (
-        decided.filter(goal__in=TIMED_GOALS, met_at__isnull=False)
-        .annotate(
-            took=TIME_TO_GOAL,
-            rank=Window(RowNumber(), partition_by=[F("goal")], order_by=[F("took").asc(), "id"]),
-            size=Window(Count("id"), partition_by=[F("goal")]),
-        )
-        .filter(_MIDDLE_RANK | _P90_RANK)
-        .values_list("goal", "took", "rank", "size")
-    )
-    return goal_times(iter(ranked))
+    """The median and 90th percentile (nearest rank) time to goal per timed goal."""
+    return goal_times(times_by_group(decided.filter(goal__in=TIMED_GOALS), ("goal",))["goal"])
 
 
 def attention_figures(f: MetricFilter, now: datetime) -> Values:
