@@ -69,6 +69,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "leads.tasks.resume_imports",
             "schedule": float(settings.IMPORT_RESUME_SECONDS),
         },
+        # The figures read the change rows too; folding keeps them few.
+        "leads-fold-kept-counts": {
+            "task": "leads.tasks.fold_tallies",
+            "schedule": 60.0,
+        },
         "sla-evaluate-closed-commitment-periods": {
             "task": "sla.tasks.evaluate_commitments",
             "schedule": float(settings.SLA_COMMITMENT_SECONDS),

@@ -649,6 +649,36 @@ class SavedView(models.Model):
         return self.name
 
 
+# ---------------------------------------------------------------- kept figures
+
+
+class LeadTally(models.Model):
+    """Kept counts of the leads as they are now, by owning team, owner, campaign, persona and
+    stage: how many, how many ever reached opportunity, and their estimated value.
+
+    The database keeps it, like an index: triggers on the lead table append a change row
+    (minus the old values, plus the new) for every insert, update and delete, whatever path
+    wrote it (services, set-based sweeps, COPY imports). `leads.services.tallies` folds the
+    change rows into one row per key, and `reconcile_tallies` recomputes them from the leads.
+    No row says who a lead is: erasure keeps its counts. 0 stands for "none" in the keys, so
+    the same columns group on every database; there are no foreign keys to check or cascade.
+    """
+
+    owner_team = models.CharField(max_length=20, blank=True)
+    owner_id = models.BigIntegerField(default=0)
+    campaign_id = models.BigIntegerField(default=0)
+    persona_id = models.BigIntegerField(default=0)
+    stage = models.CharField(max_length=20)
+    leads = models.BigIntegerField(default=0)
+    opportunities = models.BigIntegerField(default=0)
+    value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    KEY = ("owner_team", "owner_id", "campaign_id", "persona_id", "stage")
+
+    def __str__(self) -> str:
+        return f"{self.stage} of campaign {self.campaign_id}: {self.leads} leads"
+
+
 # ---------------------------------------------------------------- field limits
 
 

@@ -12,6 +12,7 @@ from leads.services.imports import (
     import_run,
     imports_resume_stalled,
 )
+from leads.services.tallies import tallies_fold
 
 MAX_RETRIES = 3
 
@@ -45,3 +46,9 @@ def resume_imports() -> None:
 def notify_follow_ups() -> None:
     """Beat: tell each owner of the follow-ups due today (once each, by delivery key)."""
     followups_notify()
+
+
+@shared_task(name="leads.tasks.fold_tallies")
+def fold_tallies() -> None:
+    """Beat: fold the change rows of the leads' kept counts (leads.services.tallies)."""
+    tallies_fold()

@@ -27,10 +27,18 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from leads.lifecycle import Stage
-from leads.models import HANDOFF_AND_ANSWERS, Campaign, Lead, LeadEvent, Reason, ReasonKind
+from leads.models import (
+    HANDOFF_AND_ANSWERS,
+    Campaign,
+    Lead,
+    LeadEvent,
+    LeadTally,
+    Reason,
+    ReasonKind,
+)
 from leads.periods import Period
 from sla.metrics.catalogue import BY_KEY, METRICS, Metric
 from sla.metrics.times import GroupTimes, times_by_group
@@ -64,6 +72,10 @@ class MetricFilter:
 
     def leads(self) -> QuerySet[Lead]:
         return Lead.objects.order_by().filter(self.lead_q())
+
+    def tallies(self) -> QuerySet[LeadTally]:
+        """The leads' kept counts (leads.models.LeadTally), keyed by the same columns."""
+        return LeadTally.objects.order_by().filter(self.lead_q())
 
     def promise_q(self) -> Q:
         """The filters on a clock or a breach: both carry team, owner, policy and lead."""
@@ -113,23 +125,22 @@ def _in_stage(since: datetime | None, until: datetime | None) -> Q:
 def lead_flow_figures(f: MetricFilter, now: datetime) -> tuple[Values, dict[str, Values]]:
     """New leads, opportunities, won, win rate and open pipeline value, and per stage the
     leads created in the period (count, value, time in stage) for the pipeline and aging
-    tables: one GROUP BY stage."""
+    tables: one GROUP BY stage of the period's leads, and the open pipeline (what is in
+    opportunity now, whatever the period) from the leads' kept counts."""
     created, reached = f.during("created_at"), f.during("first_opportunity_at")
     closed = f.during("closed_at")
     won, lost = Q(stage=Stage.WON) & closed, Q(stage=Stage.LOST) & closed
-    is_open = Q(stage=Stage.OPPORTUNITY)
     day, week, month = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
     by_stage = {
         row["stage"]: row
         for row in f.leads()
-        .filter(created | reached | won | lost | is_open)
+        .filter(created | reached | won | lost)
         .values("stage")
         .annotate(
             count=Count("id", filter=created),
             value=Sum("estimated_value", filter=created),
             opportunities=Count("id", filter=reached),
             closed=Count("id", filter=closed),
-            open_value=Sum("estimated_value", filter=is_open),
             under_1d=Count("id", filter=created & _in_stage(day, None)),
             d1_7=Count("id", filter=created & _in_stage(week, day)),
             d7_30=Count("id", filter=created & _in_stage(month, week)),
@@ -140,14 +151,14 @@ def lead_flow_figures(f: MetricFilter, now: datetime) -> tuple[Values, dict[str,
     total = {key: sum(row[key] for row in by_stage.values()) for key in ("count", "opportunities")}
     won_count = by_stage.get(Stage.WON, {}).get("closed", 0)
     lost_count = by_stage.get(Stage.LOST, {}).get("closed", 0)
-    pipeline = by_stage.get(Stage.OPPORTUNITY, {}).get("open_value") or Decimal("0")
+    pipeline = f.tallies().filter(stage=Stage.OPPORTUNITY).aggregate(v=Sum("value"))["v"]
     values = {
         "new_leads": total["count"],
         "opportunities": total["opportunities"],
         "won": won_count,
         "lost": lost_count,
         "win_rate": rate(won_count, won_count + lost_count),
-        "pipeline_value": pipeline.quantize(Decimal("0.01")),
+        "pipeline_value": (pipeline or Decimal("0")).quantize(Decimal("0.01")),
     }
     return values, by_stage
 
@@ -378,7 +389,8 @@ def _campaign_values(spend: Decimal, leads: int, opportunities: int, won: int) -
 def campaign_figures(
     f: MetricFilter, campaigns: list[Campaign]
 ) -> tuple[list[CampaignFigures], Values]:
-    """Spend against results per campaign and for all of them, all time: one GROUP BY.
+    """Spend against results per campaign and for all of them, all time: one GROUP BY of
+    the leads' kept counts (leads.models.LeadTally).
 
     `campaigns` (the caller's list, e.g. all in name order) says which rows to show; the
     filter's campaign narrows it. A lead counts as an opportunity once it ever reached
@@ -386,15 +398,16 @@ def campaign_figures(
     if f.campaign_id:
         campaigns = [c for c in campaigns if c.pk == f.campaign_id]
     per_campaign = {
-        row["campaign_id"]: row
-        for row in f.leads()
-        .filter(campaign__isnull=False)
+        campaign_id: {"leads": leads, "opportunities": opportunities, "won": won}
+        for campaign_id, leads, opportunities, won in f.tallies()
+        .exclude(campaign_id=0)
         .values("campaign_id")
         .annotate(
-            leads=Count("id"),
-            opportunities=Count("id", filter=Q(first_opportunity_at__isnull=False)),
-            won=Count("id", filter=Q(stage=Stage.WON)),
+            n=Sum("leads"),
+            o=Sum("opportunities"),
+            w=Coalesce(Sum("leads", filter=Q(stage=Stage.WON)), 0),
         )
+        .values_list("campaign_id", "n", "o", "w")
     }
     none = {"leads": 0, "opportunities": 0, "won": 0}
     rows, sums = [], {"spend": Decimal("0"), **none}
