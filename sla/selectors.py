@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,17 +23,15 @@ from crm.models import Role, User
 from leads.lifecycle import OPEN_STAGES, Stage
 from leads.models import Lead
 from sla.business_time import business_time_between
+from sla.metrics.clock_groups import clock_groups
 from sla.metrics.compute import (
-    EXEMPTED,
     MetricFilter,
     Values,
     clock_values,
     decided_clocks,
     decided_q,
-    goal_times,
     rate,
 )
-from sla.metrics.times import Times, times_by_group
 from sla.models import (
     CALENDAR_SCHEDULE_FIELDS,
     OPEN_CLOCK_STATES,
@@ -188,22 +185,19 @@ def _decided_clocks(
 _GROUP_COLUMNS = {"team": "team", "rep": "owner_id", "policy": "policy_id", "week": "week"}
 
 
-def _group_key(group_by: str, row: dict[str, Any]) -> tuple[str, str]:
+# The label each report reads along with its column.
+_GROUP_LABELS = {"owner_id": "owner__username", "policy_id": "policy__name"}
+
+
+def _group_key(group_by: str, value: Any, label: Any) -> tuple[str, str]:
     if group_by == "team":
-        return row["team"], row["team"].title()
+        return value, value.title()
     if group_by == "rep":
-        return str(row["owner_id"] or ""), row["owner__username"] or "(unassigned)"
+        return str(value or ""), label or "(unassigned)"
     if group_by == "policy":
-        return str(row["policy_id"]), row["policy__name"]
-    monday = row["week"].date()
+        return str(value), label
+    monday = value.date()
     return monday.isoformat(), f"Week of {monday:%d %b %Y}"
-
-
-def _middle_times(clocks: QuerySet[SlaClock]) -> tuple[Times, Values]:
-    """For each grouping and group, its clocks' times to goal, and the catalogue's times to
-    goal per goal (median and 90th percentile), from one query (sla.metrics.times)."""
-    times = times_by_group(clocks, (*_GROUP_COLUMNS.values(), "goal"))
-    return times, goal_times(times["goal"])
 
 
 def compliance_reports(
@@ -227,9 +221,8 @@ def compliance_figures(
 ) -> tuple[dict[str, list[ComplianceRow]], Values]:
     """Compliance % (met / decided) and median time to goal by team, rep, policy and week,
     and the catalogue's clock figures of the same clocks (`clock_values`, as
-    sla.metrics.compute.clock_figures gives them), from two queries whatever the number of
-    clocks: counts per (team, rep, policy, week, goal), summed here into each report and per
-    goal, and the middle times to goal of each group.
+    sla.metrics.compute.clock_figures gives them), from one query on PostgreSQL whatever the
+    number of clocks (sla.metrics.clock_groups: one grouping set per report and per goal).
 
     A clock counts when decided: met, breached, or open and already past due. Cancelled
     clocks (the goal stopped applying) count for neither side. The median is over every
@@ -237,54 +230,26 @@ def compliance_figures(
     """
     now = now or timezone.now()
     clocks = _decided_clocks(since, until, now, scope)
-    counts = clocks.values(
-        "team", "owner_id", "owner__username", "policy_id", "policy__name", "week", "goal"
-    ).annotate(
-        met=Count("id", filter=Q(state=ClockState.MET)),
-        breached=Count("id", filter=~Q(state=ClockState.MET)),
-        exempted=Count("id", filter=EXEMPTED),
-    )
-    middles, goal_times_ = _middle_times(clocks)
-    groups: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in GROUPINGS}
-    per_goal: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "total": 0, "exempted": 0})
-    for row in counts:
-        goal = per_goal[row["goal"]]
-        goal["met"] += row["met"]
-        goal["total"] += row["met"] + row["breached"]
-        goal["exempted"] += row["exempted"]
-        for name in GROUPINGS:
-            key, label = _group_key(name, row)
-            group = groups[name].setdefault(
-                key,
-                {
-                    "label": label,
-                    "met": 0,
-                    "breached": 0,
-                    "exempted": 0,
-                    "column": row[_GROUP_COLUMNS[name]],
-                },
-            )
-            for count in ("met", "breached", "exempted"):
-                group[count] += row[count]
+    groups = clock_groups(clocks, (*_GROUP_COLUMNS.values(), "goal"), labels=_GROUP_LABELS)
     reports: dict[str, list[ComplianceRow]] = {}
-    for name, by_key in groups.items():
+    for name, column in _GROUP_COLUMNS.items():
         rows = []
-        for key, group in by_key.items():
-            times = middles[_GROUP_COLUMNS[name]].get(group["column"])
+        for value, group in groups[column].items():
+            key, label = _group_key(name, value, group.label)
             rows.append(
                 ComplianceRow(
                     key=key,
-                    label=group["label"],
-                    met=group["met"],
-                    breached=group["breached"],
-                    exempted=group["exempted"],
-                    median_time_to_goal=times.median if times else None,
+                    label=label,
+                    met=group.met,
+                    breached=group.missed,
+                    exempted=group.exempted,
+                    median_time_to_goal=group.median,
                 )
             )
         # Weeks in calendar order (their keys are ISO dates), the rest by name.
         rows.sort(key=(lambda row: row.key) if name == "week" else (lambda row: row.label))
         reports[name] = rows
-    return reports, clock_values(per_goal, goal_times_)
+    return reports, clock_values(groups["goal"])
 
 
 def compliance_report(

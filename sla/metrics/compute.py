@@ -41,7 +41,7 @@ from leads.models import (
 )
 from leads.periods import Period
 from sla.metrics.catalogue import BY_KEY, METRICS, Metric
-from sla.metrics.times import GroupTimes, times_by_group
+from sla.metrics.clock_groups import ClockGroup, clock_groups
 from sla.models import Breach, ClockState, SlaClock, SlaClockQuerySet, SlaGoal, shown_state_q
 
 Values = dict[str, Any]
@@ -267,11 +267,6 @@ def decided_q(now: datetime) -> Q:
     return Q(state=ClockState.MET) | shown_state_q(ClockState.BREACHED, now)
 
 
-# A missed promise a manager exempted (sla.exemptions): adjusted compliance leaves it out.
-# The clock's breach row is one-to-one, so counting through it never doubles a clock.
-EXEMPTED = Q(breach__exempted_at__isnull=False)
-
-
 def decided_clocks(f: MetricFilter, now: datetime) -> QuerySet[SlaClock]:
     """Clocks of the filter started in the period whose outcome is known."""
     return f.clocks().filter(f.during("started_at")).filter(decided_q(now))
@@ -279,34 +274,22 @@ def decided_clocks(f: MetricFilter, now: datetime) -> QuerySet[SlaClock]:
 
 def clock_figures(f: MetricFilter, now: datetime) -> Values:
     """Compliance per goal and overall, decided and missed promises, and the median and
-    90th percentile time to accept and to first touch: two queries (the second only when
-    a goal was reached). The breach report reads the same figures from its own grouped
-    counts and ranks (sla.selectors.compliance_reports) through `clock_values`."""
-    decided = decided_clocks(f, now)
-    per_goal = {
-        row["goal"]: row
-        for row in decided.values("goal").annotate(
-            met=Count("id", filter=Q(state=ClockState.MET)),
-            total=Count("id"),
-            reached=Count("id", filter=Q(met_at__isnull=False)),
-            exempted=Count("id", filter=EXEMPTED),
-        )
-    }
-    reached = any(per_goal.get(goal, {}).get("reached") for goal in TIMED_GOALS)
-    return clock_values(per_goal, _times_to_goal(decided) if reached else {})
+    90th percentile time to accept and to first touch: one query on PostgreSQL
+    (sla.metrics.clock_groups). The breach report reads the same figures from its own
+    groupings of the same clocks (sla.selectors.compliance_figures) through `clock_values`."""
+    return clock_values(clock_groups(decided_clocks(f, now), ("goal",))["goal"])
 
 
-def clock_values(per_goal: Mapping[str, Mapping[str, int]], times: Values) -> Values:
-    """The clock metrics from each goal's `met` and `total` decided clocks and the times to
-    goal (`goal_times`): the one place these figures are put together."""
+def clock_values(by_goal: Mapping[Any, ClockGroup]) -> Values:
+    """The clock metrics from each goal's decided clocks: the one place these figures are
+    put together."""
     values: Values = {}
     met = total = exempted = 0
     for goal in GOALS:
-        row = per_goal.get(goal, {"met": 0, "total": 0, "exempted": 0})
-        values[f"sla_compliance_{goal}"] = rate(row["met"], row["total"])
-        values[f"sla_compliance_{goal}_adjusted"] = rate(row["met"], row["total"] - row["exempted"])
-        met, total = met + row["met"], total + row["total"]
-        exempted += row["exempted"]
+        group = by_goal.get(goal) or ClockGroup()
+        values[f"sla_compliance_{goal}"] = rate(group.met, group.total)
+        values[f"sla_compliance_{goal}_adjusted"] = rate(group.met, group.total - group.exempted)
+        met, total, exempted = met + group.met, total + group.total, exempted + group.exempted
     values.update(
         sla_compliance=rate(met, total),
         sla_compliance_adjusted=rate(met, total - exempted),
@@ -315,27 +298,11 @@ def clock_values(per_goal: Mapping[str, Mapping[str, int]], times: Values) -> Va
         sla_missed=total - met,
         sla_exempted=exempted,
     )
-    values.update(times)
     for goal in TIMED_GOALS:
-        for stat in ("median", "p90"):
-            values.setdefault(f"time_to_{goal}_{stat}", None)
+        group = by_goal.get(goal) or ClockGroup()
+        values[f"time_to_{goal}_median"] = group.median
+        values[f"time_to_{goal}_p90"] = group.p90
     return values
-
-
-def goal_times(by_goal: Mapping[Any, GroupTimes]) -> Values:
-    """`time_to_{goal}_median` and `_p90` of each timed goal from its clocks' times to goal
-    (sla.metrics.times), the clocks of other goals left out."""
-    values: Values = {}
-    for goal in TIMED_GOALS:
-        if goal in by_goal:
-            values[f"time_to_{goal}_median"] = by_goal[goal].median
-            values[f"time_to_{goal}_p90"] = by_goal[goal].p90
-    return values
-
-
-def _times_to_goal(decided: QuerySet[SlaClock]) -> Values:
-    """The median and 90th percentile (nearest rank) time to goal per timed goal."""
-    return goal_times(times_by_group(decided.filter(goal__in=TIMED_GOALS), ("goal",))["goal"])
 
 
 def attention_figures(f: MetricFilter, now: datetime) -> Values:

@@ -6,6 +6,7 @@ breaches or decisions (the page's test counts them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from leads.models import Campaign, Lead, QualificationCriterion, ReasonKind, Sta
 from leads.periods import local_today
 from sla.commitments import CommitmentProgress, commitments_progress
 from sla.metrics.catalogue import BY_KEY, PER_GOAL, Metric, Unit, format_value
+from sla.metrics.clock_groups import ClockGroup, Groups, clock_groups
 from sla.metrics.compute import (
     NO_REASON,
     CampaignFigures,
@@ -27,7 +29,7 @@ from sla.metrics.compute import (
     Values,
     breach_figures,
     campaign_figures,
-    clock_figures,
+    clock_values,
     decided_clocks,
     handed_off_leads,
     handoff_figures,
@@ -36,7 +38,7 @@ from sla.metrics.compute import (
     rate,
     rejected_leads,
 )
-from sla.models import Breach, ClockState, CommitmentResult, DecisionStatus, ReviewDecision
+from sla.models import Breach, CommitmentResult, DecisionStatus, ReviewDecision
 from sla.review.periods import ReviewPeriod
 
 # The headline: what both teams read first, each beside the previous period's value.
@@ -185,13 +187,20 @@ class JointReview:
     decisions: list[ReviewDecision]
 
 
-def _period_values(f: MetricFilter, now: datetime) -> tuple[Values, list[tuple[str, int]]]:
+def _period_values(f: MetricFilter, now: datetime, by_goal: Mapping[Any, ClockGroup]) -> Values:
     values, _ = lead_flow_figures(f, now)
-    handoffs, reasons = handoff_figures(f)
-    values.update(handoffs)
-    values.update(clock_figures(f, now))
+    values.update(handoff_figures(f)[0])
+    values.update(clock_values(by_goal))
     values.update(breach_figures(f))
-    return values, reasons
+    return values
+
+
+def _clock_groups(f: MetricFilter, now: datetime, *columns: str) -> Groups:
+    """The period's decided clocks per goal and `columns` (sla.metrics.clock_groups)."""
+    return clock_groups(decided_clocks(f, now), ("goal", *columns), labels=_LABELS)
+
+
+_LABELS = {"policy_id": "policy__name"}
 
 
 def review_commitments(period: ReviewPeriod, now: datetime) -> list[CommitmentProgress]:
@@ -219,15 +228,8 @@ def review_commitments(period: ReviewPeriod, now: datetime) -> list[CommitmentPr
     return sorted(shown, key=lambda c: c.status != "missed")
 
 
-def _policy_rows(f: MetricFilter, now: datetime) -> list[PolicyRow]:
-    rows = (
-        decided_clocks(f, now)
-        .values("policy_id", "policy__name")
-        .annotate(met=Count("id", filter=Q(state=ClockState.MET)), total=Count("id"))
-    )
-    found = [
-        PolicyRow(r["policy_id"], r["policy__name"], r["met"], r["total"] - r["met"]) for r in rows
-    ]
+def _policy_rows(by_policy: Mapping[Any, ClockGroup]) -> list[PolicyRow]:
+    found = [PolicyRow(pk, group.label, group.met, group.missed) for pk, group in by_policy.items()]
     # Worst compliance first.
     return sorted(found, key=lambda r: (r.met / (r.met + r.missed), r.name))
 
@@ -319,17 +321,13 @@ def criteria_rows(f: MetricFilter) -> list[CriterionRow]:
     return sorted(rows, key=lambda r: (-(r.rejected_share or 0), -r.rejected, r.label))
 
 
-def _campaign_rows(f: MetricFilter, now: datetime) -> tuple[list[CampaignRow], Values]:
+def _campaign_rows(
+    f: MetricFilter, by_campaign: Mapping[Any, ClockGroup]
+) -> tuple[list[CampaignRow], Values]:
     """Each campaign's results (all time, as the catalogue counts them) beside the SLA
     compliance of its leads' clocks started in the period; campaigns still running or with
     clocks in the period, in name order."""
-    compliance = {
-        row["lead__campaign_id"]: row
-        for row in decided_clocks(f, now)
-        .filter(lead__campaign__isnull=False)
-        .values("lead__campaign_id")
-        .annotate(met=Count("id", filter=Q(state=ClockState.MET)), total=Count("id"))
-    }
+    compliance = {pk: group for pk, group in by_campaign.items() if pk is not None}
     campaigns = list(
         Campaign.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=list(compliance))).order_by(
             "name"
@@ -338,8 +336,8 @@ def _campaign_rows(f: MetricFilter, now: datetime) -> tuple[list[CampaignRow], V
     rows, total = campaign_figures(f, campaigns)
     shown = []
     for row in rows:
-        found = compliance.get(row.campaign.pk, {"met": 0, "total": 0})
-        value = rate(found["met"], found["total"])
+        found = compliance.get(row.campaign.pk) or ClockGroup()
+        value = rate(found.met, found.total)
         shown.append(CampaignRow(row, GroupFigure(BY_KEY["sla_compliance"], value, row.group)))
     return shown, total
 
@@ -364,10 +362,13 @@ def joint_review(period: ReviewPeriod, now: datetime) -> JointReview:
     """Every section of the review of `period`, as of `now`."""
     scope = MetricFilter(period=period.period)
     previous = period.previous()
-    values, _ = _period_values(scope, now)
-    before, _ = _period_values(MetricFilter(period=previous.period), now)
+    # One read of the period's clocks serves its figures, policies and campaigns.
+    clocks = _clock_groups(scope, now, "policy_id", "lead__campaign_id")
+    values = _period_values(scope, now, clocks["goal"])
+    earlier_scope = MetricFilter(period=previous.period)
+    before = _period_values(earlier_scope, now, _clock_groups(earlier_scope, now)["goal"])
     metrics, earlier = Figures(values), Figures(before)
-    campaigns, campaign_total = _campaign_rows(scope, now)
+    campaigns, campaign_total = _campaign_rows(scope, clocks["lead__campaign_id"])
     return JointReview(
         period=period,
         previous=previous,
@@ -375,7 +376,7 @@ def joint_review(period: ReviewPeriod, now: datetime) -> JointReview:
         headline=[Change(metrics[key], earlier[key]) for key in HEADLINE],
         commitments=review_commitments(period, now),
         sales_goals=[metrics[key] for key in SALES_GOALS],
-        policies=_policy_rows(scope, now),
+        policies=_policy_rows(clocks["policy_id"]),
         breach_figures=Figures({k: values[k] for k in ("breaches", "breaches_unacknowledged")}),
         breaches=review_breaches(scope),
         rejected=_feedback(rejected_leads(scope), BY_KEY["rejected_by_reason"], ReasonKind.REJECT),

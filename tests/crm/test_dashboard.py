@@ -139,7 +139,7 @@ def test_dashboard_runs_a_constant_number_of_queries(client, manager, history):
     few = count()
     LeadFactory.create_batch(50, campaign=CampaignFactory())
     # Session, user, campaigns, the lead flow (with aging) and the open pipeline's kept
-    # counts, the hand-offs, the SLA figures (times to goal only once a goal is reached),
+    # counts, the hand-offs, the SLA figures (counts and times to goal together),
     # commitments, campaign figures, clocks needing attention (counts, soonest due, latest
     # missed), and the header's unread count: all read by the view but the last.
     assert count() == few == 13
