@@ -55,6 +55,8 @@ HEADLINE = (
     "win_rate",
     "breaches",
 )
+# Policies are shown by name.
+_POLICY_NAMES = {"policy_id": "policy__name"}
 # Figures where a fall is good news.
 LOWER_IS_BETTER = frozenset({"time_to_accept_median", "breaches"})
 SALES_GOALS = (*PER_GOAL, "sla_decided", "sla_met", "sla_missed", "sla_exempted")
@@ -197,10 +199,7 @@ def _period_values(f: MetricFilter, now: datetime, by_goal: Mapping[Any, ClockGr
 
 def _clock_groups(f: MetricFilter, now: datetime, *columns: str) -> Groups:
     """The period's decided clocks per goal and `columns` (sla.metrics.clock_groups)."""
-    return clock_groups(decided_clocks(f, now), ("goal", *columns), labels=_LABELS)
-
-
-_LABELS = {"policy_id": "policy__name"}
+    return clock_groups(decided_clocks(f, now), ("goal", *columns), labels=_POLICY_NAMES)
 
 
 def review_commitments(period: ReviewPeriod, now: datetime) -> list[CommitmentProgress]:

@@ -6,6 +6,7 @@ them (triggers), so every write path counts, including those that bypass the ser
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
@@ -175,3 +176,61 @@ def test_emptying_the_leads_empties_the_kept_counts():
     else:
         Lead.objects.all().delete()
     assert tallies_now() == {}
+
+
+@pytest.mark.django_db
+def test_the_beat_task_folds_the_change_rows():
+    """Beat runs `leads.tasks.fold_tallies`: after it, one row per key."""
+    from crm.celery import app, beat_schedule
+    from leads.tasks import fold_tallies
+
+    campaign = CampaignFactory()
+    for _ in range(3):
+        LeadFactory(campaign=campaign)  # three inserts: three change rows, one key
+    assert LeadTally.objects.filter(campaign_id=campaign.pk).count() == 3
+    fold_tallies.apply()
+    assert list(LeadTally.objects.filter(campaign_id=campaign.pk).values_list("leads")) == [(3,)]
+    scheduled = {entry["task"] for entry in beat_schedule().values()}
+    assert fold_tallies.name in scheduled and fold_tallies.name in app.tasks
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_folds_running_beside_writers_lose_no_change():
+    """Two folds loop while two writers insert and move leads, each on its own connection:
+    nothing is counted twice or lost (a fold takes exactly the rows it deleted)."""
+    campaigns = [CampaignFactory(), CampaignFactory()]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def folding() -> None:
+        try:
+            while not stop.is_set():
+                tallies_fold()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def writing(n: int) -> None:
+        try:
+            for i in range(40):
+                lead = LeadFactory(email=f"w{n}-{i}@tally.example", campaign=campaigns[i % 2])
+                Lead.objects.filter(pk=lead.pk).update(campaign=campaigns[(i + 1) % 2])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    folders = [threading.Thread(target=folding) for _ in range(2)]
+    writers = [threading.Thread(target=writing, args=(n,)) for n in range(2)]
+    for thread in folders + writers:
+        thread.start()
+    for thread in writers:
+        thread.join(timeout=60)
+    stop.set()
+    for thread in folders:
+        thread.join(timeout=60)
+    assert errors == []
+    assert tallies_now() == tallies_recomputed()
+    assert sum(n for n, _, _ in tallies_now().values()) == 80
