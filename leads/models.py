@@ -522,9 +522,11 @@ class LeadEvent(models.Model):
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="leadevent_lead_time_idx"),
             # sla.metrics.compute.handoff_figures: a period's hand-offs and answers, without
-            # reading the period's clock and activity events.
+            # reading the period's clock and activity events; what the cohort reads is in the
+            # index (history is append-only, so its pages stay all-visible: no heap visits).
             models.Index(
                 fields=["created_at"],
+                include=["lead", "kind", "from_stage", "to_stage"],
                 condition=HANDOFF_AND_ANSWERS,
                 name="leadevent_handoff_answers_idx",
             ),
