@@ -136,8 +136,8 @@ def _compare() -> None:
 
 
 def test_ranks_are_the_definitions() -> None:
-    """Middle ranks: n=1 -> 1; n=4 -> 2, 3. The 90th percentile: ceil(0.9 n), where floating
-    point would say 64 for n = 70 (0.9 * 70 = 63.000000000000007)."""
+    """Middle ranks: n=1 -> 1; n=4 -> 2, 3. The 90th percentile: rank ceil(0.9 n), in
+    integers: 63 of 70, 10 of 11."""
     assert [r for r in range(1, 5) if groups.is_middle_rank(4, r)] == [2, 3]
     assert [r for r in range(1, 2) if groups.is_middle_rank(1, r)] == [1]
     assert [r for r in range(1, 71) if groups.is_p90_rank(70, r)] == [63]
