@@ -32,11 +32,10 @@ def _add(totals: dict[Key, list], key: Key, leads: int, opportunities: int, valu
 
 
 def _tally_rows(counts: dict[Key, Counts]) -> list[LeadTally]:
-    """One row per key that counts something."""
+    """One row per key."""
     return [
         LeadTally(**dict(zip(LeadTally.KEY, key, strict=True)), leads=n, opportunities=o, value=v)
         for key, (n, o, v) in counts.items()
-        if n or o or v
     ]
 
 

@@ -15,7 +15,6 @@ grouping so that only the rows at a wanted rank come back. Both give the same fi
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -93,14 +92,18 @@ def clock_groups(
     return _portable(decided, columns, labels)
 
 
+def _named(column: str, labels: Mapping[str, str]) -> list[str]:
+    """A grouping's columns: its own, and its label's when it has one."""
+    return [column, *([labels[column]] if column in labels else [])]
+
+
 def _portable(
     decided: QuerySet[SlaClock], columns: Sequence[str], labels: Mapping[str, str]
 ) -> Groups:
     """Any database: one GROUP BY per column for the counts, one query for the times."""
     groups: Groups = {column: {} for column in columns}
     for column in columns:
-        named = [column, *([labels[column]] if column in labels else [])]
-        for row in decided.values(*named).annotate(
+        for row in decided.values(*_named(column, labels)).annotate(
             n_met=Count("id", filter=MET),
             n_total=Count("id"),
             n_exempted=Count("id", filter=EXEMPTED),
@@ -112,9 +115,7 @@ def _portable(
                 exempted=row["n_exempted"],
             )
     reached = decided.filter(met_at__isnull=False).annotate(took=TIME_TO_GOAL)
-    for column, by_value in _ranked(reached, columns).items():
-        for value, (middle, p90) in by_value.items():
-            groups[column][value].middle, groups[column][value].p90 = middle, p90
+    _rank_times(reached, groups)
     return groups
 
 
@@ -185,13 +186,12 @@ def _rank_q(column: str) -> Q:
     return middle | p90
 
 
-def _ranked(
-    reached: QuerySet[SlaClock], columns: Sequence[str]
-) -> dict[str, dict[Any, tuple[list[timedelta], timedelta | None]]]:
-    """Any database: each clock ranked by its time within each grouping by a window; only
-    the rows at a wanted rank of some group come back (a few per group)."""
+def _rank_times(reached: QuerySet[SlaClock], groups: Groups) -> None:
+    """Each group's middle and 90th-percentile times, into `groups`: every clock ranked by
+    its time within each grouping by a window; only the rows at a wanted rank of some group
+    come back (a few per group)."""
     wanted = Q()
-    for column in columns:
+    for column in groups:
         reached = reached.annotate(
             **{
                 f"{column}_rank": Window(
@@ -201,17 +201,11 @@ def _ranked(
             }
         )
         wanted |= _rank_q(column)
-    ranks = [f"{column}_{x}" for column in columns for x in ("rank", "size")]
-    found: dict[str, dict[Any, tuple[list[timedelta], timedelta | None]]] = {
-        column: defaultdict(lambda: ([], None)) for column in columns
-    }
-    for row in reached.filter(wanted).values("took", *columns, *ranks):
-        for column in columns:
+    ranks = [f"{column}_{x}" for column in groups for x in ("rank", "size")]
+    for row in reached.filter(wanted).values("took", *groups, *ranks):
+        for column, by_value in groups.items():
             size, rank = row[f"{column}_size"], row[f"{column}_rank"]
-            middle, p90 = found[column][row[column]]
             if is_middle_rank(size, rank):
-                middle.append(row["took"])
+                by_value[row[column]].middle.append(row["took"])
             if is_p90_rank(size, rank):
-                p90 = row["took"]
-            found[column][row[column]] = (middle, p90)
-    return {column: dict(by_value) for column, by_value in found.items()}
+                by_value[row[column]].p90 = row["took"]
