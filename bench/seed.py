@@ -53,6 +53,22 @@ POLICIES = (
     ("Bench opportunity", SlaGoal.EXIT_STAGE, Stage.OPPORTUNITY, timedelta(days=30), Team.SALES),
     ("Bench nurture", SlaGoal.EXIT_STAGE, Stage.NURTURE, timedelta(days=60), Team.MARKETING),
 )
+FIRST_TOUCH_TARGET = POLICIES[0][3]
+# Closed leads whose first touch came after the first-touch goal's due time.
+LATE_SHARE = 0.15
+
+
+def first_touch(pk: int, created: datetime, changed: datetime) -> tuple[datetime, bool]:
+    """When a lead that has left engaged was first touched, and whether that was late (after
+    its first-touch goal was due). Leaving engaged touches it at the latest. The lead row's
+    `first_touch_at` and its clock agree, as `sla.clocks.settle_clocks` leaves them: on time,
+    the clock is met; late, it is breached and then met late, so it waits for nothing."""
+    rng = random.Random(f"touch-{pk}")
+    after = FIRST_TOUCH_TARGET / 2
+    if rng.random() < LATE_SHARE:
+        after = FIRST_TOUCH_TARGET + timedelta(minutes=5) + timedelta(days=2) * rng.random()
+    touched = min(created + after, changed)
+    return touched, touched > created + FIRST_TOUCH_TARGET
 
 
 @dataclass
@@ -275,7 +291,7 @@ def _leads(start: int, count: int, ref: Reference, now: datetime) -> Iterator[_L
                 handed,
                 accepted,
                 owner if accepted else None,
-                created + timedelta(hours=1) if stage != Stage.ENGAGED else None,
+                first_touch(pk, created, changed)[0] if stage != Stage.ENGAGED else None,
                 # Milestones as the seeded history says: one move, engaged -> stage.
                 changed if stage == Stage.QUALIFIED else None,
                 None,
@@ -297,8 +313,8 @@ def _leads(start: int, count: int, ref: Reference, now: datetime) -> Iterator[_L
 
 def seed_leads(start: int, count: int, ref: Reference, now: datetime) -> None:
     """COPY `count` leads with ids from `start`, two history events for most of them, one
-    clock each (running for open leads, due in the future; met or breached for closed ones)
-    and a processed breach for every breached clock."""
+    clock each (running for open leads, due in the future; for closed ones met at the lead's
+    first touch, on time or late) and a processed breach for every breached clock."""
     leads = list(_leads(start, count, ref, now))
     breached: list[tuple[Any, ...]] = []
     clocks = list(_clocks(leads, ref, now, breached))
@@ -365,12 +381,12 @@ def _clocks(
             at_risk = now + (due - now) / 2
             state, met, breached_at = ClockState.RUNNING, None, None
         else:
+            # The first-touch clock of a lead that has left engaged: touched on time or late.
             started = lead.created
             due = started + policy.target
             at_risk = started + policy.target * 0.75
-            late = rng.random() < 0.15
+            met, late = first_touch(pk, lead.created, lead.changed)
             state = ClockState.BREACHED if late else ClockState.MET
-            met = None if late else started + policy.target / 2
             breached_at = due if late else None
         yield (
             pk,

@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 import bench.bare
 from bench.report import Row, ratio, render
-from bench.seed import OPEN, _leads, reference_data
+from bench.seed import OPEN, _leads, reference_data, seed_leads
 from leads.lifecycle import STAGE_OWNER
+from leads.models import NO_DUE, Lead
+from sla.models import Breach, ClockState, SlaClock
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +29,34 @@ def test_seeded_leads_keep_stage_owner_team_and_unique_emails() -> None:
     for lead in leads:
         assert lead.row[13] == STAGE_OWNER[lead.stage]
         assert lead.created <= lead.changed <= now
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the seed loads with COPY")
+def test_seeded_clocks_are_left_as_the_clock_rules_leave_them() -> None:
+    """A lead that has left engaged was first touched, so its first-touch clock waits for
+    nothing: met at the lead's first touch, on time, or breached and met late (with its breach
+    row). Only open leads have clocks still waiting, and only they have a next due time."""
+    now = timezone.now()
+    seed_leads(1, 2_000, reference_data(now), now)
+    leads = {lead.pk: lead for lead in Lead.objects.all()}
+    breached = set(Breach.objects.values_list("clock_id", flat=True))
+    late = on_time = 0
+    for clock in SlaClock.objects.all():
+        lead = leads[clock.lead_id]
+        if lead.stage in OPEN:
+            assert clock.state == ClockState.RUNNING and clock.met_at is None
+            assert lead.next_due_at == clock.due_at
+            continue
+        assert lead.next_due_at == NO_DUE
+        assert clock.met_at == lead.first_touch_at and clock.cancelled_at is None
+        if clock.met_at > clock.due_at:
+            late += 1
+            assert clock.state == ClockState.BREACHED and clock.breached_at == clock.due_at
+            assert clock.pk in breached
+        else:
+            on_time += 1
+            assert clock.state == ClockState.MET and clock.pk not in breached
+    assert late and on_time
 
 
 def test_the_table_puts_each_figure_beside_its_ceiling_as_a_ratio() -> None:
