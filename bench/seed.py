@@ -56,6 +56,10 @@ POLICIES = (
 FIRST_TOUCH_TARGET = POLICIES[0][3]
 # Closed leads whose first touch came after the first-touch goal's due time.
 LATE_SHARE = 0.15
+# Open leads whose clock is past due (breached, still waiting for its goal) or past its at-risk
+# mark: what the attention lists and counts show.
+OVERDUE_SHARE = 0.03
+AT_RISK_SHARE = 0.04
 
 
 def first_touch(pk: int, created: datetime, changed: datetime) -> tuple[datetime, bool]:
@@ -313,8 +317,8 @@ def _leads(start: int, count: int, ref: Reference, now: datetime) -> Iterator[_L
 
 def seed_leads(start: int, count: int, ref: Reference, now: datetime) -> None:
     """COPY `count` leads with ids from `start`, two history events for most of them, one
-    clock each (running for open leads, due in the future; for closed ones met at the lead's
-    first touch, on time or late) and a processed breach for every breached clock."""
+    clock each (for open leads running, at risk or past due and waiting; for closed ones met at
+    the lead's first touch, on time or late) and a processed breach for every breached clock."""
     leads = list(_leads(start, count, ref, now))
     breached: list[tuple[Any, ...]] = []
     clocks = list(_clocks(leads, ref, now, breached))
@@ -380,6 +384,15 @@ def _clocks(
             due = now + timedelta(minutes=30) + timedelta(days=30) * rng.random()
             at_risk = now + (due - now) / 2
             state, met, breached_at = ClockState.RUNNING, None, None
+            behind = rng.random()
+            if behind < OVERDUE_SHARE:  # past due, flagged by the sweep, still waiting
+                waited = max(now - timedelta(minutes=5) - started, timedelta())
+                due = started + waited * rng.random()
+                at_risk = started + (due - started) * 0.75
+                state, breached_at = ClockState.BREACHED, due
+            elif behind < OVERDUE_SHARE + AT_RISK_SHARE:  # past its at-risk mark, not yet due
+                at_risk = started + (now - started) * rng.random()
+                state = ClockState.AT_RISK
         else:
             # The first-touch clock of a lead that has left engaged: touched on time or late.
             started = lead.created

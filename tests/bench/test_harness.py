@@ -3,6 +3,7 @@ list page's ceiling shows the same rows as the page."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -35,17 +36,22 @@ def test_seeded_leads_keep_stage_owner_team_and_unique_emails() -> None:
 def test_seeded_clocks_are_left_as_the_clock_rules_leave_them() -> None:
     """A lead that has left engaged was first touched, so its first-touch clock waits for
     nothing: met at the lead's first touch, on time, or breached and met late (with its breach
-    row). Only open leads have clocks still waiting, and only they have a next due time."""
+    row). Only open leads have clocks still waiting (running, at risk or past due, each already
+    flagged as the sweep would), and only they have a next due time."""
     now = timezone.now()
     seed_leads(1, 2_000, reference_data(now), now)
     leads = {lead.pk: lead for lead in Lead.objects.all()}
     breached = set(Breach.objects.values_list("clock_id", flat=True))
     late = on_time = 0
+    shown: Counter[str] = Counter()
     for clock in SlaClock.objects.all():
         lead = leads[clock.lead_id]
         if lead.stage in OPEN:
-            assert clock.state == ClockState.RUNNING and clock.met_at is None
-            assert lead.next_due_at == clock.due_at
+            assert clock.met_at is None and lead.next_due_at == clock.due_at
+            assert clock.started_at <= clock.at_risk_at <= clock.due_at
+            assert clock.display_state(at=now) == clock.state
+            shown[clock.state] += 1
+            assert (clock.state == ClockState.BREACHED) == (clock.pk in breached)
             continue
         assert lead.next_due_at == NO_DUE
         assert clock.met_at == lead.first_touch_at and clock.cancelled_at is None
@@ -57,6 +63,8 @@ def test_seeded_clocks_are_left_as_the_clock_rules_leave_them() -> None:
             on_time += 1
             assert clock.state == ClockState.MET and clock.pk not in breached
     assert late and on_time
+    # Every state a clock can show now, each as the sweep leaves it (flagged when shown).
+    assert set(shown) == {ClockState.RUNNING, ClockState.AT_RISK, ClockState.BREACHED}
 
 
 def test_the_table_puts_each_figure_beside_its_ceiling_as_a_ratio() -> None:
