@@ -180,14 +180,20 @@ def shown_state_q(state: str, now: datetime) -> Q:
     return Q(state=state)
 
 
-def needs_attention_q(now: datetime) -> Q:
-    """Awaiting the goal and late or nearly so: open past the at-risk mark, or breached.
-
-    Written as two arms that each match a partial index (`slaclock_open_risk_idx`,
-    `slaclock_breached_waiting_idx`), so the database ORs two small index scans."""
-    return Q(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now) | (
+def needs_attention_arms(now: datetime) -> tuple[Q, Q]:
+    """The two arms of `needs_attention_q`: open past the at-risk mark, and breached still
+    awaiting the goal. Each matches a partial index (`slaclock_open_risk_idx`,
+    `slaclock_breached_waiting_idx`; `slaclock_open_due_idx` reads the first in due order)."""
+    return Q(state__in=OPEN_CLOCK_STATES, at_risk_at__lte=now), (
         Q(state=ClockState.BREACHED) & awaiting_goal_q()
     )
+
+
+def needs_attention_q(now: datetime) -> Q:
+    """Awaiting the goal and late or nearly so: open past the at-risk mark, or breached.
+    The database ORs the two arms' small index scans."""
+    nearly_late, late = needs_attention_arms(now)
+    return nearly_late | late
 
 
 class SlaClockQuerySet(models.QuerySet["SlaClock"]):

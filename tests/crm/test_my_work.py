@@ -11,9 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, Reason
 from leads.services.transitions import lead_accept, lead_hand_off, lead_reject
-from sla.models import Breach
+from sla.models import Breach, ClockState, SlaClock
+from sla.selectors import attention_clocks
 from sla.sweep import sla_sweep
 from sla.templatetags.sla_tags import due_words
 from tests.conftest import ALL_REQUIRED_CRITERIA
@@ -137,6 +139,29 @@ def test_a_manager_sees_unacknowledged_breaches_and_each_reps_load(
     assert cells == [
         (str(sales_rep.pk), "2", "1", "1"),
         (str(other_sales_rep.pk), "1", "0", "0"),
+    ]
+
+
+def test_the_managers_list_takes_the_earliest_due_from_both_kinds_of_late_clock(handed, sales_rep):
+    """The list merges breached clocks still waiting and open ones past their at-risk mark,
+    each read in due order and cut at the limit: the same clocks, in the same order, as one
+    query over both kinds."""
+    oldest, older = handed(7), handed(6)
+    sla_sweep(now=NOW)  # breached, still waiting for acceptance
+    late, at_risk = handed(5), handed(3.5)  # past due and at risk, not flagged yet
+    handed(1)  # running: not late
+
+    shown = attention_clocks(now=NOW, limit=3)
+
+    assert [c.lead_id for c in shown] == [oldest.pk, older.pk, late.pk]
+    assert {c.state for c in shown} == {ClockState.BREACHED, ClockState.RUNNING}
+    one_query = SlaClock.objects.needs_attention(NOW).filter(lead__stage__in=OPEN_STAGES)
+    assert shown == list(one_query.awaiting_goal().order_by("due_at", "id")[:3])
+    assert [c.lead_id for c in attention_clocks(now=NOW, limit=10)] == [
+        oldest.pk,
+        older.pk,
+        late.pk,
+        at_risk.pk,
     ]
 
 
