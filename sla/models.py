@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 
 from crm.models import HistoryEvent, Team
@@ -194,6 +197,20 @@ def needs_attention_q(now: datetime) -> Q:
     The database ORs the two arms' small index scans."""
     nearly_late, late = needs_attention_arms(now)
     return nearly_late | late
+
+
+def first_of_each(
+    rows: models.QuerySet, arms: Sequence[Q], order: Sequence[str], limit: int
+) -> models.QuerySet:
+    """The primary keys of the first `limit` of `rows` matching any of `arms`, in `order`
+    (for `pk__in`; the caller orders and cuts the rows again). Where the database allows it,
+    each arm is read in order and cut at `limit` on its own, then merged, so each follows its
+    own partial index; under one OR the database reads and sorts every match. Elsewhere
+    (SQLite, the embedded default), the OR."""
+    if connections[rows.db].features.supports_slicing_ordering_in_compound:
+        first, *rest = (rows.filter(arm).order_by(*order).values("pk")[:limit] for arm in arms)
+        return first.union(*rest, all=True)
+    return rows.filter(reduce(operator.or_, arms)).order_by(*order).values("pk")[:limit]
 
 
 class SlaClockQuerySet(models.QuerySet["SlaClock"]):

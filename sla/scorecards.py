@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from sla.metrics.compute import Figures, MetricFilter, attention_figures
-from sla.models import SlaClock
+from sla.models import SlaClock, first_of_each, needs_attention_arms
 
 
 @dataclass(frozen=True)
@@ -38,26 +38,31 @@ _LISTED = (
 )
 
 
-def _listed(clocks: QuerySet[SlaClock], order: tuple[str, ...], limit: int) -> list[SlaClock]:
-    """The first `limit` clocks with what the list shows (lead name, promise, owner).
+def _listed(
+    clocks: QuerySet[SlaClock], arms: list[Q], order: tuple[str, ...], limit: int
+) -> list[SlaClock]:
+    """The first `limit` clocks matching any of `arms` with what the list shows (lead name,
+    promise, owner).
 
-    The clocks are picked in a subquery of their own (from the partial indexes, no joins), so
-    the database joins the leads, policies and owners of those few rows only; joined up
-    front, the planner hashed the whole lead table before it sorted.
+    The clocks are picked in a subquery of their own (each arm from its partial index, no
+    joins: `first_of_each`), so the database joins the leads, policies and owners of those
+    few rows only; joined up front, the planner hashed the whole lead table before it sorted.
     """
-    chosen = clocks.order_by(*order).values("pk")[:limit]
+    chosen = first_of_each(clocks, arms, order, limit)
     shown = SlaClock.objects.filter(pk__in=chosen).select_related("lead", "policy", "owner")
-    return list(shown.only(*_LISTED).order_by(*order))
+    return list(shown.only(*_LISTED).order_by(*order)[:limit])
 
 
 def dashboard_clocks(scope: MetricFilter, now: datetime, *, limit: int = 10) -> ClocksAtRisk:
     """Clocks at risk or past due now (whatever the period: they need action today)."""
-    waiting = scope.clocks().needs_attention(now)
+    arms = needs_attention_arms(now)
     # Two short reads rather than one mixed ordering: what is about to be missed comes first,
     # then the latest misses (old ones are in the breach report).
-    clocks = _listed(waiting.filter(due_at__gt=now), ("due_at", "id"), limit)
+    soon = [arm & Q(due_at__gt=now) for arm in arms]
+    clocks = _listed(scope.clocks(), soon, ("due_at", "id"), limit)
     if len(clocks) < limit:
-        clocks += _listed(waiting.filter(due_at__lte=now), ("-due_at", "-id"), limit - len(clocks))
+        missed = [arm & Q(due_at__lte=now) for arm in arms]
+        clocks += _listed(scope.clocks(), missed, ("-due_at", "-id"), limit - len(clocks))
     for clock in clocks:
         clock.shown_state = clock.display_state(at=now)
     return ClocksAtRisk(figures=Figures(attention_figures(scope, now)), clocks=clocks)

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
-from django.db import connections
 from django.db.models import (
     Count,
     F,
@@ -43,6 +42,7 @@ from sla.models import (
     RepAvailability,
     SlaClock,
     SlaPolicy,
+    first_of_each,
     needs_attention_arms,
     needs_attention_q,
     past_due_q,
@@ -351,21 +351,12 @@ def clocks_of_leads(lead_ids: list[int]) -> list[SlaClock]:
 
 
 def attention_clocks(*, now: datetime, limit: int) -> list[SlaClock]:
-    """Every rep's clocks at risk or past due, earliest due first (the manager's list).
-
-    Where the database allows it, each arm of `needs_attention_q` is read in due order from
-    its own partial index and cut at `limit` before the two are merged: under their OR the
-    database reads and sorts every such clock (tens of thousands at a million leads) to show
-    fifty. Elsewhere (SQLite, the embedded default), the OR."""
+    """Every rep's clocks at risk or past due, earliest due first (the manager's list). Each
+    kind is read in due order from its own index (`first_of_each`): under one OR the database
+    read and sorted every such clock (tens of thousands at a million leads) to show fifty."""
     clocks = _awaiting_with_policy()
-    if connections[clocks.db].features.supports_slicing_ordering_in_compound:
-        nearly_late, late = (
-            clocks.filter(arm).values("pk")[:limit] for arm in needs_attention_arms(now)
-        )
-        chosen = clocks.filter(pk__in=nearly_late.union(late, all=True))
-    else:
-        chosen = clocks.filter(needs_attention_q(now))
-    return list(chosen.select_related("lead", "owner")[:limit])
+    chosen = first_of_each(clocks, needs_attention_arms(now), ("due_at", "id"), limit)
+    return list(clocks.filter(pk__in=chosen).select_related("lead", "owner")[:limit])
 
 
 @dataclass(frozen=True)
