@@ -324,9 +324,11 @@ class SlaClock(models.Model):
             models.Index(fields=["lead", "state"], name="slaclock_lead_state_idx"),
             models.Index(fields=["started_at"], name="slaclock_started_idx"),
             # SlaClock.objects.needs_attention (the dashboard, the at-risk list): open clocks
-            # past their at-risk mark, OR-ed with the next index (a BitmapOr)...
+            # past their at-risk mark, OR-ed with the next index (a BitmapOr)... The due time
+            # rides along, so the dashboard counts those not yet due from the index alone.
             models.Index(
                 fields=["at_risk_at"],
+                include=["due_at"],
                 condition=Q(state__in=OPEN_CLOCK_STATES),
                 name="slaclock_open_risk_idx",
             ),

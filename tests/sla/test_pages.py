@@ -351,6 +351,13 @@ def test_the_dashboard_lists_clocks_about_to_be_missed_before_old_misses(
     counts = (shown.figures["clocks_at_risk"].value, shown.figures["clocks_past_due"].value)
     assert counts == (1, 2)
     assert [c.lead_id for c in shown.clocks] == [soon.pk, recent.pk, old.pk]
+    # Flagged by the sweep (breached and at risk), the same clocks count and show the same.
+    sla_sweep(now=now)
+    flagged = dashboard_clocks(everything, now)
+    counts = (flagged.figures["clocks_at_risk"].value, flagged.figures["clocks_past_due"].value)
+    assert counts == (1, 2)
+    assert [c.lead_id for c in flagged.clocks] == [soon.pk, recent.pk, old.pk]
+    assert [c.state for c in flagged.clocks] == ["at_risk", "breached", "breached"]
 
 
 def test_opening_a_notification_marks_it_read_and_stays_on_the_site(client, sales_rep):
