@@ -373,13 +373,11 @@ def _clocks(
 ) -> Iterator[tuple[Any, ...]]:
     for lead in leads:
         pk = lead.row[0]
-        # Its own stream: Random(-pk) would replay the lead's (Python seeds with abs(n)),
-        # whose first draw picked a closed stage and so was never below the late threshold.
-        rng = random.Random(f"clock-{pk}")
-        open_lead = lead.stage in OPEN
         policy = ref.policies.get(lead.stage) or ref.policies[Stage.ENGAGED]
         stage = policy.trigger_stage
-        if open_lead:
+        if lead.stage in OPEN:
+            # Its own stream: Random(-pk) would replay the lead's (Python seeds with abs(n)).
+            rng = random.Random(f"clock-{pk}")
             started = lead.changed
             due = now + timedelta(minutes=30) + timedelta(days=30) * rng.random()
             at_risk = now + (due - now) / 2

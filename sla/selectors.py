@@ -373,9 +373,9 @@ def rep_load(*, now: datetime, reps: list[Any]) -> list[RepLoad]:
     number of leads or reps."""
     late = Q(state=ClockState.BREACHED) | past_due_q(now)
     risky = shown_state_q(ClockState.AT_RISK, now)
+    # Both counts are of clocks needing attention: their partial indexes find them.
     by_owner = {
         row["owner_id"]: row
-        # Both counts are of clocks needing attention: their partial indexes find them.
         for row in SlaClock.objects.awaiting_goal()
         .needs_attention(now)
         .filter(owner_id__in=[r.pk for r in reps], lead__stage__in=OPEN_STAGES)
